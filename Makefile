@@ -1,0 +1,49 @@
+# The two commands of orderflow:
+#   make run   start PostgreSQL, Kafka and Elasticsearch (installing what is
+#              missing), apply migrations and serve the API on :8080
+#   make test  the same dependencies, then the whole suite with -race
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+GO      ?= go
+BIN     := bin/orderflow
+DEPS    := deploy/local/deps
+GOFLAGS ?=
+
+.PHONY: help run test deps stop status clean build migrate generate lint bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: deps build ## start the dependencies, migrate and serve everything on :8080
+	$(BIN) migrate
+	$(BIN) all
+
+test: deps ## start the dependencies and run the whole suite against them
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 45m ./...
+
+deps: ## start PostgreSQL, Kafka and Elasticsearch (idempotent)
+	$(DEPS) start
+
+stop: ## stop the dependencies (data is kept)
+	$(DEPS) stop
+
+status: ## show the dependencies' versions and addresses
+	$(DEPS) status
+
+clean: ## stop the dependencies and delete their data (downloads stay cached)
+	$(DEPS) clean
+	rm -rf bin
+
+build: ## build bin/orderflow
+	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/orderflow
+
+migrate: deps build ## apply database migrations
+	$(BIN) migrate
+
+generate: ## regenerate gqlgen code from graph/schema
+	$(GO) generate ./...
+
+bench: deps ## Go micro-benchmarks of the adapters (see docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchmem ./...

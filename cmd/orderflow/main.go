@@ -1,0 +1,105 @@
+// Command orderflow is the one binary of the platform. Each subcommand is a
+// role (api, worker, relay, projector, or all of them in one process) or a
+// job (migrate, rebuild, token, bench).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/orderflow/orderflow/internal/config"
+)
+
+// command is one subcommand: its flags are registered on fs, then run is
+// called with the parsed configuration and remaining arguments.
+type command struct {
+	name  string
+	usage string
+	flags func(fs *flag.FlagSet)
+	run   func(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{name: "all", usage: "run every role in one process (api, worker, relay, projector)", run: runRoles(roleAPI, roleWorker, roleRelay, roleProjector)},
+		{name: "api", usage: "serve GraphQL and REST", run: runRoles(roleAPI)},
+		{name: "worker", usage: "handle commands and drive sagas", run: runRoles(roleWorker)},
+		{name: "relay", usage: "publish committed events to Kafka", run: runRoles(roleRelay)},
+		{name: "projector", usage: "project events into Elasticsearch", run: runRoles(roleProjector)},
+		{name: "migrate", usage: "apply database migrations and exit", run: runMigrate},
+		{name: "rebuild", usage: "rebuild a projection from the event store", run: runRebuild},
+		tokenCommand(),
+		{name: "bench", usage: "load and consistency benchmark against a running orderflow", run: runBench},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stdout)
+		return 0
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == args[0] {
+			cmd = &c
+			break
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "orderflow: unknown command %q\n\n", args[0])
+		printUsage(stderr)
+		return 2
+	}
+
+	cfg := config.Default()
+	fs := flag.NewFlagSet("orderflow "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.RegisterFlags(fs, config.OSEnv)
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "orderflow %s: invalid configuration:\n%v\n", cmd.name, err)
+		return 2
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.run(ctx, cfg, logger, fs.Args()); err != nil {
+		logger.Error("command failed", "command", cmd.name, "error", err)
+		return 1
+	}
+	return 0
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: orderflow <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w, "\nRun 'orderflow <command> -h' for the flags of a command; every flag also reads an ORDERFLOW_* variable.")
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

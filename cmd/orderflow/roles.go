@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orderflow/orderflow/graph"
+	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/server"
+	"github.com/orderflow/orderflow/internal/service"
+)
+
+// role mounts its handlers on the shared HTTP server and returns the
+// background loop it runs until ctx ends (nil if it has none).
+type role func(svc *service.Service, srv *server.Server) (func(ctx context.Context) error, error)
+
+// runRoles runs the given roles in one process behind one HTTP server.
+func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger *slog.Logger, _ []string) error {
+	return func(ctx context.Context, cfg config.Config, logger *slog.Logger, _ []string) error {
+		svc, err := service.Open(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		srv := server.New(cfg.HTTPAddr, svc.Metrics, logger, svc.ReadinessChecks()...)
+
+		g, ctx := errgroup.WithContext(ctx)
+		for _, r := range roles {
+			loop, err := r(svc, srv)
+			if err != nil {
+				return err
+			}
+			if loop != nil {
+				g.Go(func() error { return loop(ctx) })
+			}
+		}
+		g.Go(func() error { return srv.Run(ctx, cfg.ShutdownTimeout) })
+		err = g.Wait()
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+}
+
+func roleAPI(_ *service.Service, srv *server.Server) (func(context.Context) error, error) {
+	srv.Handle("/graphql", graph.NewHandler(&graph.Resolver{}, graph.HandlerOptions{Introspection: true, ComplexityLimit: 500}))
+	srv.Handle("GET /{$}", graph.Playground("/graphql"))
+	return nil, nil
+}
+
+func roleWorker(*service.Service, *server.Server) (func(context.Context) error, error) {
+	return nil, nil
+}
+
+func roleRelay(*service.Service, *server.Server) (func(context.Context) error, error) {
+	return nil, nil
+}
+
+func roleProjector(*service.Service, *server.Server) (func(context.Context) error, error) {
+	return nil, nil
+}

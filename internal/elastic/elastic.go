@@ -1,0 +1,44 @@
+// Package elastic creates the Elasticsearch client every read-side component
+// shares and checks that a real cluster answers.
+package elastic
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+)
+
+// NewClient returns a typed-less client for url. go-elasticsearch checks the
+// X-Elastic-Product header on the first response, so anything that is not
+// Elasticsearch fails loudly instead of half-working.
+func NewClient(url string) (*elasticsearch.Client, error) {
+	client, err := elasticsearch.NewClient(elasticsearch.Config{
+		Addresses:     []string{url},
+		MaxRetries:    3,
+		RetryOnStatus: []int{502, 503, 504, 429},
+		Transport: &http.Transport{
+			MaxIdleConnsPerHost:   32,
+			ResponseHeaderTimeout: 30 * time.Second,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create elasticsearch client: %w", err)
+	}
+	return client, nil
+}
+
+// Ping fails unless the cluster answers its info endpoint successfully.
+func Ping(ctx context.Context, client *elasticsearch.Client) error {
+	res, err := client.Info(client.Info.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("elasticsearch is not reachable: %w", err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		return fmt.Errorf("elasticsearch info: %s", res.Status())
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+// Package kafka holds orderflow's Kafka settings in one place: the hardened
+// Sarama configuration every producer and consumer uses, watermill
+// publisher and subscriber constructors built on it, topic administration
+// and a reachability check.
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill"
+	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// ProtocolVersion is the Kafka protocol spoken to the brokers. Watermill's
+// default (1.0) is refused by Kafka 4; 3.9 is what deploy/local runs.
+var ProtocolVersion = sarama.V3_9_0_0
+
+// PartitionKeyHeader carries the aggregate id a message is partitioned by,
+// so everything about one aggregate lands on one partition, in order.
+const PartitionKeyHeader = "partition_key"
+
+// SaramaConfig returns the configuration every orderflow client starts from.
+//
+// Producers are idempotent with acks from all in-sync replicas and a single
+// in-flight request per connection: a retried send can neither duplicate nor
+// overtake an earlier message of the same key. Consumers of a new group
+// start at the oldest offset, so a projector or saga started after events
+// were written still sees them.
+func SaramaConfig(clientID string) *sarama.Config {
+	c := sarama.NewConfig()
+	c.ClientID = clientID
+	c.Version = ProtocolVersion
+
+	c.Producer.Idempotent = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Net.MaxOpenRequests = 1
+	c.Producer.Retry.Max = 10
+	c.Producer.Retry.Backoff = 100 * time.Millisecond
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.Partitioner = sarama.NewHashPartitioner
+	c.Producer.Compression = sarama.CompressionLZ4
+
+	c.Consumer.Offsets.Initial = sarama.OffsetOldest
+	c.Consumer.Return.Errors = true
+	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
+
+	c.Metadata.Retry.Max = 5
+	c.Metadata.Retry.Backoff = 250 * time.Millisecond
+	return c
+}
+
+// Marshaler keys every Kafka record by the message's partition key header,
+// which command and event publishers set to the aggregate id.
+func Marshaler() wmkafka.MarshalerUnmarshaler {
+	return wmkafka.NewWithPartitioningMarshaler(func(_ string, msg *message.Message) (string, error) {
+		key := msg.Metadata.Get(PartitionKeyHeader)
+		if key == "" {
+			return "", fmt.Errorf("message %s has no %s header", msg.UUID, PartitionKeyHeader)
+		}
+		return key, nil
+	})
+}
+
+// NewPublisher returns a watermill publisher with the hardened producer.
+func NewPublisher(brokers []string, clientID string, logger watermill.LoggerAdapter) (*wmkafka.Publisher, error) {
+	p, err := wmkafka.NewPublisher(wmkafka.PublisherConfig{
+		Brokers:               brokers,
+		Marshaler:             Marshaler(),
+		OverwriteSaramaConfig: SaramaConfig(clientID),
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("create kafka publisher: %w", err)
+	}
+	return p, nil
+}
+
+// NewSubscriber returns a watermill subscriber in consumer group group,
+// starting from the oldest offset when the group is new.
+func NewSubscriber(brokers []string, group, clientID string, logger watermill.LoggerAdapter) (*wmkafka.Subscriber, error) {
+	s, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
+		Brokers:               brokers,
+		Unmarshaler:           Marshaler(),
+		OverwriteSaramaConfig: SaramaConfig(clientID),
+		ConsumerGroup:         group,
+		NackResendSleep:       100 * time.Millisecond,
+		ReconnectRetrySleep:   time.Second,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("create kafka subscriber for group %s: %w", group, err)
+	}
+	return s, nil
+}
+
+// Ping asks the brokers for cluster metadata: the cheapest request that
+// proves a real broker answers.
+func Ping(brokers []string) error {
+	cfg := SaramaConfig("orderflow-ping")
+	cfg.Net.DialTimeout = 3 * time.Second
+	cfg.Metadata.Retry.Max = 0
+	client, err := sarama.NewClient(brokers, cfg)
+	if err != nil {
+		return fmt.Errorf("kafka at %v is not reachable: %w", brokers, err)
+	}
+	defer client.Close()
+	if len(client.Brokers()) == 0 {
+		return fmt.Errorf("kafka at %v reports no brokers", brokers)
+	}
+	return nil
+}
+
+// EnsureTopics creates the topics that do not exist yet, with the given
+// partition count, so partitioning never depends on broker auto-creation.
+func EnsureTopics(brokers []string, partitions int32, topics ...string) error {
+	admin, err := sarama.NewClusterAdmin(brokers, SaramaConfig("orderflow-admin"))
+	if err != nil {
+		return fmt.Errorf("connect kafka admin: %w", err)
+	}
+	defer admin.Close()
+	for _, topic := range topics {
+		err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", topic, err)
+		}
+	}
+	return nil
+}
+
+// DeleteTopics removes topics; tests use it to leave nothing behind.
+func DeleteTopics(brokers []string, topics ...string) error {
+	admin, err := sarama.NewClusterAdmin(brokers, SaramaConfig("orderflow-admin"))
+	if err != nil {
+		return fmt.Errorf("connect kafka admin: %w", err)
+	}
+	defer admin.Close()
+	var errs []error
+	for _, topic := range topics {
+		if err := admin.DeleteTopic(topic); err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+			errs = append(errs, fmt.Errorf("delete topic %s: %w", topic, err))
+		}
+	}
+	return errors.Join(errs...)
+}
