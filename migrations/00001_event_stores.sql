@@ -31,11 +31,16 @@ CREATE TABLE ordering.snapshots (
 );
 
 -- Messages already handled, written in the same transaction as the events
--- they caused: a redelivered command finds its row and changes nothing.
+-- they caused: a redelivered command finds its row and changes nothing. A
+-- command refused by the domain records its error code and message, so a
+-- caller waiting for the outcome learns why.
 CREATE TABLE ordering.inbox (
-    handler      text        NOT NULL,
-    message_id   text        NOT NULL,
-    processed_at timestamptz NOT NULL DEFAULT now(),
+    handler       text        NOT NULL,
+    message_id    text        NOT NULL,
+    stream_id     text        NOT NULL,
+    error_code    text,
+    error_message text,
+    processed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (handler, message_id)
 );
 
@@ -79,11 +84,16 @@ CREATE TABLE inventory.snapshots (
 );
 
 -- Messages already handled, written in the same transaction as the events
--- they caused: a redelivered command finds its row and changes nothing.
+-- they caused: a redelivered command finds its row and changes nothing. A
+-- command refused by the domain records its error code and message, so a
+-- caller waiting for the outcome learns why.
 CREATE TABLE inventory.inbox (
-    handler      text        NOT NULL,
-    message_id   text        NOT NULL,
-    processed_at timestamptz NOT NULL DEFAULT now(),
+    handler       text        NOT NULL,
+    message_id    text        NOT NULL,
+    stream_id     text        NOT NULL,
+    error_code    text,
+    error_message text,
+    processed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (handler, message_id)
 );
 
@@ -127,11 +137,16 @@ CREATE TABLE payments.snapshots (
 );
 
 -- Messages already handled, written in the same transaction as the events
--- they caused: a redelivered command finds its row and changes nothing.
+-- they caused: a redelivered command finds its row and changes nothing. A
+-- command refused by the domain records its error code and message, so a
+-- caller waiting for the outcome learns why.
 CREATE TABLE payments.inbox (
-    handler      text        NOT NULL,
-    message_id   text        NOT NULL,
-    processed_at timestamptz NOT NULL DEFAULT now(),
+    handler       text        NOT NULL,
+    message_id    text        NOT NULL,
+    stream_id     text        NOT NULL,
+    error_code    text,
+    error_message text,
+    processed_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (handler, message_id)
 );
 

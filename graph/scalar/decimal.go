@@ -32,4 +32,3 @@ func UnmarshalDecimal(v any) (money.Amount, error) {
 	}
 	return a, nil
 }
-

@@ -30,15 +30,18 @@ func NewClient(url string) (*elasticsearch.Client, error) {
 	return client, nil
 }
 
-// Ping fails unless the cluster answers its info endpoint successfully.
+// Ping fails unless the cluster reports at least yellow health. (The
+// cluster health API rather than "GET /": the integration-test distribution
+// deploy/local runs ships without the module that serves the root.)
 func Ping(ctx context.Context, client *elasticsearch.Client) error {
-	res, err := client.Info(client.Info.WithContext(ctx))
+	res, err := client.Cluster.Health(client.Cluster.Health.WithContext(ctx),
+		client.Cluster.Health.WithWaitForStatus("yellow"), client.Cluster.Health.WithTimeout(5*time.Second))
 	if err != nil {
 		return fmt.Errorf("elasticsearch is not reachable: %w", err)
 	}
 	defer res.Body.Close()
 	if res.IsError() {
-		return fmt.Errorf("elasticsearch info: %s", res.Status())
+		return fmt.Errorf("elasticsearch cluster health: %s", res.Status())
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/stretchr/testify/require"
@@ -36,7 +37,7 @@ func TestConsumerGroupRoundTripOnRealKafka(t *testing.T) {
 	}
 
 	group := cfg.ConsumerGroup("roundtrip")
-	consume := func(want int) []byte {
+	consume := func(want int, committedAfter int64) []byte {
 		sub, err := kafka.NewSubscriber(cfg.KafkaBrokers, group, "test", logger)
 		require.NoError(t, err)
 		defer sub.Close()
@@ -55,9 +56,13 @@ func TestConsumerGroupRoundTripOnRealKafka(t *testing.T) {
 				t.Fatalf("received %d of %d messages", len(got), want)
 			}
 		}
+		// Acks are committed asynchronously: wait until the broker has them
+		// before this member leaves.
+		require.Eventually(t, func() bool { return committed(t, cfg.KafkaBrokers, group, topic) == committedAfter },
+			30*time.Second, 50*time.Millisecond)
 		return got
 	}
-	got := consume(n)
+	got := consume(n, n)
 	for i := range n {
 		require.Equal(t, byte(i), got[i], "messages of one key arrive in order")
 	}
@@ -67,7 +72,23 @@ func TestConsumerGroupRoundTripOnRealKafka(t *testing.T) {
 	msg := message.NewMessage(watermill.NewUUID(), []byte{99})
 	msg.Metadata.Set(kafka.PartitionKeyHeader, "order-1")
 	require.NoError(t, pub.Publish(topic, msg))
-	require.Equal(t, []byte{99}, consume(1))
+	require.Equal(t, []byte{99}, consume(1, n+1))
+}
+
+// committed sums the group's committed offsets over the topic's partitions.
+func committed(t *testing.T, brokers []string, group, topic string) int64 {
+	admin, err := sarama.NewClusterAdmin(brokers, kafka.SaramaConfig("test"))
+	require.NoError(t, err)
+	defer admin.Close()
+	res, err := admin.ListConsumerGroupOffsets(group, nil)
+	require.NoError(t, err)
+	var sum int64
+	for _, block := range res.Blocks[topic] {
+		if block.Offset > 0 {
+			sum += block.Offset
+		}
+	}
+	return sum
 }
 
 func TestPingFailsWithoutBroker(t *testing.T) {

@@ -9,11 +9,18 @@ import (
 	"fmt"
 	"log/slog"
 
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
@@ -32,6 +39,10 @@ type Service struct {
 	Elastic *elasticsearch.Client
 
 	distinct []*pgxpool.Pool
+
+	handlers  *handlers.Handlers
+	publisher message.Publisher
+	bus       *bus.Bus
 }
 
 // Open connects to PostgreSQL and Elasticsearch and checks Kafka, failing
@@ -104,8 +115,95 @@ func (s *Service) ReadinessChecks() []server.Check {
 	}
 }
 
+// Stores returns the event stores of the three contexts.
+func (s *Service) Stores() handlers.Stores {
+	return handlers.Stores{
+		Ordering:  eventstore.New(s.Pools[config.Ordering], string(config.Ordering)),
+		Inventory: eventstore.New(s.Pools[config.Inventory], string(config.Inventory)),
+		Payments:  eventstore.New(s.Pools[config.Payments], string(config.Payments)),
+	}
+}
+
+// Handlers returns the command handlers of every context (one set per
+// process, so their aggregate caches are shared).
+func (s *Service) Handlers() *handlers.Handlers {
+	if s.handlers == nil {
+		s.handlers = handlers.New(s.Stores(), time.Now, s.Logger)
+	}
+	return s.handlers
+}
+
+// EnsureTopics creates every command and event topic with
+// TopicPartitions partitions if it does not exist yet.
+func (s *Service) EnsureTopics() error {
+	var topics []string
+	for _, t := range bus.CommandTopics() {
+		topics = append(topics, s.Config.Topic(t))
+	}
+	for _, c := range config.Contexts() {
+		topics = append(topics, s.Config.Topic("orderflow."+string(c)+".events"))
+	}
+	return kafka.EnsureTopics(s.Config.KafkaBrokers, TopicPartitions, topics...)
+}
+
+// TopicPartitions is the partition count of the topics orderflow creates:
+// the upper bound of consumers per group.
+const TopicPartitions = 8
+
+// Bus returns the command bus, creating its topics and publisher once.
+func (s *Service) Bus() (*bus.Bus, error) {
+	if s.bus != nil {
+		return s.bus, nil
+	}
+	if err := s.EnsureTopics(); err != nil {
+		return nil, err
+	}
+	pub, err := kafka.NewPublisher(s.Config.KafkaBrokers, "orderflow-commands", s.watermillLogger())
+	if err != nil {
+		return nil, err
+	}
+	b, err := bus.NewBus(pub, s.Config.Topic, s.watermillLogger())
+	if err != nil {
+		_ = pub.Close()
+		return nil, err
+	}
+	s.publisher, s.bus = pub, b
+	return b, nil
+}
+
+// CommandRouter returns a router that handles every command of every
+// context; Run it to start consuming.
+func (s *Service) CommandRouter() (*message.Router, error) {
+	if err := s.EnsureTopics(); err != nil {
+		return nil, err
+	}
+	logger := s.watermillLogger()
+	router, err := bus.NewRouter(logger)
+	if err != nil {
+		return nil, err
+	}
+	newSubscriber := func(handler string) (message.Subscriber, error) {
+		return kafka.NewSubscriber(s.Config.KafkaBrokers, s.Config.ConsumerGroup(handler), "orderflow-worker", logger)
+	}
+	h := s.Handlers()
+	all := append(append(h.Ordering(), h.Inventory()...), h.Payments()...)
+	if err := bus.NewProcessor(router, newSubscriber, s.Config.Topic, logger, all...); err != nil {
+		return nil, err
+	}
+	return router, nil
+}
+
+func (s *Service) watermillLogger() watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(s.Logger.With("component", "watermill"), map[slog.Level]slog.Level{
+		slog.LevelInfo: slog.LevelDebug,
+	})
+}
+
 // Close releases every connection.
 func (s *Service) Close() {
+	if s.publisher != nil {
+		_ = s.publisher.Close()
+	}
 	for _, pool := range s.distinct {
 		pool.Close()
 	}

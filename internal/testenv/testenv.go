@@ -86,7 +86,7 @@ func New(t testing.TB) *Env {
 	}
 	t.Cleanup(func() { deleteIndexes(t, es, cfg.Index("*")) })
 
-	return &Env{Config: cfg, Pool: pool, Elastic: es, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	return &Env{Config: cfg, Pool: pool, Elastic: es, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 }
 
 // baseConfig is the local default, overridable through the same

@@ -1,0 +1,257 @@
+// Package eventstore is the PostgreSQL event store of one bounded context.
+// Its events table is also the outbox: the relay (command/outbox) reads it
+// in commit order and publishes to Kafka.
+//
+// Append must run in a transaction whose reads (loading the stream) all come
+// before its first write. Then a transaction that appends version n+1 of a
+// stream always gets a higher transaction id than the one that appended
+// version n, and the relay's (transaction_id, position) order keeps every
+// stream in version order.
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// ErrConcurrencyConflict is matched with errors.Is by callers that retry a
+// decision on fresh state.
+var ErrConcurrencyConflict = errors.New("concurrency conflict")
+
+// ConflictError says which stream moved under the caller, and how far.
+type ConflictError struct {
+	StreamID string
+	Expected int
+	Actual   int
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("concurrency conflict on stream %s: expected version %d, stream is at %d", e.StreamID, e.Expected, e.Actual)
+}
+
+// Is makes errors.Is(err, ErrConcurrencyConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConcurrencyConflict }
+
+// Querier is what reads need: a pool or a transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Metadata travels with every event: who caused it and within which flow.
+type Metadata struct {
+	// CorrelationID ties together everything one order caused (the order id).
+	CorrelationID string
+	// CausationID is the id of the message that caused the event.
+	CausationID string
+	// Extra is stored as the metadata JSON column.
+	Extra map[string]string
+}
+
+// Record is an event as stored, with its envelope.
+type Record struct {
+	Position      int64
+	EventID       uuid.UUID
+	StreamID      string
+	StreamType    string
+	Version       int
+	EventType     string
+	Data          json.RawMessage
+	Metadata      map[string]string
+	CorrelationID string
+	CausationID   string
+	TransactionID uint64
+	CreatedAt     time.Time
+}
+
+// Decode returns the typed event of the record.
+func (r Record) Decode() (messages.Event, error) {
+	return messages.DecodeEvent(r.EventType, r.Data)
+}
+
+// Store reads and appends the events of one schema.
+type Store struct {
+	pool   *pgxpool.Pool
+	schema string
+	table  string
+}
+
+// New returns the store of schema (one of ordering, inventory, payments).
+func New(pool *pgxpool.Pool, schema string) *Store {
+	return &Store{pool: pool, schema: schema, table: pgx.Identifier{schema, "events"}.Sanitize()}
+}
+
+// Pool is the pool the store reads with; command handlers begin their
+// transactions on it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema is the schema of the store's tables.
+func (s *Store) Schema() string { return s.schema }
+
+// Append writes events to streamID in tx, expecting the stream to be at
+// expectedVersion (0 for a new stream). A concurrent writer that got there
+// first makes it fail with a *ConflictError.
+func (s *Store) Append(ctx context.Context, tx pgx.Tx, streamID, streamType string, expectedVersion int, meta Metadata, events ...messages.Event) ([]Record, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	extra, err := json.Marshal(meta.Extra)
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata of stream %s: %w", streamID, err)
+	}
+	if meta.Extra == nil {
+		extra = []byte("{}")
+	}
+	records := make([]Record, len(events))
+	var (
+		ids                = make([]uuid.UUID, len(events))
+		versions           = make([]int32, len(events))
+		types, data, metas = make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+		correlation        = make([]*string, len(events))
+		causation          = make([]*string, len(events))
+	)
+	for i, e := range events {
+		if e.AggregateID() != streamID {
+			return nil, errcode.New(errcode.Internal, "event %s belongs to stream %s, not %s", e.EventType(), e.AggregateID(), streamID)
+		}
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s of stream %s: %w", e.EventType(), streamID, err)
+		}
+		records[i] = Record{
+			EventID:       uuid.Must(uuid.NewV7()),
+			StreamID:      streamID,
+			StreamType:    streamType,
+			Version:       expectedVersion + i + 1,
+			EventType:     e.EventType(),
+			Data:          payload,
+			Metadata:      meta.Extra,
+			CorrelationID: meta.CorrelationID,
+			CausationID:   meta.CausationID,
+		}
+		ids[i], versions[i], types[i], data[i], metas[i] = records[i].EventID, int32(records[i].Version), e.EventType(), string(payload), string(extra)
+		correlation[i], causation[i] = nullable(meta.CorrelationID), nullable(meta.CausationID)
+	}
+
+	// One round trip for the whole batch: unnest the columns, return the
+	// positions, transaction id and time the database assigned.
+	q := `INSERT INTO ` + s.table + ` (event_id, stream_id, stream_type, version, event_type, data, metadata, correlation_id, causation_id)
+		SELECT id, $2, $3, v, t, d, m, c, k
+		FROM unnest($1::uuid[], $4::int[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[]) AS u(id, v, t, d, m, c, k)
+		RETURNING version, position, transaction_id::text::bigint, created_at`
+	res, err := tx.Query(ctx, q, ids, streamID, streamType, versions, types, data, metas, correlation, causation)
+	if err != nil {
+		return nil, s.appendError(ctx, streamID, expectedVersion, err)
+	}
+	// RETURNING promises no order, so rows are matched back by version.
+	for res.Next() {
+		var version int
+		var position, txid int64
+		var at time.Time
+		if err := res.Scan(&version, &position, &txid, &at); err != nil {
+			res.Close()
+			return nil, fmt.Errorf("append to stream %s: %w", streamID, err)
+		}
+		r := &records[version-expectedVersion-1]
+		r.Position, r.TransactionID, r.CreatedAt = position, uint64(txid), at
+	}
+	if err := res.Err(); err != nil {
+		return nil, s.appendError(ctx, streamID, expectedVersion, err)
+	}
+	return records, nil
+}
+
+// appendError turns a unique violation on (stream_id, version) into a
+// ConflictError naming the version the stream actually reached.
+func (s *Store) appendError(ctx context.Context, streamID string, expected int, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		actual, verr := s.StreamVersion(ctx, s.pool, streamID)
+		if verr != nil {
+			actual = -1
+		}
+		return &ConflictError{StreamID: streamID, Expected: expected, Actual: actual}
+	}
+	return fmt.Errorf("append to stream %s: %w", streamID, err)
+}
+
+// StreamVersion is the version of the newest event of streamID, 0 if none.
+func (s *Store) StreamVersion(ctx context.Context, q Querier, streamID string) (int, error) {
+	var v int
+	err := q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+s.table+` WHERE stream_id = $1`, streamID).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("read version of stream %s: %w", streamID, err)
+	}
+	return v, nil
+}
+
+const columns = `position, event_id, stream_id, stream_type, version, event_type, data, metadata, coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint, created_at`
+
+// ReadStream returns the events of streamID after afterVersion, oldest
+// first. Pass a transaction as q to read inside it.
+func (s *Store) ReadStream(ctx context.Context, q Querier, streamID string, afterVersion int) ([]Record, error) {
+	rows, err := q.Query(ctx, `SELECT `+columns+` FROM `+s.table+` WHERE stream_id = $1 AND version > $2 ORDER BY version`, streamID, afterVersion)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", streamID, err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", streamID, err)
+	}
+	return recs, nil
+}
+
+// ReadAll returns up to limit events after position, in position order. It
+// is for jobs that replay history (rebuilds, audits), not for the relay:
+// position order is not commit order.
+func (s *Store) ReadAll(ctx context.Context, afterPosition int64, limit int) ([]Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM `+s.table+` WHERE position > $1 ORDER BY position LIMIT $2`, afterPosition, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read %s events after %d: %w", s.schema, afterPosition, err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read %s events after %d: %w", s.schema, afterPosition, err)
+	}
+	return recs, nil
+}
+
+func scanRecords(rows pgx.Rows) ([]Record, error) {
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var txid int64
+		var meta []byte
+		if err := rows.Scan(&r.Position, &r.EventID, &r.StreamID, &r.StreamType, &r.Version, &r.EventType, &r.Data, &meta,
+			&r.CorrelationID, &r.CausationID, &txid, &r.CreatedAt); err != nil {
+			return nil, err
+		}
+		r.TransactionID = uint64(txid)
+		if len(meta) > 0 && string(meta) != "{}" {
+			if err := json.Unmarshal(meta, &r.Metadata); err != nil {
+				return nil, fmt.Errorf("decode metadata of event %s: %w", r.EventID, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

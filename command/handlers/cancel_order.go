@@ -1,0 +1,18 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/orderflow/orderflow/command/ordering"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// CancelOrderHandler is also the consumer group name: never rename it.
+const CancelOrderHandler = "ordering.cancel-order"
+
+func (h *Handlers) cancelOrder(ctx context.Context, cmd *messages.CancelOrder) error {
+	_, err := h.Orders.Execute(ctx, messageOf(ctx, CancelOrderHandler), cmd.OrderID, func(a *ordering.Order) ([]messages.Event, error) {
+		return a.RequestCancellation(cmd.Reason, cmd.RequestedBy, h.now())
+	})
+	return h.settle(ctx, CancelOrderHandler, err)
+}

@@ -1,0 +1,276 @@
+// Package handlers holds the command handlers of the three bounded contexts:
+// one file per command, each a few lines that pick the aggregate and the
+// decision. The shared mechanics — inbox, load, decide, append, retry on a
+// concurrency conflict — live in Executor.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// Aggregate is what the executor folds events into and asks to decide.
+type Aggregate interface {
+	Apply(messages.Event)
+	Version() int
+}
+
+// Message identifies the command being handled, for the inbox and the
+// events' envelope.
+type Message struct {
+	// Handler is the stable handler name; together with ID it keys the inbox.
+	Handler string
+	// ID is the message id; a second delivery of the same id changes nothing.
+	ID string
+	// CorrelationID ties the events to the flow they belong to (the order id).
+	CorrelationID string
+}
+
+// Result is what one handled command did.
+type Result struct {
+	// Version is the stream version after the command.
+	Version int
+	// Records are the appended events (none for a no-op or a duplicate).
+	Records []eventstore.Record
+	// Duplicate is true when the message had been handled before.
+	Duplicate bool
+}
+
+// maxConflictRetries bounds how often a decision is retried on fresh state
+// before the conflict is handed to the message-level retry.
+const maxConflictRetries = 8
+
+// Executor runs decisions on the aggregates of one stream type.
+//
+// It keeps recently used aggregates in memory, one lock per stream: a
+// command on a hot stream (a popular product) only reads the events appended
+// since the cached version, and two commands on one stream in this process
+// never race each other into a conflict. Another process appending to the
+// same stream is still caught by the expected-version check.
+type Executor[A Aggregate] struct {
+	store      *eventstore.Store
+	streamType string
+	newAgg     func() A
+
+	mu      sync.Mutex
+	entries map[string]*entry[A]
+	maxSize int
+}
+
+type entry[A Aggregate] struct {
+	mu  sync.Mutex
+	agg A
+	ok  bool // agg reflects the stream up to agg.Version()
+}
+
+// NewExecutor returns an executor for streams of streamType in store.
+func NewExecutor[A Aggregate](store *eventstore.Store, streamType string, newAgg func() A) *Executor[A] {
+	return &Executor[A]{store: store, streamType: streamType, newAgg: newAgg, entries: map[string]*entry[A]{}, maxSize: 20000}
+}
+
+// Store is the event store the executor appends to.
+func (x *Executor[A]) Store() *eventstore.Store { return x.store }
+
+// Execute handles msg once: if its id is in the inbox nothing happens (and
+// the recorded outcome is returned); otherwise the stream is loaded, decide
+// is asked, and the events are appended together with the inbox row in one
+// transaction. A refusal by the domain (an *errcode.Error) is recorded too,
+// so it is final and a waiting caller can read it.
+func (x *Executor[A]) Execute(ctx context.Context, msg Message, streamID string, decide func(A) ([]messages.Event, error)) (Result, error) {
+	if msg.Handler == "" || msg.ID == "" {
+		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
+	}
+	e := x.lock(streamID)
+	defer e.mu.Unlock()
+
+	for attempt := 0; ; attempt++ {
+		res, err := x.try(ctx, e, msg, streamID, decide)
+		retry := errors.Is(err, eventstore.ErrConcurrencyConflict) || isUniqueViolation(err)
+		if !retry || attempt == maxConflictRetries {
+			return res, err
+		}
+		// Another process moved the stream (or handled the same message)
+		// at the same time: start over on fresh state after a short jitter.
+		e.ok = false
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(time.Duration(rand.IntN(5*(attempt+1))) * time.Millisecond):
+		}
+	}
+}
+
+func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamID string, decide func(A) ([]messages.Event, error)) (Result, error) {
+	tx, err := x.store.Pool().BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return Result{}, fmt.Errorf("begin transaction for stream %s: %w", streamID, err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+
+	// Reads first, writes last: see the eventstore package comment.
+	if handled, err := x.inboxOutcome(ctx, tx, msg); err != nil || handled != nil {
+		if handled != nil {
+			return Result{Version: e.agg.Version(), Duplicate: true}, handled.err()
+		}
+		return Result{}, err
+	}
+	if err := x.refresh(ctx, tx, e, streamID); err != nil {
+		return Result{}, err
+	}
+
+	events, decideErr := decide(e.agg)
+	var refusal *errcode.Error
+	if decideErr != nil && !errors.As(decideErr, &refusal) {
+		return Result{}, decideErr
+	}
+	if err := x.recordInbox(ctx, tx, msg, streamID, refusal); err != nil {
+		return Result{}, err
+	}
+	var records []eventstore.Record
+	if refusal == nil && len(events) > 0 {
+		records, err = x.store.Append(ctx, tx, streamID, x.streamType, e.agg.Version(),
+			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID}, events...)
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		e.ok = false
+		return Result{}, fmt.Errorf("commit stream %s: %w", streamID, err)
+	}
+	for _, ev := range events {
+		if refusal == nil {
+			e.agg.Apply(ev)
+		}
+	}
+	return Result{Version: e.agg.Version(), Records: records}, decideErr
+}
+
+// refresh brings the cached aggregate up to date with the stream, reading
+// only the events it has not seen.
+func (x *Executor[A]) refresh(ctx context.Context, q eventstore.Querier, e *entry[A], streamID string) error {
+	if !e.ok {
+		e.agg = x.newAgg()
+	}
+	records, err := x.store.ReadStream(ctx, q, streamID, e.agg.Version())
+	if err != nil {
+		e.ok = false
+		return err
+	}
+	for _, r := range records {
+		ev, err := r.Decode()
+		if err != nil {
+			e.ok = false
+			return fmt.Errorf("load stream %s: %w", streamID, err)
+		}
+		e.agg.Apply(ev)
+	}
+	e.ok = true
+	return nil
+}
+
+// Load returns the current state of a stream, for callers that answer with
+// it (the API after a synchronous command, for instance).
+func (x *Executor[A]) Load(ctx context.Context, streamID string) (A, error) {
+	agg := x.newAgg()
+	records, err := x.store.ReadStream(ctx, x.store.Pool(), streamID, 0)
+	if err != nil {
+		return agg, err
+	}
+	for _, r := range records {
+		ev, err := r.Decode()
+		if err != nil {
+			return agg, fmt.Errorf("load stream %s: %w", streamID, err)
+		}
+		agg.Apply(ev)
+	}
+	return agg, nil
+}
+
+type outcome struct {
+	code    *string
+	message *string
+}
+
+func (o *outcome) err() error {
+	if o.code == nil {
+		return nil
+	}
+	msg := ""
+	if o.message != nil {
+		msg = *o.message
+	}
+	return errcode.New(errcode.Code(*o.code), "%s", msg)
+}
+
+func (x *Executor[A]) inboxOutcome(ctx context.Context, tx pgx.Tx, msg Message) (*outcome, error) {
+	var o outcome
+	err := tx.QueryRow(ctx, `SELECT error_code, error_message FROM `+x.inboxTable()+` WHERE handler = $1 AND message_id = $2`,
+		msg.Handler, msg.ID).Scan(&o.code, &o.message)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read inbox for message %s: %w", msg.ID, err)
+	}
+	return &o, nil
+}
+
+func (x *Executor[A]) recordInbox(ctx context.Context, tx pgx.Tx, msg Message, streamID string, refusal *errcode.Error) error {
+	var code, text *string
+	if refusal != nil {
+		c, m := string(refusal.Code), refusal.Message
+		code, text = &c, &m
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+x.inboxTable()+` (handler, message_id, stream_id, error_code, error_message) VALUES ($1, $2, $3, $4, $5)`,
+		msg.Handler, msg.ID, streamID, code, text)
+	if err != nil {
+		return fmt.Errorf("record message %s in inbox: %w", msg.ID, err)
+	}
+	return nil
+}
+
+func (x *Executor[A]) inboxTable() string {
+	return pgx.Identifier{x.store.Schema(), "inbox"}.Sanitize()
+}
+
+// lock returns the locked cache entry of streamID, evicting idle entries
+// when the cache is full.
+func (x *Executor[A]) lock(streamID string) *entry[A] {
+	x.mu.Lock()
+	e, ok := x.entries[streamID]
+	if !ok {
+		if len(x.entries) >= x.maxSize {
+			for id, old := range x.entries {
+				if old.mu.TryLock() {
+					delete(x.entries, id)
+					old.mu.Unlock()
+				}
+				if len(x.entries) < x.maxSize/2 {
+					break
+				}
+			}
+		}
+		e = &entry[A]{}
+		x.entries[streamID] = e
+	}
+	x.mu.Unlock()
+	e.mu.Lock()
+	return e
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+
+	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/command/inventory"
+	"github.com/orderflow/orderflow/command/ordering"
+	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/internal/errcode"
+)
+
+// Stream types stored with every event.
+const (
+	OrderStream    = "Order"
+	ProductStream  = "Product"
+	CustomerStream = "Customer"
+)
+
+// MetadataCorrelationID is the message metadata key of the correlation id.
+const MetadataCorrelationID = "correlation_id"
+
+// Handlers are the command handlers of every context.
+type Handlers struct {
+	Orders    *Executor[*ordering.Order]
+	Products  *Executor[*inventory.Product]
+	Customers *Executor[*payments.Customer]
+
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// Stores are the event stores of the three contexts.
+type Stores struct {
+	Ordering, Inventory, Payments *eventstore.Store
+}
+
+// New returns the handlers over stores. now is the clock the aggregates
+// stamp their events with.
+func New(stores Stores, now func() time.Time, logger *slog.Logger) *Handlers {
+	return &Handlers{
+		Orders:    NewExecutor(stores.Ordering, OrderStream, func() *ordering.Order { return &ordering.Order{} }),
+		Products:  NewExecutor(stores.Inventory, ProductStream, func() *inventory.Product { return &inventory.Product{} }),
+		Customers: NewExecutor(stores.Payments, CustomerStream, func() *payments.Customer { return &payments.Customer{} }),
+		now:       now,
+		logger:    logger,
+	}
+}
+
+// Ordering returns the handlers of the ordering context's command bus.
+func (h *Handlers) Ordering() []cqrs.CommandHandler {
+	return []cqrs.CommandHandler{
+		cqrs.NewCommandHandler(PlaceOrderHandler, h.placeOrder),
+		cqrs.NewCommandHandler(MarkOrderStepHandler, h.markOrderStep),
+		cqrs.NewCommandHandler(RecordOrderCompensationHandler, h.recordOrderCompensation),
+		cqrs.NewCommandHandler(ConfirmOrderHandler, h.confirmOrder),
+		cqrs.NewCommandHandler(CancelOrderHandler, h.cancelOrder),
+		cqrs.NewCommandHandler(CompleteOrderCancellationHandler, h.completeOrderCancellation),
+		cqrs.NewCommandHandler(FailOrderHandler, h.failOrder),
+	}
+}
+
+// Inventory returns the handlers of the inventory context's command bus.
+func (h *Handlers) Inventory() []cqrs.CommandHandler {
+	return []cqrs.CommandHandler{
+		cqrs.NewCommandHandler(CreateProductHandler, h.createProduct),
+		cqrs.NewCommandHandler(RestockProductHandler, h.restockProduct),
+		cqrs.NewCommandHandler(ReserveStockHandler, h.reserveStock),
+		cqrs.NewCommandHandler(ReleaseStockHandler, h.releaseStock),
+		cqrs.NewCommandHandler(CommitStockHandler, h.commitStock),
+	}
+}
+
+// Payments returns the handlers of the payments context's command bus.
+func (h *Handlers) Payments() []cqrs.CommandHandler {
+	return []cqrs.CommandHandler{
+		cqrs.NewCommandHandler(RegisterCustomerHandler, h.registerCustomer),
+		cqrs.NewCommandHandler(AddFundsHandler, h.addFunds),
+		cqrs.NewCommandHandler(AuthorizePaymentHandler, h.authorizePayment),
+		cqrs.NewCommandHandler(VoidPaymentHandler, h.voidPayment),
+		cqrs.NewCommandHandler(CapturePaymentHandler, h.capturePayment),
+	}
+}
+
+// messageOf identifies the Kafka message being handled.
+func messageOf(ctx context.Context, handler string) Message {
+	m := Message{Handler: handler}
+	if msg := cqrs.OriginalMessageFromCtx(ctx); msg != nil {
+		m.ID = msg.UUID
+		m.CorrelationID = msg.Metadata.Get(MetadataCorrelationID)
+	}
+	return m
+}
+
+// settle decides what the bus does with a handled message. A refusal by the
+// domain is final and already recorded in the inbox, so the message is
+// acknowledged; anything else is returned for the retry middleware.
+func (h *Handlers) settle(ctx context.Context, handler string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if code := errcode.Of(err); code != errcode.Internal {
+		h.logger.InfoContext(ctx, "command refused", "handler", handler, "code", code, "error", err)
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,172 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/inventory"
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/messages"
+)
+
+type fixture struct {
+	svc *service.Service
+	bus *bus.Bus
+}
+
+// setup starts a worker (every command handler, consuming real Kafka) on
+// the test's own database and topics.
+func setup(t *testing.T) fixture {
+	t.Helper()
+	env := testenv.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	svc, err := service.Open(ctx, env.Config, env.Logger)
+	require.NoError(t, err)
+	router, err := svc.CommandRouter()
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := router.Run(ctx); err != nil {
+			t.Errorf("router: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		svc.Close()
+	})
+	select {
+	case <-router.Running():
+	case <-time.After(time.Minute):
+		t.Fatal("command router did not start")
+	}
+	b, err := svc.Bus()
+	require.NoError(t, err)
+	return fixture{svc: svc, bus: b}
+}
+
+func (f fixture) send(t *testing.T, cmd messages.Command, env bus.Envelope) {
+	t.Helper()
+	_, err := f.bus.Send(context.Background(), cmd, env)
+	require.NoError(t, err)
+}
+
+func (f fixture) product(t *testing.T, id string) *inventory.Product {
+	t.Helper()
+	p, err := f.svc.Handlers().Products.Load(context.Background(), id)
+	require.NoError(t, err)
+	return p
+}
+
+func TestCommandDeliveredTwiceAppendsOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	productID := uuid.NewString()
+	f.send(t, messages.CreateProduct{ProductID: productID, SKU: "SKU-1", Name: "Mug", Price: 1250, InitialStock: 5}, bus.Envelope{})
+	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 1 }, 30*time.Second, 20*time.Millisecond)
+
+	// The same message twice (a redelivery), then a later, different
+	// message that proves both were consumed.
+	restock := messages.RestockProduct{ProductID: productID, Quantity: 3}
+	msgID := uuid.NewString()
+	f.send(t, restock, bus.Envelope{MessageID: msgID})
+	f.send(t, restock, bus.Envelope{MessageID: msgID})
+	f.send(t, messages.RestockProduct{ProductID: productID, Quantity: 1}, bus.Envelope{})
+	require.Eventually(t, func() bool { return f.product(t, productID).OnHand() == 9 }, 30*time.Second, 20*time.Millisecond)
+
+	p := f.product(t, productID)
+	require.Equal(t, 3, p.Version(), "created, restocked once by the duplicated message, restocked by the last")
+}
+
+func TestLastUnitGoesToExactlyOneOrderThroughTheBus(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	productID := uuid.NewString()
+	f.send(t, messages.CreateProduct{ProductID: productID, SKU: "LAST", Name: "Last one", Price: 100, InitialStock: 1}, bus.Envelope{})
+
+	const orders = 20
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.send(t, messages.ReserveStock{ProductID: productID, OrderID: fmt.Sprintf("order-%d", i), Quantity: 1}, bus.Envelope{})
+		}()
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 1+orders }, 60*time.Second, 50*time.Millisecond)
+
+	p := f.product(t, productID)
+	require.Equal(t, 0, p.Available())
+	require.Equal(t, 1, p.Reserved())
+	winners := 0
+	for i := range orders {
+		winners += p.ReservedFor(fmt.Sprintf("order-%d", i))
+	}
+	require.Equal(t, 1, winners)
+}
+
+// Two executors stand for two worker processes with separate caches: they
+// decide on the same stream at the same time, and the expected-version
+// check lets exactly one reservation of the last unit through.
+func TestConcurrentExecutorsReserveLastUnitOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	stores := f.svc.Stores()
+	productID := uuid.NewString()
+	first := handlers.New(stores, time.Now, f.svc.Logger)
+	_, err := first.Products.Execute(ctx, handlers.Message{Handler: "test", ID: uuid.NewString()}, productID,
+		func(p *inventory.Product) ([]messages.Event, error) {
+			return p.Create(messages.CreateProduct{ProductID: productID, SKU: "S", Name: "N", Price: 1, InitialStock: 1})
+		})
+	require.NoError(t, err)
+
+	workers := []*handlers.Handlers{first, handlers.New(stores, time.Now, f.svc.Logger), handlers.New(stores, time.Now, f.svc.Logger)}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := workers[i%len(workers)]
+			order := fmt.Sprintf("order-%d", i)
+			_, err := h.Products.Execute(ctx, handlers.Message{Handler: handlers.ReserveStockHandler, ID: uuid.NewString()}, productID,
+				func(p *inventory.Product) ([]messages.Event, error) { return p.Reserve(order, 1) })
+			require.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+
+	p := f.product(t, productID)
+	require.Equal(t, 31, p.Version(), "one creation and one decision per order")
+	require.Equal(t, 1, p.Reserved())
+	require.Equal(t, 0, p.Available())
+}
+
+// A refusal is recorded with the message, so a redelivery returns the same
+// refusal without deciding again.
+func TestRefusalIsRecordedInInbox(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	h := f.svc.Handlers()
+	msg := handlers.Message{Handler: handlers.RestockProductHandler, ID: uuid.NewString()}
+	restockMissing := func(p *inventory.Product) ([]messages.Event, error) { return p.Restock(1) }
+
+	_, err := h.Products.Execute(ctx, msg, "no-such-product", restockMissing)
+	require.True(t, errcode.Is(err, errcode.NotFound), err)
+	res, err := h.Products.Execute(ctx, msg, "no-such-product", restockMissing)
+	require.True(t, errcode.Is(err, errcode.NotFound), err)
+	require.True(t, res.Duplicate)
+}
