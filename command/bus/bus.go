@@ -157,4 +157,3 @@ func NewRouter(logger watermill.LoggerAdapter) (*message.Router, error) {
 	)
 	return r, nil
 }
-

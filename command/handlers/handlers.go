@@ -12,6 +12,7 @@ import (
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/messages"
 )
 
 // Stream types stored with every event.
@@ -109,3 +110,21 @@ func (h *Handlers) settle(ctx context.Context, handler string, err error) error 
 	}
 	return err
 }
+
+// HandlerName returns the name of the handler of a command, which keys its
+// inbox rows; callers waiting for a command's outcome look it up there.
+func HandlerName(commandName string) (string, bool) {
+	name, ok := handlerNames[commandName]
+	return name, ok
+}
+
+var handlerNames = func() map[string]string {
+	m := map[string]string{}
+	h := &Handlers{}
+	for _, group := range [][]cqrs.CommandHandler{h.Ordering(), h.Inventory(), h.Payments()} {
+		for _, ch := range group {
+			m[ch.NewCommand().(messages.Command).CommandName()] = ch.HandlerName()
+		}
+	}
+	return m
+}()

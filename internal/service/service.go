@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/handlers"
@@ -169,6 +170,15 @@ func (s *Service) Bus() (*bus.Bus, error) {
 	}
 	s.publisher, s.bus = pub, b
 	return b, nil
+}
+
+// Application returns the application seam over the command bus.
+func (s *Service) Application() (app.Application, error) {
+	b, err := s.Bus()
+	if err != nil {
+		return app.Application{}, err
+	}
+	return app.New(app.DefaultConfig(), b, s.Handlers(), time.Now, s.Logger), nil
 }
 
 // CommandRouter returns a router that handles every command of every

@@ -1,0 +1,88 @@
+// Package app is the application seam: the use cases the GraphQL and REST
+// ports, the saga and the jobs call. Commands validate what they can up
+// front, travel over the command bus, and — where the caller needs the
+// result — wait until the handler recorded its outcome. Queries read state.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// Application is everything a port may ask of orderflow.
+type Application struct {
+	Commands Commands
+	Queries  Queries
+}
+
+// Commands change state.
+type Commands struct {
+	PlaceOrder       PlaceOrderHandler
+	CancelOrder      CancelOrderHandler
+	CreateProduct    CreateProductHandler
+	RestockProduct   RestockProductHandler
+	RegisterCustomer RegisterCustomerHandler
+	AddFunds         AddFundsHandler
+}
+
+// Queries read state.
+type Queries struct {
+	Order       OrderHandler
+	Product     ProductHandler
+	Customer    CustomerHandler
+	OrderEvents OrderEventsHandler
+}
+
+// CommandSender is the command bus as the application sees it.
+type CommandSender interface {
+	Send(ctx context.Context, cmd messages.Command, env bus.Envelope) (string, error)
+}
+
+// Config tunes the application.
+type Config struct {
+	// MaxOrderLines caps the lines of one order.
+	MaxOrderLines int
+	// OutcomeTimeout bounds how long a synchronous command waits for its
+	// handler to record the outcome.
+	OutcomeTimeout time.Duration
+}
+
+// DefaultConfig is what `orderflow all` uses.
+func DefaultConfig() Config {
+	return Config{MaxOrderLines: 50, OutcomeTimeout: 15 * time.Second}
+}
+
+// New wires the use cases onto the command bus and the command handlers'
+// event stores.
+func New(cfg Config, sender CommandSender, h *handlers.Handlers, now func() time.Time, logger *slog.Logger) Application {
+	d := &deps{cfg: cfg, sender: sender, h: h, now: now, logger: logger}
+	return Application{
+		Commands: Commands{
+			PlaceOrder:       PlaceOrderHandler{d},
+			CancelOrder:      CancelOrderHandler{d},
+			CreateProduct:    CreateProductHandler{d},
+			RestockProduct:   RestockProductHandler{d},
+			RegisterCustomer: RegisterCustomerHandler{d},
+			AddFunds:         AddFundsHandler{d},
+		},
+		Queries: Queries{
+			Order:       OrderHandler{d},
+			Product:     ProductHandler{d},
+			Customer:    CustomerHandler{d},
+			OrderEvents: OrderEventsHandler{d},
+		},
+	}
+}
+
+type deps struct {
+	cfg    Config
+	sender CommandSender
+	h      *handlers.Handlers
+	now    func() time.Time
+	logger *slog.Logger
+}

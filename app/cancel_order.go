@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/query"
+)
+
+// CancelOrderHandler records a cancellation request; the saga compensates
+// whatever was done and ends the order CANCELLED. A confirmed order cannot
+// be cancelled (CONFLICT).
+type CancelOrderHandler struct{ d *deps }
+
+// Handle requests the cancellation and answers with the order as it is
+// right after the request was recorded.
+func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, orderID, reason string) (query.Order, error) {
+	o, err := h.d.h.Orders.Load(ctx, orderID)
+	if err != nil {
+		return query.Order{}, err
+	}
+	if o.Version() == 0 {
+		return query.Order{}, errcode.New(errcode.NotFound, "order %s not found", orderID)
+	}
+	if err := requireCustomer(actor, o.CustomerID()); err != nil {
+		return query.Order{}, errcode.New(errcode.NotFound, "order %s not found", orderID)
+	}
+	cmd := messages.CancelOrder{OrderID: orderID, Reason: reason, RequestedBy: actor.Subject}
+	if err := h.d.sendAndWait(ctx, h.d.h.Orders.Store(), cmd, bus.Envelope{CorrelationID: orderID}); err != nil {
+		return query.Order{}, err
+	}
+	o, err = h.d.h.Orders.Load(ctx, orderID)
+	if err != nil {
+		return query.Order{}, err
+	}
+	return orderView(o), nil
+}

@@ -1,0 +1,133 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/ordering"
+	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/query"
+)
+
+// PlaceOrder is a customer's order as submitted: products and quantities
+// only, prices come from the catalog.
+type PlaceOrder struct {
+	// CustomerID is who orders; empty means the caller.
+	CustomerID      string
+	IdempotencyKey  string
+	Items           []OrderItem
+	ShippingAddress messages.Address
+	BillingAddress  messages.Address
+	PaymentMethod   messages.PaymentMethod
+}
+
+// OrderItem is one requested line.
+type OrderItem struct {
+	ProductID string
+	Quantity  int
+}
+
+// orderNamespace derives order ids from (customer, idempotency key).
+var orderNamespace = uuid.MustParse("5b0c7e8e-3f7a-4e0b-9a51-6f1f4c0f2a11")
+
+// OrderID is the id of the order a customer places with key: the same
+// customer and key always name the same order, so a retried placement can
+// only ever find the first one.
+func OrderID(customerID, key string) string {
+	return uuid.NewSHA1(orderNamespace, []byte(customerID+"\x00"+key)).String()
+}
+
+// PlaceOrderHandler validates an order against the catalog, records it and
+// answers with the order PENDING; the saga takes it from there.
+type PlaceOrderHandler struct{ d *deps }
+
+// Handle places the order, or returns the order already placed with the
+// same idempotency key.
+func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in PlaceOrder) (query.Order, error) {
+	if in.CustomerID == "" {
+		in.CustomerID = actor.Subject
+	}
+	if err := requireCustomer(actor, in.CustomerID); err != nil {
+		return query.Order{}, err
+	}
+	key := strings.TrimSpace(in.IdempotencyKey)
+	if key == "" || len(key) > 200 {
+		return query.Order{}, errcode.New(errcode.InvalidOrderData, "idempotencyKey must have 1 to 200 characters").With("field", "idempotencyKey")
+	}
+	if len(in.Items) == 0 {
+		return query.Order{}, errcode.New(errcode.InvalidOrderData, "an order needs at least one item").With("field", "items")
+	}
+	if len(in.Items) > h.d.cfg.MaxOrderLines {
+		return query.Order{}, errcode.New(errcode.InvalidOrderData, "an order has at most %d lines, got %d", h.d.cfg.MaxOrderLines, len(in.Items)).With("field", "items")
+	}
+
+	orderID := OrderID(in.CustomerID, key)
+	existing, err := h.d.h.Orders.Load(ctx, orderID)
+	if err != nil {
+		return query.Order{}, err
+	}
+	if existing.Version() > 0 {
+		return orderView(existing), nil
+	}
+
+	cmd, err := h.priced(ctx, orderID, in)
+	if err != nil {
+		return query.Order{}, err
+	}
+	// Deciding on an empty order runs every domain validation before
+	// anything is sent: bad input never reaches the bus.
+	if _, err := (&ordering.Order{}).Place(cmd, h.d.now()); err != nil {
+		return query.Order{}, err
+	}
+	// The message id is the order id: concurrent retries of one key send
+	// the same message, which the handler's inbox applies once.
+	err = h.d.sendAndWait(ctx, h.d.h.Orders.Store(), cmd, bus.Envelope{MessageID: orderID, CorrelationID: orderID})
+	if err != nil && !errcode.Is(err, errcode.Conflict) {
+		return query.Order{}, err
+	}
+	placed, err := h.d.h.Orders.Load(ctx, orderID)
+	if err != nil {
+		return query.Order{}, err
+	}
+	if placed.Version() == 0 {
+		return query.Order{}, errcode.New(errcode.Internal, "order %s was not recorded", orderID)
+	}
+	return orderView(placed), nil
+}
+
+// priced looks every line up in the catalog and the customer in payments.
+func (h PlaceOrderHandler) priced(ctx context.Context, orderID string, in PlaceOrder) (messages.PlaceOrder, error) {
+	customer, err := h.d.h.Customers.Load(ctx, in.CustomerID)
+	if err != nil {
+		return messages.PlaceOrder{}, err
+	}
+	if customer.Version() == 0 {
+		return messages.PlaceOrder{}, errcode.New(errcode.NotFound, "customer %s not found", in.CustomerID).With("field", "customerId")
+	}
+	cmd := messages.PlaceOrder{
+		OrderID:         orderID,
+		CustomerID:      in.CustomerID,
+		ShippingAddress: in.ShippingAddress,
+		BillingAddress:  in.BillingAddress,
+		PaymentMethod:   in.PaymentMethod,
+		IdempotencyKey:  strings.TrimSpace(in.IdempotencyKey),
+	}
+	for i, item := range in.Items {
+		p, err := h.d.h.Products.Load(ctx, item.ProductID)
+		if err != nil {
+			return messages.PlaceOrder{}, err
+		}
+		if p.Version() == 0 {
+			return messages.PlaceOrder{}, errcode.New(errcode.InvalidOrderData, "item %d: product %q does not exist", i, item.ProductID).With("field", "items")
+		}
+		cmd.Items = append(cmd.Items, messages.OrderLine{
+			ProductID: p.ID(), ProductName: p.Name(), SKU: p.SKU(), Quantity: item.Quantity, UnitPrice: p.Price(),
+		})
+	}
+	return cmd, nil
+}
