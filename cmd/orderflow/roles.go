@@ -52,12 +52,41 @@ func roleAPI(_ *service.Service, srv *server.Server) (func(context.Context) erro
 	return nil, nil
 }
 
-func roleWorker(*service.Service, *server.Server) (func(context.Context) error, error) {
-	return nil, nil
+// roleWorker handles the commands of every context and runs the order saga.
+func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
+	router, err := svc.WorkerRouter()
+	if err != nil {
+		return nil, err
+	}
+	saga, err := svc.Sagas()
+	if err != nil {
+		return nil, err
+	}
+	return all(router.Run, saga.RunDeadlines), nil
 }
 
-func roleRelay(*service.Service, *server.Server) (func(context.Context) error, error) {
-	return nil, nil
+// roleRelay publishes each context's committed events to its topic.
+func roleRelay(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
+	relays, err := svc.Relays()
+	if err != nil {
+		return nil, err
+	}
+	var loops []func(context.Context) error
+	for _, r := range relays {
+		loops = append(loops, r.Run)
+	}
+	return all(loops...), nil
+}
+
+// all runs loops together until ctx ends or one fails.
+func all(loops ...func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		g, ctx := errgroup.WithContext(ctx)
+		for _, l := range loops {
+			g.Go(func() error { return l(ctx) })
+		}
+		return g.Wait()
+	}
 }
 
 func roleProjector(*service.Service, *server.Server) (func(context.Context) error, error) {

@@ -10,9 +10,14 @@ import (
 // AuthorizePaymentHandler is also the consumer group name: never rename it.
 const AuthorizePaymentHandler = "payments.authorize-payment"
 
+// authorizePayment asks the payment provider, bounded by ProviderTimeout: a
+// provider that does not answer fails the attempt (retried), and the saga's
+// deadline eventually gives up on it.
 func (h *Handlers) authorizePayment(ctx context.Context, cmd *messages.AuthorizePayment) error {
+	ctx, cancel := context.WithTimeout(ctx, h.ProviderTimeout)
+	defer cancel()
 	_, err := h.Customers.Execute(ctx, messageOf(ctx, AuthorizePaymentHandler), cmd.CustomerID, func(a *payments.Customer) ([]messages.Event, error) {
-		return a.Authorize(cmd.OrderID, cmd.Amount)
+		return h.Provider.Authorize(ctx, a, cmd.OrderID, cmd.Amount)
 	})
 	return h.settle(ctx, AuthorizePaymentHandler, err)
 }

@@ -31,6 +31,11 @@ type Handlers struct {
 	Products  *Executor[*inventory.Product]
 	Customers *Executor[*payments.Customer]
 
+	// Provider authorizes payments; payments.BalanceProvider by default.
+	Provider payments.Provider
+	// ProviderTimeout bounds one call to the provider.
+	ProviderTimeout time.Duration
+
 	now    func() time.Time
 	logger *slog.Logger
 }
@@ -47,8 +52,12 @@ func New(stores Stores, now func() time.Time, logger *slog.Logger) *Handlers {
 		Orders:    NewExecutor(stores.Ordering, OrderStream, func() *ordering.Order { return &ordering.Order{} }),
 		Products:  NewExecutor(stores.Inventory, ProductStream, func() *inventory.Product { return &inventory.Product{} }),
 		Customers: NewExecutor(stores.Payments, CustomerStream, func() *payments.Customer { return &payments.Customer{} }),
-		now:       now,
-		logger:    logger,
+
+		Provider:        payments.BalanceProvider{},
+		ProviderTimeout: 3 * time.Second,
+
+		now:    now,
+		logger: logger,
 	}
 }
 

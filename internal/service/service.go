@@ -22,11 +22,14 @@ import (
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/outbox"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
 	"github.com/orderflow/orderflow/internal/server"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/sagas"
 )
 
 // Service holds the open connections of one process.
@@ -39,11 +42,21 @@ type Service struct {
 	Pools   map[config.Context]*pgxpool.Pool
 	Elastic *elasticsearch.Client
 
+	// SagaConfig tunes the order saga (deadlines, attempts).
+	SagaConfig sagas.Config
+
+	// ConsumerMiddleware is added to every consumer router after the
+	// standard middleware. Fault-injection tests use it, for instance
+	// watermill's Duplicator to deliver every message twice.
+	ConsumerMiddleware []message.HandlerMiddleware
+
 	distinct []*pgxpool.Pool
 
 	handlers  *handlers.Handlers
 	publisher message.Publisher
 	bus       *bus.Bus
+	sagas     *sagas.Processor
+	closers   []func() error
 }
 
 // Open connects to PostgreSQL and Elasticsearch and checks Kafka, failing
@@ -54,6 +67,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		Logger:  logger,
 		Metrics: prometheus.NewRegistry(),
 		Pools:   map[config.Context]*pgxpool.Pool{},
+
+		SagaConfig: sagas.DefaultConfig(),
 	}
 	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -142,7 +157,7 @@ func (s *Service) EnsureTopics() error {
 		topics = append(topics, s.Config.Topic(t))
 	}
 	for _, c := range config.Contexts() {
-		topics = append(topics, s.Config.Topic("orderflow."+string(c)+".events"))
+		topics = append(topics, s.Config.Topic(messages.EventsTopic(string(c))))
 	}
 	return kafka.EnsureTopics(s.Config.KafkaBrokers, TopicPartitions, topics...)
 }
@@ -181,6 +196,64 @@ func (s *Service) Application() (app.Application, error) {
 	return app.New(app.DefaultConfig(), b, s.Handlers(), time.Now, s.Logger), nil
 }
 
+// Sagas returns the order saga processor.
+func (s *Service) Sagas() (*sagas.Processor, error) {
+	if s.sagas != nil {
+		return s.sagas, nil
+	}
+	b, err := s.Bus()
+	if err != nil {
+		return nil, err
+	}
+	s.sagas = sagas.NewProcessor(s.SagaConfig, s.Pools[config.Ordering], b, s.Metrics, s.Logger.With("component", "saga"))
+	return s.sagas, nil
+}
+
+// WorkerRouter returns a router that handles every command and runs the
+// order saga on the event topics; Run it to start consuming. The saga's
+// deadlines run apart, in Sagas().RunDeadlines.
+func (s *Service) WorkerRouter() (*message.Router, error) {
+	router, err := s.CommandRouter()
+	if err != nil {
+		return nil, err
+	}
+	saga, err := s.Sagas()
+	if err != nil {
+		return nil, err
+	}
+	if err := saga.AddHandlers(router, s.subscriberFactory("orderflow-saga"), s.Config.Topic); err != nil {
+		return nil, err
+	}
+	return router, nil
+}
+
+// Relays returns one outbox relay per context, publishing its events topic.
+func (s *Service) Relays() ([]*outbox.Relay, error) {
+	if err := s.EnsureTopics(); err != nil {
+		return nil, err
+	}
+	var relays []*outbox.Relay
+	for _, c := range config.Contexts() {
+		pub := outbox.NewKafkaPublisher(s.Config.KafkaBrokers, "orderflow-relay-"+string(c))
+		s.closers = append(s.closers, pub.Close)
+		r, err := outbox.New(s.Pools[c], pub, outbox.Config{
+			Schema: string(c),
+			Topic:  s.Config.Topic(messages.EventsTopic(string(c))),
+		}, s.Logger.With("component", "relay"), s.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		relays = append(relays, r)
+	}
+	return relays, nil
+}
+
+func (s *Service) subscriberFactory(clientID string) bus.SubscriberFactory {
+	return func(group string) (message.Subscriber, error) {
+		return kafka.NewSubscriber(s.Config.KafkaBrokers, s.Config.ConsumerGroup(group), clientID, s.watermillLogger())
+	}
+}
+
 // CommandRouter returns a router that handles every command of every
 // context; Run it to start consuming.
 func (s *Service) CommandRouter() (*message.Router, error) {
@@ -192,12 +265,10 @@ func (s *Service) CommandRouter() (*message.Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	newSubscriber := func(handler string) (message.Subscriber, error) {
-		return kafka.NewSubscriber(s.Config.KafkaBrokers, s.Config.ConsumerGroup(handler), "orderflow-worker", logger)
-	}
+	router.AddMiddleware(s.ConsumerMiddleware...)
 	h := s.Handlers()
 	all := append(append(h.Ordering(), h.Inventory()...), h.Payments()...)
-	if err := bus.NewProcessor(router, newSubscriber, s.Config.Topic, logger, all...); err != nil {
+	if err := bus.NewProcessor(router, s.subscriberFactory("orderflow-worker"), s.Config.Topic, logger, all...); err != nil {
 		return nil, err
 	}
 	return router, nil
@@ -213,6 +284,9 @@ func (s *Service) watermillLogger() watermill.LoggerAdapter {
 func (s *Service) Close() {
 	if s.publisher != nil {
 		_ = s.publisher.Close()
+	}
+	for _, c := range s.closers {
+		_ = c()
 	}
 	for _, pool := range s.distinct {
 		pool.Close()

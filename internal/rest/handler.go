@@ -1,0 +1,111 @@
+// Package rest is the REST port: a small JSON API over the same application
+// seam as GraphQL, for clients that only need to place orders and follow
+// them.
+//
+//	POST /api/v1/orders              place an order (Idempotency-Key header or idempotency_key)
+//	GET  /api/v1/orders/{id}         the order
+//	GET  /api/v1/orders/{id}/status  where its saga stands
+//
+// Requests authenticate with "Authorization: Bearer <jwt>" like GraphQL.
+// Every error is {"code", "message", "details", "request_id"} with the HTTP
+// status of its code (see statusOf).
+package rest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/app"
+	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/errcode"
+)
+
+// Limits of every REST request.
+const (
+	// MaxBodyBytes bounds request bodies; larger ones get 413.
+	MaxBodyBytes = 1 << 20
+	// RequestTimeout bounds each request.
+	RequestTimeout = 30 * time.Second
+	// RequestIDHeader names the response header carrying the request id,
+	// the same id as request_id in error bodies and in the logs.
+	RequestIDHeader = "X-Request-Id"
+)
+
+type server struct {
+	app    app.Application
+	logger *slog.Logger
+}
+
+// NewHandler serves the REST API under /api/v1/; mount it at "/api/".
+// secret verifies bearer tokens (empty accepts none); logger receives the
+// internal errors clients only see as "internal error" (nil discards them).
+func NewHandler(application app.Application, secret []byte, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{app: application, logger: logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/orders", s.placeOrder)
+	mux.HandleFunc("GET /api/v1/orders/{id}", s.order)
+	mux.HandleFunc("GET /api/v1/orders/{id}/status", s.orderStatus)
+
+	var h http.Handler = mux
+	h = s.recoverPanics(h)
+	h = withTimeout(h)
+	h = auth.Middleware(secret)(h)
+	return withRequestID(h)
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := uuid.NewString()
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+func withTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// recoverPanics turns a panicking handler into an INTERNAL error answer.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.logger.ErrorContext(r.Context(), "rest handler panicked",
+					"request_id", requestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, errorBody{
+					Code: errcode.Internal, Message: internalMessage, Details: map[string]any{}, RequestID: requestID(r.Context()),
+				})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// actor is the authenticated caller, or the zero Principal the application
+// answers with UNAUTHENTICATED.
+func actor(r *http.Request) auth.Principal {
+	p, _ := auth.FromContext(r.Context())
+	return p
+}

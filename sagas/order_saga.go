@@ -1,0 +1,571 @@
+// Package sagas drives every placed order to a final state. The order saga
+// is an orchestrator: it reacts to events of the three contexts and sends
+// the next command — reserve stock, authorize payment, confirm — or, on a
+// refusal, failure, timeout or cancellation, compensates the completed steps
+// in reverse (void the payment, release the stock).
+//
+// This file is the saga's pure decision logic. It advances only on events
+// (and on its own deadlines), so a duplicate or late event has no effect or
+// is compensated, and it is unit-tested without any server.
+package sagas
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// SagaType labels the order saga in metrics and storage.
+const SagaType = "order"
+
+// Phase is where the saga stands. Each phase waits for specific events.
+type Phase string
+
+// The phases of the order saga, in the order of a successful run. A
+// compensating saga goes to Compensating, then Ending, then Done.
+const (
+	// Reserving waits for a reservation answer per line.
+	PhaseReserving Phase = "RESERVING"
+	// MarkingReserved waits for the order to record INVENTORY_RESERVED.
+	PhaseMarkingReserved Phase = "MARKING_RESERVED"
+	// Authorizing waits for the payment answer.
+	PhaseAuthorizing Phase = "AUTHORIZING"
+	// MarkingAuthorized waits for the order to record PAYMENT_AUTHORIZED.
+	PhaseMarkingAuthorized Phase = "MARKING_AUTHORIZED"
+	// Confirming waits for OrderConfirmed.
+	PhaseConfirming Phase = "CONFIRMING"
+	// Settling commits the stock and captures the payment of a confirmed order.
+	PhaseSettling Phase = "SETTLING"
+	// Compensating undoes completed steps, newest first.
+	PhaseCompensating Phase = "COMPENSATING"
+	// Ending waits for the order to record its cancellation or failure.
+	PhaseEnding Phase = "ENDING"
+	// Done is final; late replies are still compensated.
+	PhaseDone Phase = "DONE"
+	// Parked needs an operator: a compensation kept failing.
+	PhaseParked Phase = "PARKED"
+)
+
+// Outcome is how a finished saga ended, for metrics.
+type Outcome string
+
+// Saga outcomes.
+const (
+	OutcomeConfirmed Outcome = "confirmed"
+	OutcomeCancelled Outcome = "cancelled"
+	OutcomeFailed    Outcome = "failed"
+	OutcomeParked    Outcome = "parked"
+)
+
+// Part is the state of one reservation or of the payment.
+type Part string
+
+// States of a line's reservation or of the payment.
+const (
+	PartPending  Part = "PENDING"  // asked, no answer yet
+	PartDone     Part = "DONE"     // reserved / authorized
+	PartRejected Part = "REJECTED" // refused by the domain
+	PartUndone   Part = "UNDONE"   // released / voided
+	PartSettled  Part = "SETTLED"  // committed / captured
+)
+
+// Line is one product of the order and its reservation.
+type Line struct {
+	ProductID string `json:"productId"`
+	Quantity  int    `json:"quantity"`
+	State     Part   `json:"state"`
+}
+
+// Failure is why the saga compensates.
+type Failure struct {
+	Code    errcode.Code      `json:"code,omitempty"`
+	Message string            `json:"message"`
+	Step    messages.SagaStep `json:"step,omitempty"`
+	// Fail ends the order FAILED instead of CANCELLED.
+	Fail bool `json:"fail,omitempty"`
+}
+
+// Policy is the timing of the saga's deadlines.
+type Policy struct {
+	// StepTimeout is how long a step waits for its answer before the
+	// command is sent again.
+	StepTimeout time.Duration
+	// MaxAttempts is how often a step's command is sent in all; after that
+	// the saga compensates with SAGA_TIMEOUT (or, while compensating, parks).
+	MaxAttempts int
+	// MaxBackoff caps the growing wait between attempts.
+	MaxBackoff time.Duration
+}
+
+// DefaultPolicy suits a healthy deployment: a step that does not answer in
+// 5 s is retried at 5, 10, 20 s, then given up.
+func DefaultPolicy() Policy {
+	return Policy{StepTimeout: 5 * time.Second, MaxAttempts: 4, MaxBackoff: time.Minute}
+}
+
+// State is one order's saga, persisted as JSON between events.
+type State struct {
+	OrderID    string       `json:"orderId"`
+	CustomerID string       `json:"customerId"`
+	Amount     money.Amount `json:"amount"`
+	Lines      []Line       `json:"lines"`
+	Payment    Part         `json:"payment,omitempty"`
+	Phase      Phase        `json:"phase"`
+	// Completed are the saga steps the order recorded, in order.
+	Completed []messages.SagaStep `json:"completed"`
+	Failure   *Failure            `json:"failure,omitempty"`
+	// Compensations lists what was undone, e.g. "PAYMENT_AUTHORIZED:VoidPayment".
+	Compensations []string  `json:"compensations,omitempty"`
+	Attempts      int       `json:"attempts"`
+	Deadline      time.Time `json:"deadline,omitzero"`
+	StartedAt     time.Time `json:"startedAt"`
+	EndedAt       time.Time `json:"endedAt,omitzero"`
+	Outcome       Outcome   `json:"outcome,omitempty"`
+}
+
+// Command is a command the saga wants sent. ID is stable for the same
+// command of the same saga, so a re-send is recognised by the handler's inbox.
+type Command struct {
+	ID      string
+	Message messages.Command
+}
+
+// Decision is what handling an event or a deadline produced.
+type Decision struct {
+	Commands []Command
+	// Compensated lists the steps undone by this decision, for metrics.
+	Compensated []messages.SagaStep
+	// Finished is set when the saga reached Done or Parked now.
+	Finished bool
+}
+
+// Active reports whether the saga still waits for something.
+func (s *State) Active() bool { return s.Phase != PhaseDone && s.Phase != PhaseParked && s.Phase != "" }
+
+// Start creates the saga of a placed order and asks for every reservation.
+func Start(e messages.OrderPlaced, now time.Time, p Policy, jitter func() float64) (*State, Decision) {
+	s := &State{
+		OrderID:    e.OrderID,
+		CustomerID: e.CustomerID,
+		Amount:     e.Total,
+		Phase:      PhaseReserving,
+		Completed:  []messages.SagaStep{messages.StepOrderCreated},
+		StartedAt:  now,
+	}
+	for _, l := range e.Items {
+		s.Lines = append(s.Lines, Line{ProductID: l.ProductID, Quantity: l.Quantity, State: PartPending})
+	}
+	s.arm(now, p, jitter)
+	return s, Decision{Commands: s.outstanding()}
+}
+
+// Handle advances the saga on one event of its order. Events that do not
+// move it (duplicates, stale answers) return an empty decision.
+func (s *State) Handle(e messages.Event, now time.Time, p Policy, jitter func() float64) Decision {
+	before := s.Phase
+	var d Decision
+	switch e := e.(type) {
+	case messages.StockReserved:
+		d = s.onReservation(e.ProductID, PartDone)
+	case messages.StockReservationRejected:
+		d = s.onReservation(e.ProductID, PartRejected)
+	case messages.StockReleased:
+		s.setLine(e.ProductID, PartUndone)
+		d = s.compensate(false)
+	case messages.StockCommitted:
+		s.setLine(e.ProductID, PartSettled)
+		d = s.settle(now)
+	case messages.PaymentAuthorized:
+		d = s.onPayment(PartDone)
+	case messages.PaymentAuthorizationRejected:
+		d = s.onPayment(PartRejected)
+	case messages.PaymentVoided:
+		s.Payment = PartUndone
+		d = s.compensate(true)
+	case messages.PaymentCaptured:
+		s.Payment = PartSettled
+		d = s.settle(now)
+	case messages.OrderStepCompleted:
+		d = s.onStep(e.Step)
+	case messages.OrderConfirmed:
+		if s.Phase == PhaseConfirming {
+			s.record(messages.StepOrderConfirmed)
+			s.Phase = PhaseSettling
+			d.Commands = s.outstanding()
+		}
+	case messages.OrderCancellationRequested:
+		if s.cancellable() {
+			d = s.beginCompensation(Failure{Message: cancelMessage(e.Reason)})
+		}
+	case messages.OrderCancelled, messages.OrderFailed:
+		if s.Phase == PhaseEnding {
+			d = s.finish(now, s.endOutcome())
+		}
+	}
+	if s.Active() && (s.Phase != before || len(d.Commands) > 0) {
+		s.Attempts = 0
+		s.arm(now, p, jitter)
+	}
+	if !s.Active() {
+		s.Deadline = time.Time{}
+	}
+	return d
+}
+
+// OnDeadline is called when the saga's deadline passed without progress:
+// the outstanding commands are sent again with a growing backoff, and when
+// the attempts are used up the saga compensates (SAGA_TIMEOUT) or, if it
+// was already compensating, parks for an operator (COMPENSATION_FAILED).
+func (s *State) OnDeadline(now time.Time, p Policy, jitter func() float64) Decision {
+	if !s.Active() {
+		return Decision{}
+	}
+	s.Attempts++
+	if s.Attempts < p.MaxAttempts {
+		s.arm(now, p, jitter)
+		return Decision{Commands: s.outstanding()}
+	}
+	switch s.Phase {
+	case PhaseSettling:
+		// The order is confirmed; committing and capturing must still
+		// happen, so an operator takes over rather than undoing a sale.
+		return s.park(now)
+	case PhaseCompensating, PhaseEnding:
+		d := s.park(now)
+		d.Commands = append(d.Commands, s.command("fail", messages.FailOrder{
+			OrderID: s.OrderID, Code: errcode.CompensationFailed,
+			Message: fmt.Sprintf("compensation did not complete after %d attempts; an operator must finish it", s.Attempts),
+		}))
+		return d
+	}
+	step := s.waitingFor()
+	d := s.beginCompensation(Failure{
+		Code:    errcode.SagaTimeout,
+		Message: fmt.Sprintf("no answer for %s after %d attempts", step, s.Attempts),
+		Step:    s.lastCompleted(),
+		Fail:    true,
+	})
+	s.Attempts = 0
+	s.arm(now, p, jitter)
+	return d
+}
+
+func (s *State) onReservation(productID string, answer Part) Decision {
+	line := s.line(productID)
+	if line == nil {
+		return Decision{}
+	}
+	if !s.Active() || s.Phase == PhaseCompensating || s.Phase == PhaseEnding {
+		// A late reservation after the saga gave up: give the stock back.
+		if answer == PartDone && line.State != PartUndone {
+			line.State = PartDone
+			release := s.command("release:"+productID, messages.ReleaseStock{ProductID: productID, OrderID: s.OrderID})
+			d := s.compensate(false)
+			d.Commands = append(d.Commands, release)
+			return d
+		}
+		if line.State == PartPending {
+			line.State = answer
+		}
+		return Decision{}
+	}
+	if s.Phase != PhaseReserving || line.State != PartPending {
+		return Decision{}
+	}
+	line.State = answer
+	if answer == PartRejected {
+		return s.beginCompensation(Failure{
+			Code:    errcode.InventoryUnavailable,
+			Message: fmt.Sprintf("not enough stock of product %s for %d units", productID, line.Quantity),
+			Step:    messages.StepOrderCreated,
+		})
+	}
+	for _, l := range s.Lines {
+		if l.State != PartDone {
+			return Decision{}
+		}
+	}
+	s.Phase = PhaseMarkingReserved
+	return Decision{Commands: s.outstanding()}
+}
+
+func (s *State) onPayment(answer Part) Decision {
+	switch {
+	case s.Phase == PhaseAuthorizing && s.Payment == PartPending:
+		s.Payment = answer
+		if answer == PartRejected {
+			return s.beginCompensation(Failure{
+				Code:    errcode.PaymentFailed,
+				Message: fmt.Sprintf("payment of %s was refused", s.Amount),
+				Step:    messages.StepInventoryReserved,
+			})
+		}
+		s.Phase = PhaseMarkingAuthorized
+		return Decision{Commands: s.outstanding()}
+	case answer == PartDone && s.Payment != PartUndone && (s.Phase == PhaseCompensating || s.Phase == PhaseEnding || !s.Active()):
+		// A late authorization after the saga gave up (a void sent while
+		// it was pending found nothing to void): void it now.
+		s.Payment = PartDone
+		void := s.command("void:authorized", messages.VoidPayment{CustomerID: s.CustomerID, OrderID: s.OrderID})
+		d := s.compensate(false)
+		d.Commands = append(d.Commands, void)
+		return d
+	case s.Payment == PartPending || s.Payment == "":
+		if answer == PartRejected {
+			s.Payment = PartRejected
+		}
+	}
+	return Decision{}
+}
+
+func (s *State) onStep(step messages.SagaStep) Decision {
+	s.record(step)
+	switch {
+	case s.Phase == PhaseMarkingReserved && step == messages.StepInventoryReserved:
+		s.Phase = PhaseAuthorizing
+		s.Payment = PartPending
+	case s.Phase == PhaseMarkingAuthorized && step == messages.StepPaymentAuthorized:
+		s.Phase = PhaseConfirming
+	default:
+		return Decision{}
+	}
+	return Decision{Commands: s.outstanding()}
+}
+
+// settle finishes a confirmed saga once stock is committed and the payment
+// captured.
+func (s *State) settle(now time.Time) Decision {
+	if s.Phase != PhaseSettling || s.Payment != PartSettled {
+		return Decision{}
+	}
+	for _, l := range s.Lines {
+		if l.State != PartSettled {
+			return Decision{}
+		}
+	}
+	return s.finish(now, OutcomeConfirmed)
+}
+
+func (s *State) cancellable() bool {
+	switch s.Phase {
+	case PhaseReserving, PhaseMarkingReserved, PhaseAuthorizing, PhaseMarkingAuthorized, PhaseConfirming:
+		return true
+	}
+	return false
+}
+
+func (s *State) beginCompensation(f Failure) Decision {
+	if f.Step == "" {
+		f.Step = s.lastCompleted()
+	}
+	s.Failure = &f
+	s.Phase = PhaseCompensating
+	return s.compensate(true)
+}
+
+// compensate undoes what is done, newest first: the payment before the
+// stock. When a stage begins (send) it sends that stage's commands; as
+// answers arrive it only checks whether anything is left and, when nothing
+// is, ends the order.
+func (s *State) compensate(send bool) Decision {
+	if s.Phase != PhaseCompensating {
+		return Decision{}
+	}
+	var d Decision
+	if s.Payment == PartUndone && !s.compensated(messages.StepPaymentAuthorized) {
+		d.Compensated = append(d.Compensated, messages.StepPaymentAuthorized)
+		s.Compensations = append(s.Compensations, compensationKey(messages.StepPaymentAuthorized, "VoidPayment"))
+		d.Commands = append(d.Commands, s.command("compensated:payment", messages.RecordOrderCompensation{
+			OrderID: s.OrderID, Step: messages.StepPaymentAuthorized, Action: "VoidPayment", Reason: s.Failure.reason(),
+		}))
+	}
+	if s.Payment == PartDone || s.anyLine(PartDone) {
+		if send {
+			d.Commands = append(d.Commands, s.outstanding()...)
+		}
+		return d
+	}
+	if s.anyLine(PartUndone) && !s.compensated(messages.StepInventoryReserved) {
+		d.Compensated = append(d.Compensated, messages.StepInventoryReserved)
+		s.Compensations = append(s.Compensations, compensationKey(messages.StepInventoryReserved, "ReleaseInventory"))
+		d.Commands = append(d.Commands, s.command("compensated:inventory", messages.RecordOrderCompensation{
+			OrderID: s.OrderID, Step: messages.StepInventoryReserved, Action: "ReleaseInventory", Reason: s.Failure.reason(),
+		}))
+	}
+	s.Phase = PhaseEnding
+	d.Commands = append(d.Commands, s.outstanding()...)
+	return d
+}
+
+// outstanding are the commands the current phase waits on; the deadline
+// sends them again.
+func (s *State) outstanding() []Command {
+	var cmds []Command
+	switch s.Phase {
+	case PhaseReserving:
+		for _, l := range s.Lines {
+			if l.State == PartPending {
+				cmds = append(cmds, s.command("reserve:"+l.ProductID, messages.ReserveStock{ProductID: l.ProductID, OrderID: s.OrderID, Quantity: l.Quantity}))
+			}
+		}
+	case PhaseMarkingReserved:
+		cmds = append(cmds, s.command("step:"+string(messages.StepInventoryReserved), messages.MarkOrderStep{OrderID: s.OrderID, Step: messages.StepInventoryReserved}))
+	case PhaseAuthorizing:
+		cmds = append(cmds, s.command("authorize", messages.AuthorizePayment{CustomerID: s.CustomerID, OrderID: s.OrderID, Amount: s.Amount}))
+	case PhaseMarkingAuthorized:
+		cmds = append(cmds, s.command("step:"+string(messages.StepPaymentAuthorized), messages.MarkOrderStep{OrderID: s.OrderID, Step: messages.StepPaymentAuthorized}))
+	case PhaseConfirming:
+		cmds = append(cmds, s.command("confirm", messages.ConfirmOrder{OrderID: s.OrderID}))
+	case PhaseSettling:
+		for _, l := range s.Lines {
+			if l.State != PartSettled {
+				cmds = append(cmds, s.command("commit:"+l.ProductID, messages.CommitStock{ProductID: l.ProductID, OrderID: s.OrderID}))
+			}
+		}
+		if s.Payment != PartSettled {
+			cmds = append(cmds, s.command("capture", messages.CapturePayment{CustomerID: s.CustomerID, OrderID: s.OrderID}))
+		}
+	case PhaseCompensating:
+		// Newest first: the payment is voided (and confirmed) before any
+		// stock is released. An authorization still pending is voided too,
+		// in case it lands later; its answer is not awaited.
+		switch s.Payment {
+		case PartDone:
+			return append(cmds, s.command("void:authorized", messages.VoidPayment{CustomerID: s.CustomerID, OrderID: s.OrderID}))
+		case PartPending:
+			cmds = append(cmds, s.command("void:pending", messages.VoidPayment{CustomerID: s.CustomerID, OrderID: s.OrderID}))
+		}
+		for _, l := range s.Lines {
+			if l.State == PartDone {
+				cmds = append(cmds, s.command("release:"+l.ProductID, messages.ReleaseStock{ProductID: l.ProductID, OrderID: s.OrderID}))
+			}
+		}
+	case PhaseEnding:
+		f := s.Failure
+		if f.Fail {
+			cmds = append(cmds, s.command("fail", messages.FailOrder{OrderID: s.OrderID, Code: f.Code, Message: f.Message}))
+		} else {
+			cmds = append(cmds, s.command("cancel", messages.CompleteOrderCancellation{OrderID: s.OrderID, Code: f.Code, Message: f.Message}))
+		}
+	}
+	return cmds
+}
+
+// waitingFor names what the current phase waits on, for timeout messages.
+func (s *State) waitingFor() string {
+	switch s.Phase {
+	case PhaseReserving:
+		return "the inventory reservation"
+	case PhaseAuthorizing:
+		return "the payment authorization"
+	case PhaseConfirming:
+		return "the order confirmation"
+	default:
+		return "step " + string(s.Phase)
+	}
+}
+
+func (s *State) finish(now time.Time, o Outcome) Decision {
+	s.Phase = PhaseDone
+	s.Outcome = o
+	s.EndedAt = now
+	s.Deadline = time.Time{}
+	return Decision{Finished: true}
+}
+
+func (s *State) park(now time.Time) Decision {
+	s.Phase = PhaseParked
+	s.Outcome = OutcomeParked
+	s.EndedAt = now
+	s.Deadline = time.Time{}
+	return Decision{Finished: true}
+}
+
+func (s *State) endOutcome() Outcome {
+	if s.Failure != nil && s.Failure.Fail {
+		return OutcomeFailed
+	}
+	return OutcomeCancelled
+}
+
+// arm sets the next deadline: StepTimeout doubled per attempt, capped, with
+// up to 20% jitter so retries of many sagas do not arrive in lockstep.
+func (s *State) arm(now time.Time, p Policy, jitter func() float64) {
+	d := p.StepTimeout << min(s.Attempts, 16)
+	if p.MaxBackoff > 0 && d > p.MaxBackoff {
+		d = p.MaxBackoff
+	}
+	d += time.Duration(float64(d) * 0.2 * jitter())
+	s.Deadline = now.Add(d)
+}
+
+func (s *State) command(key string, m messages.Command) Command {
+	return Command{ID: CommandID(s.OrderID, key), Message: m}
+}
+
+// CommandID derives the stable message id of a saga's command.
+func CommandID(orderID, key string) string {
+	return uuid.NewSHA1(sagaNamespace, []byte(orderID+"\x00"+key)).String()
+}
+
+var sagaNamespace = uuid.MustParse("8d6f9a40-2a0b-4c55-9a3e-1f0d1c2b3a49")
+
+func (s *State) line(productID string) *Line {
+	for i := range s.Lines {
+		if s.Lines[i].ProductID == productID {
+			return &s.Lines[i]
+		}
+	}
+	return nil
+}
+
+func (s *State) setLine(productID string, p Part) {
+	if l := s.line(productID); l != nil {
+		l.State = p
+	}
+}
+
+func (s *State) anyLine(p Part) bool {
+	return slices.ContainsFunc(s.Lines, func(l Line) bool { return l.State == p })
+}
+
+func (s *State) record(step messages.SagaStep) {
+	if !slices.Contains(s.Completed, step) {
+		s.Completed = append(s.Completed, step)
+	}
+}
+
+func (s *State) lastCompleted() messages.SagaStep {
+	if len(s.Completed) == 0 {
+		return messages.StepOrderCreated
+	}
+	return s.Completed[len(s.Completed)-1]
+}
+
+func (s *State) compensated(step messages.SagaStep) bool {
+	return slices.ContainsFunc(s.Compensations, func(c string) bool { return len(c) > len(step) && c[:len(step)] == string(step) })
+}
+
+func compensationKey(step messages.SagaStep, action string) string {
+	return string(step) + ":" + action
+}
+
+func (f *Failure) reason() string {
+	if f.Code != "" {
+		return string(f.Code)
+	}
+	return "CANCELLED_BY_CUSTOMER"
+}
+
+func cancelMessage(reason string) string {
+	if reason == "" {
+		return "cancelled at the customer's request"
+	}
+	return "cancelled at the customer's request: " + reason
+}

@@ -1,0 +1,242 @@
+package sagas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// HandlerName prefixes the saga's consumer groups (one per event topic,
+// e.g. "sagas.order.inventory"): never rename it, a new name replays every
+// event.
+const HandlerName = "sagas.order"
+
+// CommandSender is the command bus as the saga sees it.
+type CommandSender interface {
+	Send(ctx context.Context, cmd messages.Command, env bus.Envelope) (string, error)
+}
+
+// Config is the processor's configuration.
+type Config struct {
+	Policy Policy
+	// DeadlineInterval is how often due deadlines are looked for.
+	DeadlineInterval time.Duration
+	// DeadlineBatch bounds the sagas handled per look.
+	DeadlineBatch int
+}
+
+// DefaultConfig is what the worker runs with.
+func DefaultConfig() Config {
+	return Config{Policy: DefaultPolicy(), DeadlineInterval: 200 * time.Millisecond, DeadlineBatch: 100}
+}
+
+// Processor runs order sagas: it applies events from the three event
+// topics and fires deadlines, persisting state in PostgreSQL.
+type Processor struct {
+	cfg     Config
+	store   store
+	sender  CommandSender
+	metrics *metrics
+	logger  *slog.Logger
+	now     func() time.Time
+	jitter  func() float64
+}
+
+// NewProcessor returns a processor keeping state in pool (the ordering
+// database) and sending commands with sender.
+func NewProcessor(cfg Config, pool *pgxpool.Pool, sender CommandSender, reg prometheus.Registerer, logger *slog.Logger) *Processor {
+	return &Processor{
+		cfg: cfg, store: store{pool: pool}, sender: sender, metrics: newMetrics(reg), logger: logger,
+		now: time.Now, jitter: rand.Float64,
+	}
+}
+
+// Get returns the saga of an order (nil if it has none).
+func (p *Processor) Get(ctx context.Context, orderID string) (*State, error) {
+	return p.store.get(ctx, orderID)
+}
+
+// AddHandlers subscribes the saga to the three event topics.
+func (p *Processor) AddHandlers(router *message.Router, newSubscriber bus.SubscriberFactory, topic bus.Namer) error {
+	for _, ctx := range []string{"ordering", "inventory", "payments"} {
+		name := HandlerName + "." + ctx
+		sub, err := newSubscriber(name)
+		if err != nil {
+			return err
+		}
+		router.AddConsumerHandler(name, topic(messages.EventsTopic(ctx)), sub, p.handleMessage)
+	}
+	return nil
+}
+
+func (p *Processor) handleMessage(msg *message.Message) error {
+	env, err := messages.ParseEnvelope(msg.Metadata)
+	if err != nil {
+		p.logger.Error("event without a valid envelope skipped", "message_id", msg.UUID, "error", err)
+		return nil
+	}
+	e, err := messages.DecodeEvent(env.EventType, msg.Payload)
+	if err != nil {
+		p.logger.Error("undecodable event skipped", "event_id", env.EventID, "type", env.EventType, "error", err)
+		return nil
+	}
+	return p.HandleEvent(msg.Context(), env.EventID, e)
+}
+
+// HandleEvent applies one event to its order's saga, once.
+func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.Event) error {
+	orderID := orderOf(e)
+	if orderID == "" {
+		return nil
+	}
+	return p.inTx(ctx, func(tx pgx.Tx) error {
+		fresh, err := p.store.markProcessed(ctx, tx, eventID, orderID)
+		if err != nil || !fresh {
+			return err
+		}
+		st, err := p.store.lock(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		var d Decision
+		switch {
+		case st == nil:
+			placed, ok := e.(messages.OrderPlaced)
+			if !ok {
+				return nil // an answer for an order without a saga: not ours
+			}
+			st, d = Start(placed, p.now(), p.cfg.Policy, p.jitter)
+		default:
+			d = st.Handle(e, p.now(), p.cfg.Policy, p.jitter)
+		}
+		return p.apply(ctx, tx, st, d)
+	})
+}
+
+// apply sends the decision's commands and saves the state, in that order
+// inside the transaction: if saving fails the event is redelivered and the
+// same commands go out again with the same ids, which the handlers' inboxes
+// recognise. Nothing is ever decided without being sent.
+func (p *Processor) apply(ctx context.Context, tx pgx.Tx, st *State, d Decision) error {
+	for _, c := range d.Commands {
+		if _, err := p.sender.Send(ctx, c.Message, bus.Envelope{MessageID: c.ID, CorrelationID: st.OrderID}); err != nil {
+			return fmt.Errorf("saga %s: %w", st.OrderID, err)
+		}
+	}
+	if err := p.store.save(ctx, tx, st); err != nil {
+		return err
+	}
+	p.metrics.observe(st, d)
+	if d.Finished {
+		p.logger.Info("saga finished", "order_id", st.OrderID, "outcome", st.Outcome, "duration", st.EndedAt.Sub(st.StartedAt))
+	}
+	return nil
+}
+
+// RunDeadlines fires due deadlines until ctx ends.
+func (p *Processor) RunDeadlines(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.DeadlineInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		for {
+			n, err := p.FireDeadlines(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				p.logger.Error("saga deadlines failed", "error", err)
+				break
+			}
+			if n < p.cfg.DeadlineBatch {
+				break
+			}
+		}
+	}
+}
+
+// FireDeadlines handles one batch of due sagas and returns how many.
+func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
+	n := 0
+	err := p.inTx(ctx, func(tx pgx.Tx) error {
+		due, err := p.store.lockDue(ctx, tx, p.now(), p.cfg.DeadlineBatch)
+		if err != nil {
+			return err
+		}
+		n = len(due)
+		for _, st := range due {
+			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
+			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)
+			if err := p.apply(ctx, tx, st, st.OnDeadline(p.now(), p.cfg.Policy, p.jitter)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (p *Processor) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := p.store.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin saga transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return fmt.Errorf("commit saga transaction: %w", err)
+	}
+	return nil
+}
+
+// orderOf is the order an event concerns, "" for events the saga ignores.
+func orderOf(e messages.Event) string {
+	switch e := e.(type) {
+	case messages.OrderPlaced:
+		return e.OrderID
+	case messages.OrderStepCompleted:
+		return e.OrderID
+	case messages.OrderConfirmed:
+		return e.OrderID
+	case messages.OrderCancellationRequested:
+		return e.OrderID
+	case messages.OrderCancelled:
+		return e.OrderID
+	case messages.OrderFailed:
+		return e.OrderID
+	case messages.StockReserved:
+		return e.OrderID
+	case messages.StockReservationRejected:
+		return e.OrderID
+	case messages.StockReleased:
+		return e.OrderID
+	case messages.StockCommitted:
+		return e.OrderID
+	case messages.PaymentAuthorized:
+		return e.OrderID
+	case messages.PaymentAuthorizationRejected:
+		return e.OrderID
+	case messages.PaymentVoided:
+		return e.OrderID
+	case messages.PaymentCaptured:
+		return e.OrderID
+	}
+	return ""
+}

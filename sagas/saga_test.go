@@ -1,0 +1,386 @@
+package sagas_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app"
+	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/query"
+	"github.com/orderflow/orderflow/sagas"
+)
+
+var admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
+
+// world is one test's running orderflow: relays, a worker (command
+// handlers and the saga) and the application, on real PostgreSQL and
+// Kafka.
+type world struct {
+	t   *testing.T
+	env *testenv.Env
+	svc *service.Service
+	app app.Application
+}
+
+// fastPolicy keeps timeout scenarios short.
+var fastPolicy = sagas.Policy{StepTimeout: 400 * time.Millisecond, MaxAttempts: 3, MaxBackoff: time.Second}
+
+func setup(t *testing.T, configure ...func(*service.Service)) *world {
+	t.Helper()
+	env := testenv.New(t)
+	w := &world{t: t, env: env}
+	w.svc = w.open(configure...)
+	startRelays(t, w.svc)
+	w.startWorker(w.svc)
+	var err error
+	w.app, err = w.svc.Application()
+	require.NoError(t, err)
+	return w
+}
+
+// open stands for a process: its own connections and caches.
+func (w *world) open(configure ...func(*service.Service)) *service.Service {
+	svc, err := service.Open(context.Background(), w.env.Config, w.env.Logger)
+	require.NoError(w.t, err)
+	w.t.Cleanup(svc.Close)
+	for _, c := range configure {
+		c(svc)
+	}
+	return svc
+}
+
+// startWorker runs the command handlers and the saga of svc until the
+// returned stop is called (or the test ends).
+func (w *world) startWorker(svc *service.Service) (stop func()) {
+	w.t.Helper()
+	router, err := svc.WorkerRouter()
+	require.NoError(w.t, err)
+	saga, err := svc.Sagas()
+	require.NoError(w.t, err)
+	stop = run(w.t, router.Run, saga.RunDeadlines)
+	select {
+	case <-router.Running():
+	case <-time.After(time.Minute):
+		w.t.Fatal("worker did not start")
+	}
+	return stop
+}
+
+func startRelays(t *testing.T, svc *service.Service) {
+	relays, err := svc.Relays()
+	require.NoError(t, err)
+	var loops []func(context.Context) error
+	for _, r := range relays {
+		loops = append(loops, r.Run)
+	}
+	run(t, loops...)
+}
+
+// run starts loops; the returned func (also run at cleanup) stops them and
+// waits until they returned.
+func run(t *testing.T, loops ...func(context.Context) error) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("loop failed: %v", err)
+			}
+		}()
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func (w *world) product(stock int, price money.Amount) query.Product {
+	w.t.Helper()
+	p, err := w.app.Commands.CreateProduct.Handle(context.Background(), admin, app.CreateProduct{
+		SKU: fmt.Sprintf("SKU-%d", rand.IntN(1e9)), Name: "Widget", Price: price, InitialStock: stock,
+	})
+	require.NoError(w.t, err)
+	return p
+}
+
+func (w *world) customer(credit money.Amount) query.Customer {
+	w.t.Helper()
+	c, err := w.app.Commands.RegisterCustomer.Handle(context.Background(), admin, app.RegisterCustomer{
+		Email: fmt.Sprintf("c%d@example.com", rand.IntN(1e9)), Name: "Customer", InitialCredit: credit,
+	})
+	require.NoError(w.t, err)
+	return c
+}
+
+func (w *world) place(customerID string, items ...app.OrderItem) query.Order {
+	w.t.Helper()
+	o, err := w.app.Commands.PlaceOrder.Handle(context.Background(), admin, app.PlaceOrder{
+		CustomerID:      customerID,
+		IdempotencyKey:  fmt.Sprintf("key-%d", rand.Int64()),
+		Items:           items,
+		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
+		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
+	})
+	require.NoError(w.t, err)
+	require.Equal(w.t, messages.StatusPending, o.Status)
+	return o
+}
+
+func item(p query.Product, qty int) app.OrderItem { return app.OrderItem{ProductID: p.ID, Quantity: qty} }
+
+// settled waits until the order is final and its saga finished, and
+// returns the order.
+func (w *world) settled(orderID string) query.Order {
+	w.t.Helper()
+	var o query.Order
+	require.Eventually(w.t, func() bool {
+		var err error
+		o, err = w.app.Queries.Order.Handle(context.Background(), admin, orderID)
+		require.NoError(w.t, err)
+		st, err := w.sagaState(orderID)
+		require.NoError(w.t, err)
+		return o.Status.Terminal() && st != nil && !st.Active()
+	}, 60*time.Second, 25*time.Millisecond, "order %s did not settle", orderID)
+	return o
+}
+
+func (w *world) sagaState(orderID string) (*sagas.State, error) {
+	saga, err := w.svc.Sagas()
+	if err != nil {
+		return nil, err
+	}
+	return saga.Get(context.Background(), orderID)
+}
+
+func (w *world) stock(id string) query.Product {
+	w.t.Helper()
+	p, err := w.app.Queries.Product.Handle(context.Background(), admin, id)
+	require.NoError(w.t, err)
+	return p
+}
+
+func (w *world) account(id string) query.Customer {
+	w.t.Helper()
+	c, err := w.app.Queries.Customer.Handle(context.Background(), admin, id)
+	require.NoError(w.t, err)
+	return c
+}
+
+func steps(s ...messages.SagaStep) []messages.SagaStep { return s }
+
+func TestHappyPathConfirms(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	mug, pen := w.product(10, 1250), w.product(5, 199)
+	c := w.customer(10000)
+
+	o := w.settled(w.place(c.ID, item(mug, 2), item(pen, 3)).ID)
+
+	require.Equal(t, messages.StatusConfirmed, o.Status)
+	require.Equal(t, steps(messages.StepOrderCreated, messages.StepInventoryReserved, messages.StepPaymentAuthorized, messages.StepOrderConfirmed), o.CompletedSteps)
+	require.Empty(t, o.PendingSteps)
+	require.Nil(t, o.Failure)
+	require.Equal(t, money.Amount(2*1250+3*199), o.Total)
+	require.Equal(t, 8, w.stock(mug.ID).Available)
+	require.Equal(t, 0, w.stock(mug.ID).Reserved)
+	require.Equal(t, 2, w.stock(pen.ID).Available)
+	acct := w.account(c.ID)
+	require.Equal(t, money.Amount(10000-2*1250-3*199), acct.Balance)
+	require.Zero(t, acct.Held)
+}
+
+func TestOutOfStockCancelsAndReleases(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	plenty, scarce := w.product(10, 100), w.product(1, 100)
+	c := w.customer(10000)
+
+	o := w.settled(w.place(c.ID, item(plenty, 2), item(scarce, 5)).ID)
+
+	require.Equal(t, messages.StatusCancelled, o.Status)
+	require.NotNil(t, o.Failure)
+	require.Equal(t, errcode.InventoryUnavailable, o.Failure.Code)
+	require.Equal(t, 10, w.stock(plenty.ID).Available, "the line that was reserved is released")
+	require.Equal(t, 0, w.stock(plenty.ID).Reserved)
+	require.Equal(t, 1, w.stock(scarce.ID).Available)
+	require.Equal(t, money.Amount(10000), w.account(c.ID).Balance, "no payment was ever taken")
+}
+
+func TestInsufficientFundsCancelsAndReleases(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	p := w.product(3, 5000)
+	c := w.customer(100)
+
+	o := w.settled(w.place(c.ID, item(p, 1)).ID)
+
+	require.Equal(t, messages.StatusCancelled, o.Status)
+	require.Equal(t, errcode.PaymentFailed, o.Failure.Code)
+	require.Equal(t, 3, w.stock(p.ID).Available)
+	require.Equal(t, 0, w.stock(p.ID).Reserved)
+	require.Equal(t, money.Amount(100), w.account(c.ID).Balance)
+}
+
+func TestTransientProviderFailuresAreRetried(t *testing.T) {
+	t.Parallel()
+	w := setup(t, func(s *service.Service) {
+		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, FailFirst: 3}
+	})
+	p := w.product(3, 500)
+	c := w.customer(1000)
+
+	o := w.settled(w.place(c.ID, item(p, 1)).ID)
+
+	require.Equal(t, messages.StatusConfirmed, o.Status)
+	require.Equal(t, money.Amount(500), w.account(c.ID).Balance)
+}
+
+func TestProviderThatNeverAnswersTimesOut(t *testing.T) {
+	t.Parallel()
+	w := setup(t, func(s *service.Service) {
+		s.SagaConfig.Policy = fastPolicy
+		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Hang: true}
+		s.Handlers().ProviderTimeout = 100 * time.Millisecond
+	})
+	p := w.product(3, 500)
+	c := w.customer(1000)
+
+	o := w.settled(w.place(c.ID, item(p, 2)).ID)
+
+	require.Equal(t, messages.StatusFailed, o.Status)
+	require.Equal(t, errcode.SagaTimeout, o.Failure.Code)
+	require.Equal(t, 3, w.stock(p.ID).Available, "the reservation was compensated")
+	require.Equal(t, 0, w.stock(p.ID).Reserved)
+	require.Equal(t, money.Amount(1000), w.account(c.ID).Balance)
+	require.Zero(t, w.account(c.ID).Held)
+}
+
+func TestCancellationCompensates(t *testing.T) {
+	t.Parallel()
+	// A slow provider holds the saga in AUTHORIZING long enough to cancel
+	// there; a cancellation right after placing lands while reserving.
+	w := setup(t, func(s *service.Service) {
+		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 1500 * time.Millisecond}
+	})
+	p := w.product(5, 300)
+	c := w.customer(1000)
+	ctx := context.Background()
+
+	early := w.place(c.ID, item(p, 1))
+	_, err := w.app.Commands.CancelOrder.Handle(ctx, admin, early.ID, "changed my mind")
+	require.NoError(t, err)
+
+	during := w.place(c.ID, item(p, 2))
+	require.Eventually(t, func() bool {
+		st, err := w.sagaState(during.ID)
+		require.NoError(t, err)
+		return st != nil && st.Phase == sagas.PhaseAuthorizing
+	}, 30*time.Second, 10*time.Millisecond)
+	_, err = w.app.Commands.CancelOrder.Handle(ctx, admin, during.ID, "")
+	require.NoError(t, err)
+
+	for _, id := range []string{early.ID, during.ID} {
+		o := w.settled(id)
+		require.Equal(t, messages.StatusCancelled, o.Status, id)
+	}
+	// The slow authorization of the second order may land after the
+	// cancellation; the saga voids it. Wait for the account to be whole.
+	require.Eventually(t, func() bool {
+		a := w.account(c.ID)
+		return a.Balance == 1000 && a.Held == 0
+	}, 30*time.Second, 25*time.Millisecond)
+	require.Equal(t, 5, w.stock(p.ID).Available)
+	require.Equal(t, 0, w.stock(p.ID).Reserved)
+
+	// After confirmation a cancellation is refused.
+	w.svc.Handlers().Provider = payments.BalanceProvider{}
+	done := w.settled(w.place(c.ID, item(p, 1)).ID)
+	require.Equal(t, messages.StatusConfirmed, done.Status)
+	_, err = w.app.Commands.CancelOrder.Handle(ctx, admin, done.ID, "too late")
+	require.True(t, errcode.Is(err, errcode.Conflict), "got %v", err)
+}
+
+func TestEveryMessageDeliveredTwice(t *testing.T) {
+	t.Parallel()
+	w := setup(t, func(s *service.Service) {
+		s.ConsumerMiddleware = append(s.ConsumerMiddleware, middleware.Duplicator)
+	})
+	p := w.product(10, 700)
+	poor := w.customer(100)
+	rich := w.customer(5000)
+
+	confirmed := w.settled(w.place(rich.ID, item(p, 2)).ID)
+	cancelled := w.settled(w.place(poor.ID, item(p, 1)).ID)
+
+	require.Equal(t, messages.StatusConfirmed, confirmed.Status)
+	require.Equal(t, messages.StatusCancelled, cancelled.Status)
+	require.Equal(t, 8, w.stock(p.ID).Available)
+	require.Equal(t, 0, w.stock(p.ID).Reserved)
+	require.Equal(t, money.Amount(5000-1400), w.account(rich.ID).Balance)
+	require.Equal(t, money.Amount(100), w.account(poor.ID).Balance)
+	events, err := w.app.Queries.OrderEvents.Handle(context.Background(), admin, confirmed.ID)
+	require.NoError(t, err)
+	seen := map[string]int{}
+	for _, e := range events {
+		seen[e.Type]++
+	}
+	require.Equal(t, 1, seen["ordering.OrderPlaced"])
+	require.Equal(t, 1, seen["ordering.OrderConfirmed"])
+	require.Equal(t, 2, seen["ordering.OrderStepCompleted"], "INVENTORY_RESERVED and PAYMENT_AUTHORIZED once each")
+}
+
+func TestWorkerRestartedMidSaga(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	w := &world{t: t, env: env}
+	w.svc = w.open()
+	startRelays(t, w.svc)
+	var err error
+	w.app, err = w.svc.Application()
+	require.NoError(t, err)
+
+	// A worker whose provider is slow, so sagas are mid-flight when it dies.
+	first := w.open(func(s *service.Service) {
+		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 300 * time.Millisecond}
+	})
+	stopFirst := w.startWorker(first)
+
+	p := w.product(20, 100)
+	c := w.customer(10000)
+	var ids []string
+	for range 5 {
+		ids = append(ids, w.place(c.ID, item(p, 1)).ID)
+	}
+	require.Eventually(t, func() bool {
+		st, err := w.sagaState(ids[0])
+		require.NoError(t, err)
+		return st != nil && st.Phase != sagas.PhaseReserving
+	}, 30*time.Second, 10*time.Millisecond)
+	stopFirst()
+	first.Close()
+
+	w.startWorker(w.open())
+	for _, id := range ids {
+		require.Equal(t, messages.StatusConfirmed, w.settled(id).Status)
+	}
+	require.Equal(t, 15, w.stock(p.ID).Available)
+	require.Equal(t, 0, w.stock(p.ID).Reserved)
+	acct := w.account(c.ID)
+	require.Equal(t, money.Amount(10000-5*100), acct.Balance, "each order charged exactly once")
+	require.Zero(t, acct.Held)
+}
