@@ -141,7 +141,9 @@ func (w *world) place(customerID string, items ...app.OrderItem) query.Order {
 	return o
 }
 
-func item(p query.Product, qty int) app.OrderItem { return app.OrderItem{ProductID: p.ID, Quantity: qty} }
+func item(p query.Product, qty int) app.OrderItem {
+	return app.OrderItem{ProductID: p.ID, Quantity: qty}
+}
 
 // settled waits until the order is final and its saga finished, and
 // returns the order.
