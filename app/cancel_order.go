@@ -18,6 +18,9 @@ type CancelOrderHandler struct{ d *deps }
 // Handle requests the cancellation and answers with the order as it is
 // right after the request was recorded.
 func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, orderID, reason string) (query.Order, error) {
+	if actor.Subject == "" {
+		return query.Order{}, errcode.New(errcode.Unauthenticated, "authentication required")
+	}
 	o, err := h.d.h.Orders.Load(ctx, orderID)
 	if err != nil {
 		return query.Order{}, err

@@ -7,22 +7,33 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/orderflow/orderflow/graph/model"
 )
 
 // CreateProduct is the resolver for the createProduct field.
 func (r *mutationResolver) CreateProduct(ctx context.Context, input model.CreateProductInput) (*model.Product, error) {
-	panic(fmt.Errorf("not implemented: CreateProduct - createProduct"))
+	p, err := r.app.Commands.CreateProduct.Handle(ctx, actor(ctx), createProductCommand(input))
+	if err != nil {
+		return nil, err
+	}
+	return productModel(p), nil
 }
 
 // RestockProduct is the resolver for the restockProduct field.
 func (r *mutationResolver) RestockProduct(ctx context.Context, productID string, quantity int) (*model.Product, error) {
-	panic(fmt.Errorf("not implemented: RestockProduct - restockProduct"))
+	p, err := r.app.Commands.RestockProduct.Handle(ctx, actor(ctx), productID, quantity)
+	if err != nil {
+		return nil, err
+	}
+	return productModel(p), nil
 }
 
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*model.Product, error) {
-	panic(fmt.Errorf("not implemented: Product - product"))
+	p, err := r.app.Queries.Product.Handle(ctx, actor(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return productModel(p), nil
 }

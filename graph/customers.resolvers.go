@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/orderflow/orderflow/graph/model"
 	"github.com/orderflow/orderflow/internal/money"
@@ -15,15 +14,27 @@ import (
 
 // RegisterCustomer is the resolver for the registerCustomer field.
 func (r *mutationResolver) RegisterCustomer(ctx context.Context, input model.RegisterCustomerInput) (*model.Customer, error) {
-	panic(fmt.Errorf("not implemented: RegisterCustomer - registerCustomer"))
+	c, err := r.app.Commands.RegisterCustomer.Handle(ctx, actor(ctx), registerCustomerCommand(input))
+	if err != nil {
+		return nil, err
+	}
+	return customerModel(c), nil
 }
 
 // AddFunds is the resolver for the addFunds field.
 func (r *mutationResolver) AddFunds(ctx context.Context, customerID string, amount money.Amount) (*model.Customer, error) {
-	panic(fmt.Errorf("not implemented: AddFunds - addFunds"))
+	c, err := r.app.Commands.AddFunds.Handle(ctx, actor(ctx), customerID, amount)
+	if err != nil {
+		return nil, err
+	}
+	return customerModel(c), nil
 }
 
 // Customer is the resolver for the customer field.
 func (r *queryResolver) Customer(ctx context.Context, id string) (*model.Customer, error) {
-	panic(fmt.Errorf("not implemented: Customer - customer"))
+	c, err := r.app.Queries.Customer.Handle(ctx, actor(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return customerModel(c), nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -14,44 +15,150 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/orderflow/orderflow/graph/generated"
+	"github.com/orderflow/orderflow/internal/auth"
 )
 
-// HandlerOptions are the protections of the public endpoint.
+// HandlerOptions are the authentication and the protections of the public
+// endpoint. A zero numeric field takes its documented default and a
+// negative one switches that protection off, so HandlerOptions{JWTSecret: s}
+// is a production-safe configuration.
 type HandlerOptions struct {
-	// Introspection lets clients (and GraphiQL) read the schema.
+	// JWTSecret verifies the HS256 bearer tokens. Empty accepts no token:
+	// every caller is anonymous.
+	JWTSecret []byte
+	// Introspection lets clients (and GraphiQL) read the schema. Default
+	// off; when off, validation errors also stop suggesting field names.
 	Introspection bool
-	// ComplexityLimit rejects queries whose computed cost exceeds it.
+	// ComplexityLimit rejects operations whose computed cost (one per
+	// field) exceeds it. Default 500.
 	ComplexityLimit int
-	// KeepAlive is the websocket keep-alive interval.
+	// DepthLimit rejects operations nested deeper than this many fields.
+	// Default 10.
+	DepthLimit int
+	// ParserTokenLimit rejects query documents of more tokens before
+	// parsing them further. Default 10,000.
+	ParserTokenLimit int
+	// MaxBodyBytes rejects larger request bodies with 413. Default 1 MiB.
+	MaxBodyBytes int64
+	// RequestTimeout bounds each query or mutation over HTTP (not the
+	// websocket connections). Default 30s.
+	RequestTimeout time.Duration
+	// KeepAlive is the websocket keep-alive interval. Default 10s.
 	KeepAlive time.Duration
+	// InitTimeout is how long a websocket may take to send connection_init.
+	// Default 10s.
+	InitTimeout time.Duration
 }
 
-// NewHandler serves GraphQL over POST, GET and websockets (both the
-// graphql-transport-ws and the legacy graphql-ws sub-protocols).
+// The defaults of HandlerOptions.
+const (
+	DefaultComplexityLimit  = 500
+	DefaultDepthLimit       = 10
+	DefaultParserTokenLimit = 10_000
+	DefaultMaxBodyBytes     = 1 << 20
+	DefaultRequestTimeout   = 30 * time.Second
+	DefaultKeepAlive        = 10 * time.Second
+	DefaultInitTimeout      = 10 * time.Second
+)
+
+func (o HandlerOptions) withDefaults() HandlerOptions {
+	setDefault(&o.ComplexityLimit, DefaultComplexityLimit)
+	setDefault(&o.DepthLimit, DefaultDepthLimit)
+	setDefault(&o.ParserTokenLimit, DefaultParserTokenLimit)
+	setDefault(&o.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&o.RequestTimeout, DefaultRequestTimeout)
+	setDefault(&o.KeepAlive, DefaultKeepAlive)
+	setDefault(&o.InitTimeout, DefaultInitTimeout)
+	return o
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// NewHandler serves GraphQL over POST and websockets (both the
+// graphql-transport-ws and the legacy graphql-ws sub-protocols) at one
+// path. Around gqlgen it gives each request an id (X-Request-Id),
+// authenticates the bearer token, applies the timeout and body limit, and
+// presents every error with a contract code (see errors.go).
 func NewHandler(resolver *Resolver, opts HandlerOptions) http.Handler {
+	opts = opts.withDefaults()
+	if resolver.logger == nil {
+		resolver = NewResolver(resolver.app, nil)
+	}
+	presenter := errorPresenter{logger: resolver.logger}
+
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: resolver}))
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: opts.KeepAlive,
-		Upgrader: websocket.Upgrader{
-			CheckOrigin:     func(*http.Request) bool { return true },
-			ReadBufferSize:  1024,
-			WriteBufferSize: 1024,
+	transports := []graphql.Transport{
+		transport.Websocket{
+			KeepAlivePingInterval: opts.KeepAlive,
+			InitTimeout:           opts.InitTimeout,
+			Upgrader: websocket.Upgrader{
+				// Tokens travel in connection_init, never in cookies, so
+				// a foreign page gains nothing from opening a socket.
+				CheckOrigin:     func(*http.Request) bool { return true },
+				ReadBufferSize:  1024,
+				WriteBufferSize: 1024,
+			},
+			InitFunc: websocketAuth(opts.JWTSecret),
 		},
-		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-			return ctx, &p, nil
-		},
-	})
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+		// No GET transport: the contract serves POST, and GET queries
+		// would need their own coded errors (gqlgen's are uncoded).
+		transport.Options{AllowedMethods: []string{http.MethodOptions, http.MethodPost}},
+		transport.POST{},
+	}
+	for _, t := range transports {
+		srv.AddTransport(t)
+	}
+	srv.SetErrorPresenter(presenter.present)
+	srv.SetRecoverFunc(presenter.recover)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetDisableSuggestion(!opts.Introspection)
+	if opts.ParserTokenLimit > 0 {
+		srv.SetParserTokenLimit(opts.ParserTokenLimit)
+	}
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(noIntrospection{})
 	}
 	if opts.ComplexityLimit > 0 {
 		srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	}
-	return srv
+	if opts.DepthLimit > 0 {
+		srv.Use(DepthLimit{Max: opts.DepthLimit})
+	}
+
+	var h http.Handler = srv
+	h = supportedOnly(transports, h)
+	h = limitBody(opts.MaxBodyBytes, h)
+	h = withTimeout(opts.RequestTimeout, h)
+	h = auth.Middleware(opts.JWTSecret)(h)
+	return withRequestID(h)
+}
+
+// websocketAuth authenticates a websocket by the token in its
+// connection_init payload, {"Authorization": "Bearer <jwt>"}. Browsers
+// cannot set headers on websockets, so this replaces the HTTP middleware;
+// an Authorization header on the upgrade request still counts when the
+// payload has none. Invalid tokens close the connection; no token at all
+// leaves it anonymous, like an HTTP request without one.
+func websocketAuth(secret []byte) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if header := payload.Authorization(); header != "" {
+			p, err := auth.VerifyWithSecret(secret, header)
+			if err != nil {
+				return ctx, nil, err
+			}
+			return auth.WithPrincipal(ctx, p), nil, nil
+		}
+		if err := auth.TokenError(ctx); err != nil {
+			return ctx, nil, err
+		}
+		return ctx, nil, nil
+	}
 }
 
 // Playground is the GraphiQL page served at "/".

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/orderflow/orderflow/graph/generated"
 	"github.com/orderflow/orderflow/graph/model"
@@ -15,32 +14,51 @@ import (
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: PlaceOrder - placeOrder"))
+	o, err := r.app.Commands.PlaceOrder.Handle(ctx, actor(ctx), placeOrderCommand(input))
+	if err != nil {
+		return nil, err
+	}
+	// The saga of an order is keyed by the order id.
+	return &model.PlaceOrderPayload{Order: orderModel(o), SagaID: o.ID}, nil
 }
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, reason *string) (*model.Order, error) {
-	panic(fmt.Errorf("not implemented: CancelOrder - cancelOrder"))
+	o, err := r.app.Commands.CancelOrder.Handle(ctx, actor(ctx), orderID, deref(reason))
+	if err != nil {
+		return nil, err
+	}
+	return orderModel(o), nil
 }
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, error) {
-	panic(fmt.Errorf("not implemented: Order - order"))
+	o, err := r.app.Queries.Order.Handle(ctx, actor(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return orderModel(o), nil
 }
 
 // SearchOrders is the resolver for the searchOrders field.
 func (r *queryResolver) SearchOrders(ctx context.Context, filter *model.OrderSearchFilter, first *int, after *string) (*model.OrderSearchResult, error) {
-	panic(fmt.Errorf("not implemented: SearchOrders - searchOrders"))
+	// The Elasticsearch order search lands with the read models.
+	return nil, errNotAvailable
 }
 
 // OrderEvents is the resolver for the orderEvents field.
 func (r *queryResolver) OrderEvents(ctx context.Context, orderID string) ([]model.OrderEvent, error) {
-	panic(fmt.Errorf("not implemented: OrderEvents - orderEvents"))
+	events, err := r.app.Queries.OrderEvents.Handle(ctx, actor(ctx), orderID)
+	if err != nil {
+		return nil, err
+	}
+	return orderEventModels(events), nil
 }
 
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
 func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID string) (<-chan *model.Order, error) {
-	panic(fmt.Errorf("not implemented: OrderStatusChanged - orderStatusChanged"))
+	// The live change feed lands with the read-model projections.
+	return nil, errNotAvailable
 }
 
 // Mutation returns generated.MutationResolver implementation.

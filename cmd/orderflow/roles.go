@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/rest"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/internal/service"
 )
@@ -46,9 +47,19 @@ func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger
 	}
 }
 
-func roleAPI(_ *service.Service, srv *server.Server) (func(context.Context) error, error) {
-	srv.Handle("/graphql", graph.NewHandler(&graph.Resolver{}, graph.HandlerOptions{Introspection: true, ComplexityLimit: 500}))
+// roleAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/.
+func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) error, error) {
+	application, err := svc.Application()
+	if err != nil {
+		return nil, err
+	}
+	secret := []byte(svc.Config.JWTSecret)
+	srv.Handle("/graphql", graph.NewHandler(graph.NewResolver(application, svc.Logger), graph.HandlerOptions{
+		JWTSecret:     secret,
+		Introspection: svc.Config.Dev,
+	}))
 	srv.Handle("GET /{$}", graph.Playground("/graphql"))
+	srv.Handle("/api/", rest.NewHandler(application, secret, svc.Logger))
 	return nil, nil
 }
 

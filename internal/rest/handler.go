@@ -53,6 +53,15 @@ func NewHandler(application app.Application, secret []byte, logger *slog.Logger)
 	mux.HandleFunc("POST /api/v1/orders", s.placeOrder)
 	mux.HandleFunc("GET /api/v1/orders/{id}", s.order)
 	mux.HandleFunc("GET /api/v1/orders/{id}/status", s.orderStatus)
+	// The method-less patterns are less specific than the ones above, so
+	// they only catch other methods on known paths, and "/api/" whatever
+	// else: both answer in the API's error shape instead of plain text.
+	mux.Handle("/api/v1/orders", s.methodNotAllowed(http.MethodPost))
+	mux.Handle("/api/v1/orders/{id}", s.methodNotAllowed(http.MethodGet))
+	mux.Handle("/api/v1/orders/{id}/status", s.methodNotAllowed(http.MethodGet))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errcode.New(errcode.NotFound, "no such endpoint: %s", r.URL.Path))
+	})
 
 	var h http.Handler = mux
 	h = s.recoverPanics(h)
@@ -100,6 +109,14 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) methodNotAllowed(allowed string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allowed)
+		s.writeErrorStatus(w, r, http.StatusMethodNotAllowed,
+			errcode.New(errcode.InvalidOrderData, "method %s is not allowed here, use %s", r.Method, allowed))
 	})
 }
 

@@ -56,19 +56,19 @@ type placeOrderResponse struct {
 }
 
 type orderJSON struct {
-	ID             string              `json:"id"`
-	CustomerID     string              `json:"customer_id"`
+	ID             string               `json:"id"`
+	CustomerID     string               `json:"customer_id"`
 	Status         messages.OrderStatus `json:"status"`
-	CurrentStep    *messages.SagaStep  `json:"current_step"`
-	CompletedSteps []messages.SagaStep `json:"completed_steps"`
-	PendingSteps   []messages.SagaStep `json:"pending_steps"`
-	Items          []orderItemJSON     `json:"items"`
-	TotalAmount    string              `json:"total_amount"`
-	Currency       string              `json:"currency"`
-	Failure        *failureJSON        `json:"failure"`
-	CreatedAt      time.Time           `json:"created_at"`
-	UpdatedAt      time.Time           `json:"updated_at"`
-	Version        int                 `json:"version"`
+	CurrentStep    *messages.SagaStep   `json:"current_step"`
+	CompletedSteps []messages.SagaStep  `json:"completed_steps"`
+	PendingSteps   []messages.SagaStep  `json:"pending_steps"`
+	Items          []orderItemJSON      `json:"items"`
+	TotalAmount    string               `json:"total_amount"`
+	Currency       string               `json:"currency"`
+	Failure        *failureJSON         `json:"failure"`
+	CreatedAt      time.Time            `json:"created_at"`
+	UpdatedAt      time.Time            `json:"updated_at"`
+	Version        int                  `json:"version"`
 }
 
 type orderItemJSON struct {

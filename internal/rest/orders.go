@@ -3,9 +3,9 @@ package rest
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/orderflow/orderflow/app"
@@ -71,11 +71,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the JSON object")
-	}
 	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
+		if _, next := dec.Token(); next != io.EOF {
 			err = errors.New("trailing data after the JSON object")
 		}
 	}
@@ -92,8 +89,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 	case errors.Is(err, io.EOF):
 		return 0, errcode.New(errcode.InvalidOrderData, "request body is empty: want a JSON object")
 	case errors.As(err, &typeErr):
-		return 0, errcode.New(errcode.InvalidOrderData, "%s must be a JSON %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value).
-			With("field", typeErr.Field)
+		field := typeErr.Field
+		if field == "" {
+			field = "request body"
+		}
+		return 0, errcode.New(errcode.InvalidOrderData, "%s must be a JSON %s, got %s", field, jsonKind(typeErr.Type), typeErr.Value).
+			With("field", field)
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return 0, errcode.New(errcode.InvalidOrderData, "request body is not valid JSON: %v", err)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -108,19 +109,29 @@ func tooLarge() error {
 	return errcode.New(errcode.InvalidOrderData, "request body exceeds the limit of %d bytes", MaxBodyBytes)
 }
 
-// jsonKind names a Go kind the way a JSON client thinks of it.
-func jsonKind(goKind string) string {
-	switch {
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+// jsonKind names the JSON type a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
 		return "number"
-	case goKind == "slice" || goKind == "array":
+	case reflect.Slice, reflect.Array:
 		return "array"
-	case goKind == "struct" || goKind == "map" || goKind == "ptr":
+	case reflect.Struct, reflect.Map:
 		return "object"
-	case goKind == "bool":
+	case reflect.Bool:
 		return "boolean"
+	case reflect.String:
+		return "string"
 	default:
-		return fmt.Sprint(goKind)
+		return "value"
 	}
 }
 

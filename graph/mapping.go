@@ -1,0 +1,128 @@
+package graph
+
+import (
+	"github.com/orderflow/orderflow/app"
+	"github.com/orderflow/orderflow/graph/model"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/query"
+)
+
+// This file is the only place that knows both the GraphQL models and the
+// application's types: inputs become application commands, read models
+// become GraphQL models.
+
+func createProductCommand(in model.CreateProductInput) app.CreateProduct {
+	return app.CreateProduct{SKU: in.Sku, Name: in.Name, Price: in.Price, InitialStock: in.InitialStock}
+}
+
+func registerCustomerCommand(in model.RegisterCustomerInput) app.RegisterCustomer {
+	cmd := app.RegisterCustomer{Email: in.Email, Name: in.Name}
+	if in.InitialCredit != nil {
+		cmd.InitialCredit = *in.InitialCredit
+	}
+	return cmd
+}
+
+func placeOrderCommand(in model.PlaceOrderInput) app.PlaceOrder {
+	cmd := app.PlaceOrder{
+		CustomerID:      deref(in.CustomerID),
+		IdempotencyKey:  in.IdempotencyKey,
+		Items:           make([]app.OrderItem, len(in.Items)),
+		ShippingAddress: address(in.ShippingAddress),
+		BillingAddress:  address(in.BillingAddress),
+	}
+	for i, item := range in.Items {
+		cmd.Items[i] = app.OrderItem{ProductID: item.ProductID, Quantity: item.Quantity}
+	}
+	if in.PaymentMethod != nil {
+		cmd.PaymentMethod = messages.PaymentMethod{Type: in.PaymentMethod.Type, Token: in.PaymentMethod.Token}
+	}
+	return cmd
+}
+
+// address maps an optional address; nil becomes the zero Address, which
+// for the billing address means "same as shipping".
+func address(in *model.AddressInput) messages.Address {
+	if in == nil {
+		return messages.Address{}
+	}
+	return messages.Address{Street: in.Street, City: in.City, Zip: in.Zip, Country: in.Country, State: deref(in.State)}
+}
+
+func productModel(p query.Product) *model.Product {
+	return &model.Product{ID: p.ID, Sku: p.SKU, Name: p.Name, Price: p.Price, Available: p.Available, Reserved: p.Reserved}
+}
+
+func customerModel(c query.Customer) *model.Customer {
+	return &model.Customer{ID: c.ID, Email: c.Email, Name: c.Name, Balance: c.Balance, Held: c.Held}
+}
+
+func orderModel(o query.Order) *model.Order {
+	m := &model.Order{
+		ID:             o.ID,
+		CustomerID:     o.CustomerID,
+		Status:         model.OrderStatus(o.Status),
+		CurrentStep:    optionalStep(o.CurrentStep),
+		CompletedSteps: steps(o.CompletedSteps),
+		PendingSteps:   steps(o.PendingSteps),
+		Items:          make([]model.OrderItem, len(o.Items)),
+		TotalAmount:    o.Total,
+		Currency:       o.Currency,
+		CreatedAt:      o.CreatedAt,
+		UpdatedAt:      o.UpdatedAt,
+		Version:        o.Version,
+	}
+	for i, line := range o.Items {
+		m.Items[i] = model.OrderItem{ProductID: line.ProductID, Quantity: line.Quantity, UnitPrice: line.UnitPrice}
+	}
+	if f := o.Failure; f != nil {
+		m.Failure = &model.OrderFailure{Code: string(f.Code), Message: f.Message, Step: optionalStep(f.Step)}
+	}
+	return m
+}
+
+func orderEventModels(events []query.OrderEvent) []model.OrderEvent {
+	out := make([]model.OrderEvent, len(events))
+	for i, e := range events {
+		out[i] = model.OrderEvent{
+			Type:          e.Type,
+			Version:       e.Version,
+			OccurredAt:    e.OccurredAt,
+			Data:          e.Data,
+			CorrelationID: optional(e.CorrelationID),
+			CausationID:   optional(e.CausationID),
+		}
+	}
+	return out
+}
+
+// steps never returns nil: the lists are non-null in the schema.
+func steps(in []messages.SagaStep) []model.SagaStep {
+	out := make([]model.SagaStep, len(in))
+	for i, s := range in {
+		out[i] = model.SagaStep(s)
+	}
+	return out
+}
+
+func optionalStep(s messages.SagaStep) *model.SagaStep {
+	if s == "" {
+		return nil
+	}
+	m := model.SagaStep(s)
+	return &m
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
