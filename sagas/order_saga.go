@@ -120,6 +120,10 @@ type State struct {
 	// Completed are the saga steps the order recorded, in order.
 	Completed []messages.SagaStep `json:"completed"`
 	Failure   *Failure            `json:"failure,omitempty"`
+	// TimedOut is set when CONFIRMING ran out of attempts: the saga asked
+	// the order to cancel and compensates only once the order recorded that
+	// request, because ConfirmOrder may still land first.
+	TimedOut *Failure `json:"timedOut,omitempty"`
 	// Compensations lists what was undone, e.g. "PAYMENT_AUTHORIZED:VoidPayment".
 	Compensations []string  `json:"compensations,omitempty"`
 	Attempts      int       `json:"attempts"`
@@ -194,14 +198,20 @@ func (s *State) Handle(e messages.Event, now time.Time, p Policy, jitter func() 
 	case messages.OrderStepCompleted:
 		d = s.onStep(e.Step)
 	case messages.OrderConfirmed:
-		if s.Phase == PhaseConfirming {
+		// A saga parked because the order answered neither confirmation
+		// nor cancellation is revived by the answer.
+		if s.Phase == PhaseConfirming || (s.Phase == PhaseParked && s.TimedOut != nil && s.Failure == nil) {
 			s.record(messages.StepOrderConfirmed)
 			s.Phase = PhaseSettling
 			d.Commands = s.outstanding()
 		}
 	case messages.OrderCancellationRequested:
 		if s.cancellable() {
-			d = s.beginCompensation(Failure{Message: cancelMessage(e.Reason)})
+			f := Failure{Message: cancelMessage(e.Reason)}
+			if s.TimedOut != nil {
+				f = *s.TimedOut
+			}
+			d = s.beginCompensation(f)
 		}
 	case messages.OrderCancelled, messages.OrderFailed:
 		if s.Phase == PhaseEnding {
@@ -231,6 +241,25 @@ func (s *State) OnDeadline(now time.Time, p Policy, jitter func() float64) Decis
 		s.arm(now, p, jitter)
 		return Decision{Commands: s.outstanding()}
 	}
+	switch {
+	case s.Phase == PhaseConfirming && s.TimedOut == nil:
+		// ConfirmOrder may yet land. Undoing now could undo a sale, so the
+		// order is asked to record a cancellation first: whichever of the
+		// two the order records decides, and the saga follows its event.
+		s.TimedOut = &Failure{
+			Code:    errcode.SagaTimeout,
+			Message: fmt.Sprintf("no answer for %s after %d attempts", s.waitingFor(), s.Attempts),
+			Step:    s.lastCompleted(),
+			Fail:    true,
+		}
+		s.Attempts = 0
+		s.arm(now, p, jitter)
+		return Decision{Commands: s.outstanding()}
+	case s.Phase == PhaseConfirming:
+		// Neither confirmed nor cancelled after all attempts: the order
+		// stream is not answering, an operator must look.
+		return s.park(now)
+	}
 	switch s.Phase {
 	case PhaseSettling:
 		// The order is confirmed; committing and capturing must still
@@ -238,7 +267,7 @@ func (s *State) OnDeadline(now time.Time, p Policy, jitter func() float64) Decis
 		return s.park(now)
 	case PhaseCompensating, PhaseEnding:
 		d := s.park(now)
-		d.Commands = append(d.Commands, s.command("fail", messages.FailOrder{
+		d.Commands = append(d.Commands, s.command("fail:compensation", messages.FailOrder{
 			OrderID: s.OrderID, Code: errcode.CompensationFailed,
 			Message: fmt.Sprintf("compensation did not complete after %d attempts; an operator must finish it", s.Attempts),
 		}))
@@ -261,9 +290,9 @@ func (s *State) onReservation(productID string, answer Part) Decision {
 	if line == nil {
 		return Decision{}
 	}
-	if !s.Active() || s.Phase == PhaseCompensating || s.Phase == PhaseEnding {
+	if s.Failure != nil {
 		// A late reservation after the saga gave up: give the stock back.
-		if answer == PartDone && line.State != PartUndone {
+		if answer == PartDone && line.State == PartPending {
 			line.State = PartDone
 			release := s.command("release:"+productID, messages.ReleaseStock{ProductID: productID, OrderID: s.OrderID})
 			d := s.compensate(false)
@@ -308,7 +337,7 @@ func (s *State) onPayment(answer Part) Decision {
 		}
 		s.Phase = PhaseMarkingAuthorized
 		return Decision{Commands: s.outstanding()}
-	case answer == PartDone && s.Payment != PartUndone && (s.Phase == PhaseCompensating || s.Phase == PhaseEnding || !s.Active()):
+	case answer == PartDone && s.Payment == PartPending && s.Failure != nil:
 		// A late authorization after the saga gave up (a void sent while
 		// it was pending found nothing to void): void it now.
 		s.Payment = PartDone
@@ -316,7 +345,7 @@ func (s *State) onPayment(answer Part) Decision {
 		d := s.compensate(false)
 		d.Commands = append(d.Commands, void)
 		return d
-	case s.Payment == PartPending || s.Payment == "":
+	case s.Payment == PartPending:
 		if answer == PartRejected {
 			s.Payment = PartRejected
 		}
@@ -421,7 +450,11 @@ func (s *State) outstanding() []Command {
 	case PhaseMarkingAuthorized:
 		cmds = append(cmds, s.command("step:"+string(messages.StepPaymentAuthorized), messages.MarkOrderStep{OrderID: s.OrderID, Step: messages.StepPaymentAuthorized}))
 	case PhaseConfirming:
-		cmds = append(cmds, s.command("confirm", messages.ConfirmOrder{OrderID: s.OrderID}))
+		if s.TimedOut != nil {
+			cmds = append(cmds, s.command("cancel:timeout", messages.CancelOrder{OrderID: s.OrderID, Reason: string(errcode.SagaTimeout), RequestedBy: "saga"}))
+		} else {
+			cmds = append(cmds, s.command("confirm", messages.ConfirmOrder{OrderID: s.OrderID}))
+		}
 	case PhaseSettling:
 		for _, l := range s.Lines {
 			if l.State != PartSettled {
@@ -535,8 +568,11 @@ func (s *State) anyLine(p Part) bool {
 	return slices.ContainsFunc(s.Lines, func(l Line) bool { return l.State == p })
 }
 
+// record notes a step the order completed. The order completes steps
+// strictly in order, so only the next one counts; a repeated or out-of-order
+// step is stale.
 func (s *State) record(step messages.SagaStep) {
-	if !slices.Contains(s.Completed, step) {
+	if step.Index() == len(s.Completed) {
 		s.Completed = append(s.Completed, step)
 	}
 }

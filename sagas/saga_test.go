@@ -157,8 +157,43 @@ func (w *world) settled(orderID string) query.Order {
 		st, err := w.sagaState(orderID)
 		require.NoError(w.t, err)
 		return o.Status.Terminal() && st != nil && !st.Active()
-	}, 60*time.Second, 25*time.Millisecond, "order %s did not settle", orderID)
+	}, 60*time.Second, 25*time.Millisecond, "order %s did not settle: %s", orderID, w.diagnose(orderID))
 	return o
+}
+
+// diagnose describes where an order's saga stands, for failure messages.
+func (w *world) diagnose(orderID string) string {
+	st, err := w.sagaState(orderID)
+	out := fmt.Sprintf("saga %+v (err %v)", st, err)
+	rows, err := w.env.Pool.Query(context.Background(),
+		`SELECT 'inventory', stream_id, version, event_type, transaction_id::text, position FROM inventory.events WHERE data->>'orderId' = $1
+		 UNION ALL SELECT 'payments', stream_id, version, event_type, transaction_id::text, position FROM payments.events WHERE data->>'orderId' = $1
+		 UNION ALL SELECT 'ordering', stream_id, version, event_type, transaction_id::text, position FROM ordering.events WHERE stream_id = $1`, orderID)
+	if err == nil {
+		for rows.Next() {
+			var ctx, stream, typ, tx string
+			var version int
+			var pos int64
+			_ = rows.Scan(&ctx, &stream, &version, &typ, &tx, &pos)
+			out += fmt.Sprintf("\n  %s %s v%d %s tx=%s pos=%d", ctx, stream, version, typ, tx, pos)
+		}
+		rows.Close()
+	}
+	var cps string
+	_ = w.env.Pool.QueryRow(context.Background(), `SELECT string_agg(relay||':'||transaction_id::text||'/'||position, ', ') FROM inventory.relay_checkpoints`).Scan(&cps)
+	out += "\n  inventory relay checkpoints: " + cps
+	rows, err = w.env.Pool.Query(context.Background(), `SELECT pid, coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, ''), left(query, 120), coalesce(now() - xact_start, '0')::text
+		FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`)
+	if err == nil {
+		for rows.Next() {
+			var pid int
+			var state, wt, we, q, age string
+			_ = rows.Scan(&pid, &state, &wt, &we, &q, &age)
+			out += fmt.Sprintf("\n  pg %d %s %s/%s %s: %s", pid, state, wt, we, age, q)
+		}
+		rows.Close()
+	}
+	return out
 }
 
 func (w *world) sagaState(orderID string) (*sagas.State, error) {
@@ -310,7 +345,6 @@ func TestCancellationCompensates(t *testing.T) {
 	require.Equal(t, 0, w.stock(p.ID).Reserved)
 
 	// After confirmation a cancellation is refused.
-	w.svc.Handlers().Provider = payments.BalanceProvider{}
 	done := w.settled(w.place(c.ID, item(p, 1)).ID)
 	require.Equal(t, messages.StatusConfirmed, done.Status)
 	_, err = w.app.Commands.CancelOrder.Handle(ctx, admin, done.ID, "too late")

@@ -39,7 +39,7 @@ type Message struct {
 
 // Result is what one handled command did.
 type Result struct {
-	// Version is the stream version after the command.
+	// Version is the stream version after the command (0 for a duplicate).
 	Version int
 	// Records are the appended events (none for a no-op or a duplicate).
 	Records []eventstore.Record
@@ -121,7 +121,9 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 	// Reads first, writes last: see the eventstore package comment.
 	if handled, err := x.inboxOutcome(ctx, tx, msg); err != nil || handled != nil {
 		if handled != nil {
-			return Result{Version: e.agg.Version(), Duplicate: true}, handled.err()
+			// The stream is not loaded for a duplicate: its version is
+			// not known here, and not needed.
+			return Result{Duplicate: true}, handled.err()
 		}
 		return Result{}, err
 	}
