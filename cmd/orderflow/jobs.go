@@ -29,7 +29,3 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger, _ [
 func runRebuild(context.Context, config.Config, *slog.Logger, []string) error {
 	return errors.New("rebuild is not available yet: it lands with the read models (issue 5)")
 }
-
-func runBench(context.Context, config.Config, *slog.Logger, []string) error {
-	return errors.New("bench is not available yet: it lands with the load benchmark (issue 7)")
-}

@@ -36,7 +36,7 @@ func commands() []command {
 		{name: "migrate", usage: "apply database migrations and exit", run: runMigrate},
 		{name: "rebuild", usage: "rebuild a projection from the event store", run: runRebuild},
 		tokenCommand(),
-		{name: "bench", usage: "load and consistency benchmark against a running orderflow", run: runBench},
+		benchCommand(),
 	}
 }
 
