@@ -26,6 +26,42 @@ type Order struct {
 	UpdatedAt      time.Time            `json:"updatedAt"`
 	// Version is the order stream's version the view reflects.
 	Version int `json:"version"`
+
+	// The fields below are filled by the Elasticsearch read model only.
+
+	// CustomerName and CustomerEmail are the customer's, for display and
+	// search; empty when unknown.
+	CustomerName  string `json:"customerName,omitempty"`
+	CustomerEmail string `json:"customerEmail,omitempty"`
+	// CancellationRequested is true once someone asked to cancel.
+	CancellationRequested bool `json:"cancellationRequested,omitempty"`
+	// Compensations are the steps the saga undid, oldest first.
+	Compensations []Compensation `json:"compensations,omitempty"`
+	// Timeline has one entry per event of the order, oldest first. Search
+	// results leave it out; read the order by id to get it.
+	Timeline []TimelineEntry `json:"timeline,omitempty"`
+}
+
+// Compensation is one saga step undone, such as ReleaseStock for
+// INVENTORY_RESERVED.
+type Compensation struct {
+	Step   messages.SagaStep `json:"step"`
+	Action string            `json:"action"`
+	Reason string            `json:"reason,omitempty"`
+	At     time.Time         `json:"at"`
+}
+
+// TimelineEntry is one event in an order's history: what happened (Type),
+// when the aggregate decided it (At) and the status it left the order in.
+type TimelineEntry struct {
+	Version    int                  `json:"version"`
+	EventID    string               `json:"eventId"`
+	Type       string               `json:"type"`
+	At         time.Time            `json:"at"`
+	RecordedAt time.Time            `json:"recordedAt"`
+	Step       messages.SagaStep    `json:"step,omitempty"`
+	Status     messages.OrderStatus `json:"status,omitempty"`
+	Detail     string               `json:"detail,omitempty"`
 }
 
 // Failure is why an order ended CANCELLED or FAILED.
@@ -33,6 +69,8 @@ type Failure struct {
 	Code    errcode.Code      `json:"code"`
 	Message string            `json:"message"`
 	Step    messages.SagaStep `json:"step,omitempty"`
+	// At is when the order ended; filled by the Elasticsearch read model.
+	At time.Time `json:"at,omitzero"`
 }
 
 // Product is a catalog entry with its stock.
@@ -44,6 +82,10 @@ type Product struct {
 	Available int          `json:"available"`
 	Reserved  int          `json:"reserved"`
 	Version   int          `json:"version"`
+	// OnHand and Committed are filled by the Elasticsearch read model:
+	// units in the warehouse (reserved included) and units sold.
+	OnHand    int `json:"onHand,omitempty"`
+	Committed int `json:"committed,omitempty"`
 }
 
 // Customer is a payments account.
@@ -54,6 +96,9 @@ type Customer struct {
 	Balance money.Amount `json:"balance"`
 	Held    money.Amount `json:"held"`
 	Version int          `json:"version"`
+	// Captured is filled by the Elasticsearch read model: what confirmed
+	// orders paid over the account's lifetime.
+	Captured money.Amount `json:"captured,omitempty"`
 }
 
 // OrderEvent is one entry of an order's audit trail.

@@ -300,42 +300,55 @@ func TestAppendRefusesAnEventOfAnotherStream(t *testing.T) {
 	require.Zero(t, version)
 }
 
-// BenchmarkAppend measures one command's write: begin, append, commit. The
-// Serial variants run one writer; Parallel runs 8 writers (GOMAXPROCS x
-// parallelism), like `pgbench -c 8` in docs/benchmarks.md.
+// BenchmarkAppend measures one command's write: begin, append n events,
+// commit. "writers=1" is one writer in a loop; "writers=8" runs 8 at once
+// (GOMAXPROCS x parallelism goroutines), like `pgbench -c 8` in
+// docs/benchmarks.md. "notify=off" disables the relay's NOTIFY trigger to
+// show what it costs.
 func BenchmarkAppend(b *testing.B) {
 	for _, n := range []int{1, 10} {
-		b.Run(fmt.Sprintf("events=%d/serial", n), func(b *testing.B) {
-			store := benchStore(b, 1)
-			ctx := b.Context()
-			id, version := newProductID(), 0
-			for b.Loop() {
-				if _, err := appendTx(ctx, store, id, version, eventstore.Metadata{CorrelationID: "order-1"}, restocks(id, n)...); err != nil {
-					b.Fatal(err)
-				}
-				version += n
-			}
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
-		})
-		b.Run(fmt.Sprintf("events=%d/parallel=8", n), func(b *testing.B) {
-			store := benchStore(b, 8)
-			ctx := b.Context()
-			parallelism := max(1, 8/runtime.GOMAXPROCS(0))
-			b.SetParallelism(parallelism)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				id, version := newProductID(), 0
-				for pb.Next() {
-					if _, err := appendTx(ctx, store, id, version, eventstore.Metadata{CorrelationID: "order-1"}, restocks(id, n)...); err != nil {
-						b.Error(err)
-						return
+		for _, writers := range []int{1, 8} {
+			for _, notify := range []bool{true, false} {
+				name := fmt.Sprintf("events=%d/writers=%d/notify=%s", n, writers, map[bool]string{true: "on", false: "off"}[notify])
+				b.Run(name, func(b *testing.B) {
+					store := benchStore(b, writers, notify)
+					if writers == 1 {
+						benchAppendSerial(b, store, n)
+					} else {
+						benchAppendParallel(b, store, n, writers)
 					}
-					version += n
-				}
-			})
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
-		})
+					b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+				})
+			}
+		}
 	}
+}
+
+func benchAppendSerial(b *testing.B, store *eventstore.Store, n int) {
+	ctx := b.Context()
+	id, version := newProductID(), 0
+	for b.Loop() {
+		if _, err := appendTx(ctx, store, id, version, eventstore.Metadata{CorrelationID: "order-1"}, restocks(id, n)...); err != nil {
+			b.Fatal(err)
+		}
+		version += n
+	}
+}
+
+func benchAppendParallel(b *testing.B, store *eventstore.Store, n, writers int) {
+	ctx := b.Context()
+	b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		id, version := newProductID(), 0
+		for pb.Next() {
+			if _, err := appendTx(ctx, store, id, version, eventstore.Metadata{CorrelationID: "order-1"}, restocks(id, n)...); err != nil {
+				b.Error(err)
+				return
+			}
+			version += n
+		}
+	})
 }
 
 func restocks(id string, n int) []messages.Event {
@@ -347,8 +360,8 @@ func restocks(id string, n int) []messages.Event {
 }
 
 // benchStore is setup with a pool of conns connections (the default pool
-// has max(4, CPUs)).
-func benchStore(b *testing.B, conns int) *eventstore.Store {
+// has max(4, CPUs)), and the events trigger on or off.
+func benchStore(b *testing.B, conns int, notify bool) *eventstore.Store {
 	b.Helper()
 	env := testenv.New(b)
 	cfg, err := pgxpool.ParseConfig(env.Config.PostgresURL)
@@ -361,5 +374,10 @@ func benchStore(b *testing.B, conns int) *eventstore.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
+	if !notify {
+		if _, err := pool.Exec(b.Context(), `ALTER TABLE inventory.events DISABLE TRIGGER events_notify`); err != nil {
+			b.Fatal(err)
+		}
+	}
 	return eventstore.New(pool, "inventory")
 }

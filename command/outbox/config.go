@@ -1,0 +1,140 @@
+package outbox
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Defaults of the Config fields left at their zero value.
+const (
+	// DefaultName is the relay name of a context's one Kafka relay.
+	DefaultName = "kafka"
+	// DefaultBatchSize bounds the events read and published per round
+	// trip: large enough that Kafka batches well, small enough that a
+	// crash re-publishes little.
+	DefaultBatchSize = 500
+	// DefaultPollInterval is the fallback wait when no notification
+	// arrives; notifications normally wake the relay much sooner.
+	DefaultPollInterval = 500 * time.Millisecond
+	// DefaultLockRetryInterval is how often a standby instance tries to
+	// take over the lock; it bounds the fail-over time.
+	DefaultLockRetryInterval = time.Second
+	// DefaultHeldRetryInterval is the first re-poll delay while committed
+	// events wait behind an older open transaction; it doubles up to
+	// PollInterval, at most a second.
+	DefaultHeldRetryInterval = 10 * time.Millisecond
+	// DefaultPublishRetryInterval is the first delay after a failed
+	// publish; it doubles up to MaxPublishRetryInterval.
+	DefaultPublishRetryInterval = 100 * time.Millisecond
+	// DefaultMaxPublishRetryInterval caps the publish retry delay.
+	DefaultMaxPublishRetryInterval = 10 * time.Second
+)
+
+// Config says what one relay publishes where. The zero value of every
+// optional field means its default.
+type Config struct {
+	// Schema is the bounded context's schema, whose events table is the
+	// outbox (ordering, inventory or payments). Required.
+	Schema string
+	// Topic is the Kafka topic the events go to, usually
+	// config.Config.Topic(messages.EventsTopic(schema)). Required.
+	Topic string
+	// Name identifies the relay: its checkpoint row in
+	// <schema>.relay_checkpoints and its advisory lock. Instances with the
+	// same Schema and Name are one relay with standbys; a different Name
+	// is an independent relay that publishes everything again. Default
+	// DefaultName.
+	Name string
+	// BatchSize is the most events read and published at once. Default
+	// DefaultBatchSize.
+	BatchSize int
+	// PollInterval is the longest the relay waits for a notification
+	// before reading anyway. Default DefaultPollInterval.
+	PollInterval time.Duration
+	// LockRetryInterval is how often a standby tries to take the lock, and
+	// the pause before reconnecting after a lost connection. Default
+	// DefaultLockRetryInterval.
+	LockRetryInterval time.Duration
+	// HeldRetryInterval is the first re-poll delay while committed events
+	// are held back by an older transaction still open. Default
+	// DefaultHeldRetryInterval.
+	HeldRetryInterval time.Duration
+	// PublishRetryInterval is the first delay after a failed publish.
+	// Default DefaultPublishRetryInterval.
+	PublishRetryInterval time.Duration
+	// MaxPublishRetryInterval caps the growing publish retry delay.
+	// Default DefaultMaxPublishRetryInterval.
+	MaxPublishRetryInterval time.Duration
+}
+
+var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// withDefaults fills the zero fields.
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.LockRetryInterval == 0 {
+		c.LockRetryInterval = DefaultLockRetryInterval
+	}
+	if c.HeldRetryInterval == 0 {
+		c.HeldRetryInterval = DefaultHeldRetryInterval
+	}
+	if c.PublishRetryInterval == 0 {
+		c.PublishRetryInterval = DefaultPublishRetryInterval
+	}
+	if c.MaxPublishRetryInterval == 0 {
+		c.MaxPublishRetryInterval = DefaultMaxPublishRetryInterval
+	}
+	return c
+}
+
+// validate reports every problem at once.
+func (c Config) validate() error {
+	var errs []error
+	if !identifier.MatchString(c.Schema) {
+		errs = append(errs, fmt.Errorf("schema %q is not a lower-case SQL identifier", c.Schema))
+	}
+	if c.Topic == "" {
+		errs = append(errs, errors.New("topic is empty"))
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("batch size %d is below 1", c.BatchSize))
+	}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"poll interval", c.PollInterval},
+		{"lock retry interval", c.LockRetryInterval},
+		{"held retry interval", c.HeldRetryInterval},
+		{"publish retry interval", c.PublishRetryInterval},
+		{"max publish retry interval", c.MaxPublishRetryInterval},
+	} {
+		if d.value < 0 {
+			errs = append(errs, fmt.Errorf("%s %s is negative", d.name, d.value))
+		}
+	}
+	if c.MaxPublishRetryInterval < c.PublishRetryInterval {
+		errs = append(errs, fmt.Errorf("max publish retry interval %s is below publish retry interval %s", c.MaxPublishRetryInterval, c.PublishRetryInterval))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid outbox relay config: %w", err)
+	}
+	return nil
+}
+
+// channel is the notification channel of the schema's events trigger
+// (migrations/00002_event_notify.sql).
+func (c Config) channel() string { return "orderflow_events_" + c.Schema }
+
+// lockKey names the relay's advisory lock; hashed to a bigint in SQL.
+func (c Config) lockKey() string { return "orderflow.outbox." + c.Schema + "." + c.Name }

@@ -1,0 +1,223 @@
+package projections
+
+import (
+	"slices"
+	"time"
+
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/messages"
+)
+
+// OrderDocument is an order as stored in the orders index: everything the
+// admin search filters on and the API shows, folded from the order stream.
+// Field names are the index mapping (mappings/orders_v1.json): add fields
+// with a new mapping version, never rename one in place.
+type OrderDocument struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customerId"`
+	// CustomerName and CustomerEmail are looked up in the payments event
+	// store when the order is first projected, for free-text search; empty
+	// when the customer could not be found.
+	CustomerName          string                 `json:"customerName,omitempty"`
+	CustomerEmail         string                 `json:"customerEmail,omitempty"`
+	Status                messages.OrderStatus   `json:"status"`
+	CurrentStep           messages.SagaStep      `json:"currentStep,omitempty"`
+	CompletedSteps        []messages.SagaStep    `json:"completedSteps"`
+	PendingSteps          []messages.SagaStep    `json:"pendingSteps"`
+	CancellationRequested bool                   `json:"cancellationRequested"`
+	Items                 []OrderItemDocument    `json:"items"`
+	Total                 money.Amount           `json:"total"`
+	Currency              string                 `json:"currency"`
+	Failure               *OrderFailureDocument  `json:"failure,omitempty"`
+	Compensations         []CompensationDocument `json:"compensations"`
+	CreatedAt             time.Time              `json:"createdAt"`
+	UpdatedAt             time.Time              `json:"updatedAt"`
+	// Version is the stream version of the last applied event, also the
+	// document's external version in Elasticsearch.
+	Version int `json:"version"`
+	// Timeline has one entry per event of the stream, oldest first.
+	Timeline []TimelineEntry `json:"timeline"`
+}
+
+// OrderItemDocument is one order line with the catalog data frozen at
+// placement.
+type OrderItemDocument struct {
+	ProductID   string       `json:"productId"`
+	ProductName string       `json:"productName"`
+	SKU         string       `json:"sku"`
+	Quantity    int          `json:"quantity"`
+	UnitPrice   money.Amount `json:"unitPrice"`
+	LineTotal   money.Amount `json:"lineTotal"`
+}
+
+// OrderFailureDocument is why an order ended CANCELLED or FAILED.
+type OrderFailureDocument struct {
+	Code    errcode.Code      `json:"code,omitempty"`
+	Message string            `json:"message,omitempty"`
+	Step    messages.SagaStep `json:"step,omitempty"`
+	At      time.Time         `json:"at"`
+}
+
+// CompensationDocument is one step the saga undid.
+type CompensationDocument struct {
+	Step   messages.SagaStep `json:"step"`
+	Action string            `json:"action"`
+	Reason string            `json:"reason,omitempty"`
+	At     time.Time         `json:"at"`
+}
+
+// TimelineEntry is one event of the order's history. At is when the
+// aggregate decided it; RecordedAt is when it was appended to the store.
+type TimelineEntry struct {
+	Version    int                  `json:"version"`
+	EventID    string               `json:"eventId"`
+	Type       string               `json:"type"`
+	At         time.Time            `json:"at"`
+	RecordedAt time.Time            `json:"recordedAt"`
+	Step       messages.SagaStep    `json:"step,omitempty"`
+	Status     messages.OrderStatus `json:"status,omitempty"`
+	Detail     string               `json:"detail,omitempty"`
+}
+
+// NewOrderDocument is the document of an order stream before its first
+// event.
+func NewOrderDocument(id string) OrderDocument {
+	return OrderDocument{
+		ID:             id,
+		CompletedSteps: []messages.SagaStep{},
+		PendingSteps:   []messages.SagaStep{},
+		Items:          []OrderItemDocument{},
+		Compensations:  []CompensationDocument{},
+		Timeline:       []TimelineEntry{},
+	}
+}
+
+// ApplyOrderEvent returns doc with e applied. It is pure (doc is not
+// modified) and trusts its caller to pass the stream's next event
+// (e.Version == doc.Version+1); FoldOrder checks that. It mirrors
+// ordering.Order.Apply, so the read model agrees with the aggregate on
+// status, steps and failure.
+func ApplyOrderEvent(doc OrderDocument, e Event) OrderDocument {
+	d := doc.clone()
+	d.ID = e.StreamID
+	d.Version = e.Version
+	entry := TimelineEntry{Version: e.Version, EventID: e.ID, Type: e.Type, At: e.OccurredAt, RecordedAt: e.OccurredAt}
+	switch p := e.Payload.(type) {
+	case messages.OrderPlaced:
+		d.CustomerID = p.CustomerID
+		d.Items = make([]OrderItemDocument, len(p.Items))
+		for i, l := range p.Items {
+			d.Items[i] = OrderItemDocument{
+				ProductID: l.ProductID, ProductName: l.ProductName, SKU: l.SKU,
+				Quantity: l.Quantity, UnitPrice: l.UnitPrice, LineTotal: l.UnitPrice * money.Amount(l.Quantity),
+			}
+		}
+		d.Total, d.Currency = p.Total, p.Currency
+		d.CreatedAt, d.UpdatedAt = p.PlacedAt, p.PlacedAt
+		d.Status = messages.StatusPending
+		d.CompletedSteps = []messages.SagaStep{messages.StepOrderCreated}
+		entry.At, entry.Step = p.PlacedAt, messages.StepOrderCreated
+	case messages.OrderStepCompleted:
+		if !slices.Contains(d.CompletedSteps, p.Step) {
+			d.CompletedSteps = append(d.CompletedSteps, p.Step)
+		}
+		if d.Status == messages.StatusPending && p.Step != messages.StepOrderCreated {
+			d.Status = messages.StatusProcessing
+		}
+		d.UpdatedAt = p.At
+		entry.At, entry.Step = p.At, p.Step
+	case messages.OrderCompensated:
+		d.Compensations = append(d.Compensations, CompensationDocument{Step: p.Step, Action: p.Action, Reason: p.Reason, At: p.At})
+		d.UpdatedAt = p.At
+		entry.At, entry.Step, entry.Detail = p.At, p.Step, joinDetail(p.Action, p.Reason)
+	case messages.OrderCancellationRequested:
+		d.CancellationRequested = true
+		d.UpdatedAt = p.At
+		entry.At, entry.Detail = p.At, joinDetail(p.Reason, by(p.By))
+	case messages.OrderConfirmed:
+		if !slices.Contains(d.CompletedSteps, messages.StepOrderConfirmed) {
+			d.CompletedSteps = append(d.CompletedSteps, messages.StepOrderConfirmed)
+		}
+		d.Status = messages.StatusConfirmed
+		d.UpdatedAt = p.At
+		entry.At, entry.Step = p.At, messages.StepOrderConfirmed
+	case messages.OrderCancelled:
+		d.Status = messages.StatusCancelled
+		d.Failure = &OrderFailureDocument{Code: p.Code, Message: p.Message, Step: p.Step, At: p.At}
+		d.UpdatedAt = p.At
+		entry.At, entry.Step, entry.Detail = p.At, p.Step, joinDetail(string(p.Code), p.Message)
+	case messages.OrderFailed:
+		d.Status = messages.StatusFailed
+		d.Failure = &OrderFailureDocument{Code: p.Code, Message: p.Message, Step: p.Step, At: p.At}
+		d.UpdatedAt = p.At
+		entry.At, entry.Step, entry.Detail = p.At, p.Step, joinDetail(string(p.Code), p.Message)
+	}
+	d.CurrentStep = ""
+	if n := len(d.CompletedSteps); n > 0 {
+		d.CurrentStep = d.CompletedSteps[n-1]
+	}
+	d.PendingSteps = []messages.SagaStep{}
+	if d.Status != "" && !d.Status.Terminal() {
+		for _, s := range messages.AllSagaSteps() {
+			if !slices.Contains(d.CompletedSteps, s) {
+				d.PendingSteps = append(d.PendingSteps, s)
+			}
+		}
+	}
+	entry.Status = d.Status
+	d.Timeline = append(d.Timeline, entry)
+	return d
+}
+
+// FoldOrder applies events to doc in version order, skipping those the
+// document already reflects (duplicates, late redeliveries). A missing
+// version stops the fold with a *GapError and the document as far as it
+// got, so a caller heals from the event store instead of skipping the hole.
+func FoldOrder(doc OrderDocument, events ...Event) (OrderDocument, error) {
+	return fold(ApplyOrderEvent, func(d OrderDocument) int { return d.Version }, doc, events)
+}
+
+// clone copies every slice and pointer, so a fold never shares state with
+// its input.
+func (d OrderDocument) clone() OrderDocument {
+	c := d
+	c.CompletedSteps = cloneOrEmpty(d.CompletedSteps)
+	c.PendingSteps = cloneOrEmpty(d.PendingSteps)
+	c.Items = cloneOrEmpty(d.Items)
+	c.Compensations = cloneOrEmpty(d.Compensations)
+	c.Timeline = cloneOrEmpty(d.Timeline)
+	if d.Failure != nil {
+		f := *d.Failure
+		c.Failure = &f
+	}
+	return c
+}
+
+func cloneOrEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return slices.Clone(s)
+}
+
+func joinDetail(parts ...string) string {
+	out := ""
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if out != "" {
+			out += ": "
+		}
+		out += p
+	}
+	return out
+}
+
+func by(who string) string {
+	if who == "" {
+		return ""
+	}
+	return "by " + who
+}

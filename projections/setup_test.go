@@ -1,0 +1,261 @@
+package projections_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app"
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/kafka"
+	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/query"
+)
+
+var admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
+
+// world is one test's orderflow: the real write path (relays, command
+// handlers, saga) on real PostgreSQL and Kafka, a projector on real
+// Elasticsearch, and the query readers.
+type world struct {
+	t    *testing.T
+	env  *testenv.Env
+	svc  *service.Service
+	app  app.Application
+	proj *projections.Projector
+	reg  *prometheus.Registry
+
+	orders    *query.OrdersIndex
+	products  *query.ProductsIndex
+	customers *query.CustomersIndex
+}
+
+type worldOptions struct {
+	// live runs the Kafka projectors; without it the test feeds Apply.
+	live bool
+	// writePath runs relays, command handlers and the saga.
+	writePath bool
+}
+
+func setup(t *testing.T, opts worldOptions) *world {
+	t.Helper()
+	env := testenv.New(t)
+	w := &world{t: t, env: env, reg: prometheus.NewRegistry()}
+	var err error
+	w.svc, err = service.Open(context.Background(), env.Config, env.Logger)
+	require.NoError(t, err)
+	t.Cleanup(w.svc.Close)
+
+	cfg := projections.DefaultConfig(env.Config, w.svc.Elastic, w.svc.Pools, w.reg, env.Logger.With("component", "projections"))
+	cfg.AliasTTL, cfg.RebuildSettle = 200*time.Millisecond, 600*time.Millisecond
+	w.proj, err = projections.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, w.proj.EnsureIndexes(context.Background()))
+
+	w.orders = query.NewOrdersIndex(w.svc.Elastic, w.proj.Alias(projections.Orders))
+	w.products = query.NewProductsIndex(w.svc.Elastic, w.proj.Alias(projections.Products))
+	w.customers = query.NewCustomersIndex(w.svc.Elastic, w.proj.Alias(projections.Customers))
+
+	if opts.writePath {
+		relays, err := w.svc.Relays()
+		require.NoError(t, err)
+		for _, r := range relays {
+			run(t, r.Run)
+		}
+		router, err := w.svc.WorkerRouter()
+		require.NoError(t, err)
+		saga, err := w.svc.Sagas()
+		require.NoError(t, err)
+		run(t, router.Run, saga.RunDeadlines)
+		waitRunning(t, router)
+		w.app, err = w.svc.Application()
+		require.NoError(t, err)
+	}
+	if opts.live {
+		w.startProjector()
+	}
+	return w
+}
+
+// startProjector runs the live projectors of w.proj on the event topics.
+func (w *world) startProjector() {
+	w.t.Helper()
+	require.NoError(w.t, w.svc.EnsureTopics())
+	logger := watermill.NewSlogLoggerWithLevelMapping(w.env.Logger.With("component", "watermill"), nil)
+	router, err := bus.NewRouter(logger)
+	require.NoError(w.t, err)
+	subscribers := func(group string) (message.Subscriber, error) {
+		return kafka.NewSubscriber(w.env.Config.KafkaBrokers, w.env.Config.ConsumerGroup(group), "orderflow-projector", logger)
+	}
+	require.NoError(w.t, w.proj.AddHandlers(router, subscribers, w.env.Config.Topic))
+	run(w.t, router.Run)
+	waitRunning(w.t, router)
+}
+
+func waitRunning(t *testing.T, router *message.Router) {
+	select {
+	case <-router.Running():
+	case <-time.After(time.Minute):
+		t.Fatal("router did not start")
+	}
+}
+
+// run starts loops until the test ends.
+func run(t testing.TB, loops ...func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("loop failed: %v", err)
+			}
+		}()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+func (w *world) product(name string, stock int, price money.Amount) query.Product {
+	w.t.Helper()
+	p, err := w.app.Commands.CreateProduct.Handle(context.Background(), admin, app.CreateProduct{
+		SKU: fmt.Sprintf("SKU-%d", rand.IntN(1e9)), Name: name, Price: price, InitialStock: stock,
+	})
+	require.NoError(w.t, err)
+	return p
+}
+
+func (w *world) customer(name string, credit money.Amount) query.Customer {
+	w.t.Helper()
+	c, err := w.app.Commands.RegisterCustomer.Handle(context.Background(), admin, app.RegisterCustomer{
+		Email: fmt.Sprintf("c%d@example.com", rand.IntN(1e9)), Name: name, InitialCredit: credit,
+	})
+	require.NoError(w.t, err)
+	return c
+}
+
+func (w *world) place(customerID string, items ...app.OrderItem) query.Order {
+	w.t.Helper()
+	o, err := w.placeOrder(customerID, items...)
+	require.NoError(w.t, err)
+	return o
+}
+
+func (w *world) placeOrder(customerID string, items ...app.OrderItem) (query.Order, error) {
+	return w.app.Commands.PlaceOrder.Handle(context.Background(), admin, app.PlaceOrder{
+		CustomerID:      customerID,
+		IdempotencyKey:  fmt.Sprintf("key-%d", rand.Int64()),
+		Items:           items,
+		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
+		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
+	})
+}
+
+func item(p query.Product, qty int) app.OrderItem {
+	return app.OrderItem{ProductID: p.ID, Quantity: qty}
+}
+
+// settled waits until the order is final and its saga finished (late
+// compensations are recorded after the order ends), and returns its view
+// from the event store (not the read model).
+func (w *world) settled(orderID string) query.Order {
+	w.t.Helper()
+	saga, err := w.svc.Sagas()
+	require.NoError(w.t, err)
+	var o query.Order
+	require.Eventually(w.t, func() bool {
+		st, err := saga.Get(context.Background(), orderID)
+		if err != nil || st == nil || st.Active() {
+			return false
+		}
+		o, err = w.app.Queries.Order.Handle(context.Background(), admin, orderID)
+		return err == nil && o.Status.Terminal()
+	}, time.Minute, 20*time.Millisecond, "order %s did not settle", orderID)
+	return o
+}
+
+// projected waits until the read model of an order reaches version.
+func (w *world) projected(orderID string, version int) query.Order {
+	w.t.Helper()
+	var o query.Order
+	require.Eventually(w.t, func() bool {
+		var err error
+		o, err = w.orders.Order(context.Background(), orderID)
+		return err == nil && o.Version >= version
+	}, time.Minute, 20*time.Millisecond, "order %s was not projected up to version %d", orderID, version)
+	return o
+}
+
+// storeEvents reads a stream of a context from the event store.
+func (w *world) storeEvents(ctx config.Context, streamID string) []projections.Event {
+	w.t.Helper()
+	pool := w.svc.Pools[ctx]
+	records, err := eventstore.New(pool, string(ctx)).ReadStream(context.Background(), pool, streamID, 0)
+	require.NoError(w.t, err)
+	out := make([]projections.Event, len(records))
+	for i, r := range records {
+		out[i], err = projections.EventFromRecord(r)
+		require.NoError(w.t, err)
+	}
+	return out
+}
+
+// rawDocument reads a document straight from an index (or alias); false
+// if it does not exist.
+func rawDocument[D any](t *testing.T, w *world, index, id string) (D, bool) {
+	t.Helper()
+	var doc D
+	realtime := true
+	res, err := esapi.GetRequest{Index: index, DocumentID: id, Realtime: &realtime}.Do(context.Background(), w.svc.Elastic)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	if res.StatusCode == 404 {
+		return doc, false
+	}
+	require.False(t, res.IsError(), res.String())
+	var body struct {
+		Version int64           `json:"_version"`
+		Source  json.RawMessage `json:"_source"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+	require.NoError(t, json.Unmarshal(body.Source, &doc))
+	return doc, true
+}
+
+// wantOrder is the document an order stream must project to: the fold of
+// its events plus the customer's name and email.
+func wantOrder(t *testing.T, events []projections.Event, c query.Customer) projections.OrderDocument {
+	t.Helper()
+	d, err := projections.FoldOrder(projections.NewOrderDocument(events[0].StreamID), events...)
+	require.NoError(t, err)
+	d.CustomerName, d.CustomerEmail = c.Name, c.Email
+	return d
+}
+
+// normalized round-trips a document through JSON, as the index stores it
+// (times lose their monotonic clock and location).
+func normalized[D any](t *testing.T, d D) D {
+	t.Helper()
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	var out D
+	require.NoError(t, json.Unmarshal(b, &out))
+	return out
+}
