@@ -27,5 +27,5 @@ func (h AddFundsHandler) Handle(ctx context.Context, actor auth.Principal, custo
 		return query.Customer{}, err
 	}
 	c, err := h.d.h.Customers.Load(ctx, customerID)
-	return customerView(c), err
+	return query.CustomerFromAggregate(c), err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/query"
 )
 
 // Application is everything a port may ask of orderflow.
@@ -30,12 +31,40 @@ type Commands struct {
 	AddFunds         AddFundsHandler
 }
 
-// Queries read state.
+// Queries read state: the read models in Elasticsearch, except the audit
+// trail, which comes straight from the event store.
 type Queries struct {
-	Order       OrderHandler
-	Product     ProductHandler
-	Customer    CustomerHandler
-	OrderEvents OrderEventsHandler
+	Order        OrderHandler
+	SearchOrders SearchOrdersHandler
+	Product      ProductHandler
+	Customer     CustomerHandler
+	OrderEvents  OrderEventsHandler
+}
+
+// ReadModels are the readers of the projected read models.
+type ReadModels struct {
+	Orders    OrderReader
+	Products  ProductReader
+	Customers CustomerReader
+}
+
+// OrderReader reads the orders read model.
+type OrderReader interface {
+	Order(ctx context.Context, id string) (query.Order, error)
+	// WaitForOrderVersion waits (bounded) until the order's document
+	// reflects at least minVersion: read-your-writes after a mutation.
+	WaitForOrderVersion(ctx context.Context, id string, minVersion int) (query.Order, error)
+	Search(ctx context.Context, s query.OrderSearch) (query.OrderSearchResult, error)
+}
+
+// ProductReader reads the products read model.
+type ProductReader interface {
+	Product(ctx context.Context, id string) (query.Product, error)
+}
+
+// CustomerReader reads the customers read model.
+type CustomerReader interface {
+	Customer(ctx context.Context, id string) (query.Customer, error)
 }
 
 // CommandSender is the command bus as the application sees it.
@@ -59,8 +88,8 @@ func DefaultConfig() Config {
 
 // New wires the use cases onto the command bus and the command handlers'
 // event stores.
-func New(cfg Config, sender CommandSender, h *handlers.Handlers, now func() time.Time, logger *slog.Logger) Application {
-	d := &deps{cfg: cfg, sender: sender, h: h, now: now, logger: logger}
+func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels, now func() time.Time, logger *slog.Logger) Application {
+	d := &deps{cfg: cfg, sender: sender, h: h, read: read, now: now, logger: logger}
 	return Application{
 		Commands: Commands{
 			PlaceOrder:       PlaceOrderHandler{d},
@@ -71,10 +100,11 @@ func New(cfg Config, sender CommandSender, h *handlers.Handlers, now func() time
 			AddFunds:         AddFundsHandler{d},
 		},
 		Queries: Queries{
-			Order:       OrderHandler{d},
-			Product:     ProductHandler{d},
-			Customer:    CustomerHandler{d},
-			OrderEvents: OrderEventsHandler{d},
+			Order:        OrderHandler{d},
+			SearchOrders: SearchOrdersHandler{d},
+			Product:      ProductHandler{d},
+			Customer:     CustomerHandler{d},
+			OrderEvents:  OrderEventsHandler{d},
 		},
 	}
 }
@@ -83,6 +113,7 @@ type deps struct {
 	cfg    Config
 	sender CommandSender
 	h      *handlers.Handlers
+	read   ReadModels
 	now    func() time.Time
 	logger *slog.Logger
 }

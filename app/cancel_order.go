@@ -39,5 +39,5 @@ func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, or
 	if err != nil {
 		return query.Order{}, err
 	}
-	return orderView(o), nil
+	return query.OrderFromAggregate(o), nil
 }

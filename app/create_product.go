@@ -37,5 +37,5 @@ func (h CreateProductHandler) Handle(ctx context.Context, actor auth.Principal, 
 		return query.Product{}, err
 	}
 	p, err := h.d.h.Products.Load(ctx, cmd.ProductID)
-	return productView(p), err
+	return query.ProductFromAggregate(p), err
 }

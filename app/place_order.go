@@ -72,7 +72,7 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 		return query.Order{}, err
 	}
 	if existing.Version() > 0 {
-		return orderView(existing), nil
+		return query.OrderFromAggregate(existing), nil
 	}
 
 	cmd, err := h.priced(ctx, orderID, in)
@@ -97,7 +97,7 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	if placed.Version() == 0 {
 		return query.Order{}, errcode.New(errcode.Internal, "order %s was not recorded", orderID)
 	}
-	return orderView(placed), nil
+	return query.OrderFromAggregate(placed), nil
 }
 
 // priced looks every line up in the catalog and the customer in payments.

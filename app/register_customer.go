@@ -36,5 +36,5 @@ func (h RegisterCustomerHandler) Handle(ctx context.Context, actor auth.Principa
 		return query.Customer{}, err
 	}
 	c, err := h.d.h.Customers.Load(ctx, cmd.CustomerID)
-	return customerView(c), err
+	return query.CustomerFromAggregate(c), err
 }

@@ -26,5 +26,5 @@ func (h RestockProductHandler) Handle(ctx context.Context, actor auth.Principal,
 		return query.Product{}, err
 	}
 	p, err := h.d.h.Products.Load(ctx, productID)
-	return productView(p), err
+	return query.ProductFromAggregate(p), err
 }

@@ -3,72 +3,23 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/bench"
-	"github.com/orderflow/orderflow/graph"
-	"github.com/orderflow/orderflow/internal/service"
-	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/internal/systemtest"
 )
 
 // setup runs a whole orderflow on the test's own database, topics and
-// indexes — relays, command handlers, the saga and the GraphQL API — and
-// returns the URL of its /graphql endpoint and the JWT secret it accepts.
+// indexes — relays, command handlers, the saga, the projector and the API —
+// and returns the URL of its /graphql endpoint and the JWT secret it accepts.
 func setup(t *testing.T) (url, secret string) {
 	t.Helper()
-	env := testenv.New(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.Open(ctx, env.Config, env.Logger)
-	require.NoError(t, err)
-
-	var loops []func(context.Context) error
-	relays, err := svc.Relays()
-	require.NoError(t, err)
-	for _, r := range relays {
-		loops = append(loops, r.Run)
-	}
-	router, err := svc.WorkerRouter()
-	require.NoError(t, err)
-	saga, err := svc.Sagas()
-	require.NoError(t, err)
-	loops = append(loops, router.Run, saga.RunDeadlines)
-
-	var wg sync.WaitGroup
-	for _, loop := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := loop(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("loop failed: %v", err)
-			}
-		}()
-	}
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		svc.Close()
-	})
-	select {
-	case <-router.Running():
-	case <-time.After(time.Minute):
-		t.Fatal("worker did not start")
-	}
-
-	application, err := svc.Application()
-	require.NoError(t, err)
-	secret = "bench-test-secret"
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", graph.NewHandler(graph.NewResolver(application, env.Logger), graph.HandlerOptions{JWTSecret: []byte(secret)}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close) // runs before the loops stop
-	return srv.URL + "/graphql", secret
+	sys := systemtest.Start(t, systemtest.Options{API: true})
+	return sys.URL + "/graphql", sys.Env.Config.JWTSecret
 }
 
 // logWriter sends the progress lines to the test log.

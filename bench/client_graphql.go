@@ -224,7 +224,7 @@ const (
 	registerCustomerMutation = `mutation($in: RegisterCustomerInput!) { registerCustomer(input: $in) { id balance held } }`
 	placeOrderMutation       = `mutation($in: PlaceOrderInput!) { placeOrder(input: $in) { sagaId order { ` + orderFields + ` } } }`
 	cancelOrderMutation      = `mutation($id: ID!) { cancelOrder(orderId: $id, reason: "orderflow bench") { id status version } }`
-	orderStatusQuery         = `query($id: ID!) { order(id: $id) { id status version failure { code } } }`
+	orderStatusQuery         = `query($id: ID!) { order(id: $id, minVersion: 1) { id status version failure { code } } }`
 	orderWithEventsQuery     = `query($id: ID!) { order(id: $id) { ` + orderFields + ` } orderEvents(orderId: $id) { type version occurredAt } }`
 	orderEventsQuery         = `query($id: ID!) { orderEvents(orderId: $id) { type version occurredAt } }`
 	productQuery             = `query($id: ID!) { product(id: $id) { id price available reserved } }`

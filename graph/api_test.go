@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,9 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/app"
-	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/auth"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
 )
 
@@ -30,48 +28,20 @@ import (
 
 type fixture struct {
 	endpoint
-	env    *testenv.Env
-	server *httptest.Server
-	admin  string
+	env *testenv.Env
+	// baseURL is the API server's address.
+	baseURL string
+	admin   string
 }
 
 // setup starts the command handlers on the test's own database and topics
 // and serves the GraphQL handler on them at /graphql.
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	env := testenv.New(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.Open(ctx, env.Config, env.Logger)
-	require.NoError(t, err)
-	router, err := svc.CommandRouter()
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := router.Run(ctx); err != nil {
-			t.Errorf("router: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		svc.Close()
-	})
-	select {
-	case <-router.Running():
-	case <-time.After(time.Minute):
-		t.Fatal("command router did not start")
-	}
-	application, err := svc.Application()
-	require.NoError(t, err)
+	sys := systemtest.Start(t, systemtest.Options{API: true, NoSaga: true})
+	env, secret := sys.Env, []byte(sys.Env.Config.JWTSecret)
 
-	secret := []byte("test-secret-" + uuid.NewString())
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", graph.NewHandler(graph.NewResolver(application, env.Logger), graph.HandlerOptions{JWTSecret: secret}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close) // runs before the router stops
-
-	f := &fixture{endpoint: endpoint{url: srv.URL + "/graphql", secret: secret}, env: env, server: srv}
+	f := &fixture{endpoint: endpoint{url: sys.URL + "/graphql", secret: secret}, env: env, baseURL: sys.URL}
 	f.admin = f.token(t, "admin-"+uuid.NewString(), auth.RoleAdmin)
 	return f
 }
@@ -83,7 +53,7 @@ func (f *fixture) client(token string) *client.Client {
 	if token != "" {
 		opts = append(opts, client.AddHeader("Authorization", "Bearer "+token))
 	}
-	return client.New(forwarder(f.server.URL), opts...)
+	return client.New(forwarder(f.baseURL), opts...)
 }
 
 // forwarder sends each request it is handed to base over the network and
@@ -258,9 +228,12 @@ func TestAdminManagesCatalogAndCustomers(t *testing.T) {
 	require.NoError(t, admin.Post(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 5) { `+productFields+` } }`, &restocked, client.Var("id", p.ID)))
 	require.Equal(t, 15, restocked.RestockProduct.Available)
 
-	var read struct{ Product product }
-	require.NoError(t, admin.Post(`query($id: ID!) { product(id: $id) { `+productFields+` } }`, &read, client.Var("id", p.ID)))
-	require.Equal(t, restocked.RestockProduct, read.Product)
+	// Queries are served by the read model, which follows the writes.
+	require.Eventually(t, func() bool {
+		var read struct{ Product product }
+		err := admin.Post(`query($id: ID!) { product(id: $id) { `+productFields+` } }`, &read, client.Var("id", p.ID))
+		return err == nil && read.Product == restocked.RestockProduct
+	}, 30*time.Second, 20*time.Millisecond, "the product query shows the restocked product")
 
 	c := f.registerCustomer(t, "100.00")
 	require.NotEmpty(t, c.ID)
@@ -272,13 +245,16 @@ func TestAdminManagesCatalogAndCustomers(t *testing.T) {
 	require.Equal(t, "125.50", funded.AddFunds.Balance)
 
 	var account struct{ Customer customer }
-	require.NoError(t, admin.Post(`query($id: ID!) { customer(id: $id) { `+customerFields+` } }`, &account, client.Var("id", c.ID)))
-	require.Equal(t, funded.AddFunds, account.Customer)
+	require.Eventually(t, func() bool {
+		err := admin.Post(`query($id: ID!) { customer(id: $id) { `+customerFields+` } }`, &account, client.Var("id", c.ID))
+		return err == nil && account.Customer == funded.AddFunds
+	}, 30*time.Second, 20*time.Millisecond, "the customer query shows the funded account")
 
 	// A customer reads their own account and any product.
 	own := f.client(f.token(t, c.ID, auth.RoleCustomer))
 	require.NoError(t, own.Post(`query($id: ID!) { customer(id: $id) { `+customerFields+` } }`, &account, client.Var("id", c.ID)))
 	require.Equal(t, funded.AddFunds, account.Customer)
+	var read struct{ Product product }
 	require.NoError(t, own.Post(`query($id: ID!) { product(id: $id) { `+productFields+` } }`, &read, client.Var("id", p.ID)))
 	require.Equal(t, p.ID, read.Product.ID)
 
@@ -318,7 +294,7 @@ func TestPlaceOrder(t *testing.T) {
 	require.WithinDuration(t, time.Now(), createdAt, time.Minute)
 
 	var read struct{ Order order }
-	require.NoError(t, f.client(token).Post(`query($id: ID!) { order(id: $id) { `+orderFields+` } }`, &read, client.Var("id", placed.ID)))
+	require.NoError(t, f.client(token).Post(`query($id: ID!) { order(id: $id, minVersion: 1) { `+orderFields+` } }`, &read, client.Var("id", placed.ID)))
 	require.Equal(t, placed, read.Order)
 
 	events := f.orderEvents(t, token, placed.ID)
@@ -410,7 +386,7 @@ func TestAuthorization(t *testing.T) {
 	}{
 		"product":          {`query { product(id: "` + mug.ID + `") { id } }`, nil},
 		"customer":         {`query($id: ID!) { customer(id: $id) { id } }`, map[string]any{"id": b.ID}},
-		"order":            {`query($id: ID!) { order(id: $id) { id } }`, orderVars},
+		"order":            {`query($id: ID!) { order(id: $id, minVersion: 1) { id } }`, orderVars},
 		"orderEvents":      {`query($id: ID!) { orderEvents(orderId: $id) { type } }`, orderVars},
 		"placeOrder":       {placeOrderMutation, map[string]any{"in": placeOrderInput("anon", mug.ID, 1)}},
 		"cancelOrder":      {`mutation($id: ID!) { cancelOrder(orderId: $id) { id } }`, orderVars},
@@ -453,7 +429,7 @@ func TestAuthorization(t *testing.T) {
 
 	require.Equal(t, before, f.eventCount(t), "refused requests change nothing")
 	var read struct{ Order order }
-	require.NoError(t, f.client(f.admin).Post(`query($id: ID!) { order(id: $id) { `+orderFields+` } }`, &read, client.Var("id", orderB.ID)))
+	require.NoError(t, f.client(f.admin).Post(`query($id: ID!) { order(id: $id, minVersion: 1) { `+orderFields+` } }`, &read, client.Var("id", orderB.ID)))
 	require.Equal(t, orderB, read.Order, "B's order is untouched; admins see every order")
 }
 

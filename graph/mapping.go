@@ -3,6 +3,7 @@ package graph
 import (
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/graph/model"
+	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
 )
@@ -120,9 +121,55 @@ func optional(s string) *string {
 	return &s
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
+// deref is the value behind an optional argument, its zero value if absent.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	return *s
+	return *p
+}
+
+func orderSearch(f *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) query.OrderSearch {
+	s := query.OrderSearch{First: deref(first), After: deref(after), Sort: query.OrderSort(deref(sort))}
+	if f == nil {
+		return s
+	}
+	s.Text = deref(f.Text)
+	s.CustomerID = deref(f.CustomerID)
+	s.ProductID = deref(f.ProductID)
+	s.CreatedFrom = deref(f.CreatedFrom)
+	s.CreatedTo = deref(f.CreatedTo)
+	s.MinTotal, s.MaxTotal = f.MinTotal, f.MaxTotal
+	s.FailureCode = errcode.Code(deref(f.FailureCode))
+	for _, st := range f.Status {
+		s.Statuses = append(s.Statuses, messages.OrderStatus(st))
+	}
+	for _, st := range f.CurrentStep {
+		s.CurrentSteps = append(s.CurrentSteps, messages.SagaStep(st))
+	}
+	return s
+}
+
+func orderSearchResultModel(r query.OrderSearchResult) *model.OrderSearchResult {
+	out := &model.OrderSearchResult{
+		Total:        r.Total,
+		Orders:       make([]model.Order, len(r.Orders)),
+		EndCursor:    optional(r.EndCursor),
+		HasNextPage:  r.HasNextPage,
+		StatusFacets: facets(r.StatusFacets),
+		StepFacets:   facets(r.StepFacets),
+	}
+	for i, o := range r.Orders {
+		out.Orders[i] = *orderModel(o)
+	}
+	return out
+}
+
+func facets(in []query.FacetCount) []model.FacetCount {
+	out := make([]model.FacetCount, len(in))
+	for i, f := range in {
+		out[i] = model.FacetCount{Value: f.Value, Count: f.Count}
+	}
+	return out
 }

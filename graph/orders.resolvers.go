@@ -32,8 +32,8 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, reas
 }
 
 // Order is the resolver for the order field.
-func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, error) {
-	o, err := r.app.Queries.Order.Handle(ctx, actor(ctx), id)
+func (r *queryResolver) Order(ctx context.Context, id string, minVersion *int) (*model.Order, error) {
+	o, err := r.app.Queries.Order.Handle(ctx, actor(ctx), id, deref(minVersion))
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +41,12 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, err
 }
 
 // SearchOrders is the resolver for the searchOrders field.
-func (r *queryResolver) SearchOrders(ctx context.Context, filter *model.OrderSearchFilter, first *int, after *string) (*model.OrderSearchResult, error) {
-	// The Elasticsearch order search lands with the read models.
-	return nil, errNotAvailable
+func (r *queryResolver) SearchOrders(ctx context.Context, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) (*model.OrderSearchResult, error) {
+	res, err := r.app.Queries.SearchOrders.Handle(ctx, actor(ctx), orderSearch(filter, first, after, sort))
+	if err != nil {
+		return nil, err
+	}
+	return orderSearchResultModel(res), nil
 }
 
 // OrderEvents is the resolver for the orderEvents field.

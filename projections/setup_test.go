@@ -185,7 +185,8 @@ func (w *world) settled(orderID string) query.Order {
 		if err != nil || st == nil || st.Active() {
 			return false
 		}
-		o, err = w.app.Queries.Order.Handle(context.Background(), admin, orderID)
+		agg, err := w.svc.Handlers().Orders.Load(context.Background(), orderID)
+		o = query.OrderFromAggregate(agg)
 		return err == nil && o.Status.Terminal()
 	}, time.Minute, 20*time.Millisecond, "order %s did not settle", orderID)
 	return o

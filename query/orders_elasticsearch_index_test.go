@@ -5,24 +5,18 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/app"
-	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
-	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/service"
-	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/messages"
-	"github.com/orderflow/orderflow/projections"
 	"github.com/orderflow/orderflow/query"
 	"github.com/orderflow/orderflow/sagas"
 )
@@ -33,6 +27,7 @@ var admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
 // on real servers, and the readers under test.
 type world struct {
 	t         *testing.T
+	svc       *service.Service
 	app       app.Application
 	saga      *sagas.Processor
 	orders    *query.OrdersIndex
@@ -42,65 +37,16 @@ type world struct {
 
 func setup(t *testing.T) *world {
 	t.Helper()
-	env := testenv.New(t)
-	ctx := context.Background()
-	svc, err := service.Open(ctx, env.Config, env.Logger)
+	sys := systemtest.Start(t, systemtest.Options{})
+	saga, err := sys.Service.Sagas()
 	require.NoError(t, err)
-	t.Cleanup(svc.Close)
-
-	proj, err := projections.New(projections.DefaultConfig(env.Config, svc.Elastic, svc.Pools, nil, env.Logger))
-	require.NoError(t, err)
-	require.NoError(t, proj.EnsureIndexes(ctx))
-
-	relays, err := svc.Relays()
-	require.NoError(t, err)
-	for _, r := range relays {
-		run(t, r.Run)
-	}
-	worker, err := svc.WorkerRouter()
-	require.NoError(t, err)
-	saga, err := svc.Sagas()
-	require.NoError(t, err)
-	run(t, worker.Run, saga.RunDeadlines)
-
-	logger := watermill.NewSlogLogger(env.Logger)
-	projector, err := bus.NewRouter(logger)
-	require.NoError(t, err)
-	subscribers := func(group string) (message.Subscriber, error) {
-		return kafka.NewSubscriber(env.Config.KafkaBrokers, env.Config.ConsumerGroup(group), "orderflow-projector", logger)
-	}
-	require.NoError(t, proj.AddHandlers(projector, subscribers, env.Config.Topic))
-	run(t, projector.Run)
-	for _, r := range []*message.Router{worker, projector} {
-		select {
-		case <-r.Running():
-		case <-time.After(time.Minute):
-			t.Fatal("router did not start")
-		}
-	}
-	application, err := svc.Application()
-	require.NoError(t, err)
+	read := sys.Service.ReadModels()
 	return &world{
-		t: t, app: application, saga: saga,
-		orders:    query.NewOrdersIndex(svc.Elastic, env.Config.Index("orders")),
-		products:  query.NewProductsIndex(svc.Elastic, env.Config.Index("products")),
-		customers: query.NewCustomersIndex(svc.Elastic, env.Config.Index("customers")),
+		t: t, svc: sys.Service, app: sys.App, saga: saga,
+		orders:    read.Orders.(*query.OrdersIndex),
+		products:  read.Products.(*query.ProductsIndex),
+		customers: read.Customers.(*query.CustomersIndex),
 	}
-}
-
-func run(t *testing.T, loops ...func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, l := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("loop failed: %v", err)
-			}
-		}()
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 func (w *world) product(name string, stock int, price money.Amount) query.Product {
@@ -138,7 +84,8 @@ func (w *world) order(c query.Customer, items ...app.OrderItem) query.Order {
 		if err != nil || st == nil || st.Active() {
 			return false
 		}
-		final, err = w.app.Queries.Order.Handle(ctx, admin, placed.ID)
+		agg, err := w.svc.Handlers().Orders.Load(ctx, placed.ID)
+		final = query.OrderFromAggregate(agg)
 		return err == nil && final.Status.Terminal()
 	}, time.Minute, 20*time.Millisecond)
 	o, err := w.orders.WaitForOrderVersion(ctx, placed.ID, final.Version)

@@ -13,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
 )
@@ -23,6 +24,8 @@ import (
 // 100 reservations become sales: 100 CONFIRMED, 900 CANCELLED for
 // INVENTORY_UNAVAILABLE, no stock left or held, 900.00 left on the
 // accounts, every charged customer holding a confirmed order, no saga open.
+// Checked twice: on the event stores (the source of truth) and on the
+// Elasticsearch read models the API serves.
 func TestConsistencyUnderContention(t *testing.T) {
 	t.Parallel()
 	const (
@@ -30,13 +33,13 @@ func TestConsistencyUnderContention(t *testing.T) {
 		customers = 1000
 		price     = money.Amount(100)
 	)
-	w := setup(t)
+	w := &world{System: systemtest.Start(t, systemtest.Options{}), t: t}
 	ctx := context.Background()
 	p := w.product(units, price)
 
 	accounts := make([]query.Customer, customers)
 	parallel(t, customers, 32, func(i int) error {
-		c, err := w.app.Commands.RegisterCustomer.Handle(ctx, admin, app.RegisterCustomer{
+		c, err := w.App.Commands.RegisterCustomer.Handle(ctx, admin, app.RegisterCustomer{
 			Email: fmt.Sprintf("c%d@example.com", i), Name: fmt.Sprintf("Customer %d", i), InitialCredit: price,
 		})
 		accounts[i] = c
@@ -48,7 +51,7 @@ func TestConsistencyUnderContention(t *testing.T) {
 	orderIDs := make([]string, customers)
 	parallel(t, customers, 64, func(i int) error {
 		c := accounts[buyers[i]]
-		o, err := w.app.Commands.PlaceOrder.Handle(ctx, admin, app.PlaceOrder{
+		o, err := w.App.Commands.PlaceOrder.Handle(ctx, admin, app.PlaceOrder{
 			CustomerID:      c.ID,
 			IdempotencyKey:  "consistency",
 			Items:           []app.OrderItem{{ProductID: p.ID, Quantity: 1}},
@@ -61,7 +64,7 @@ func TestConsistencyUnderContention(t *testing.T) {
 
 	require.Eventually(t, func() bool {
 		var open, total int
-		err := w.env.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE phase NOT IN ('DONE', 'PARKED')), count(*) FROM sagas.order_sagas`).Scan(&open, &total)
+		err := w.Env.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE phase NOT IN ('DONE', 'PARKED')), count(*) FROM sagas.order_sagas`).Scan(&open, &total)
 		require.NoError(t, err)
 		return total == customers && open == 0
 	}, 3*time.Minute, 200*time.Millisecond, "every saga finishes")
@@ -69,8 +72,7 @@ func TestConsistencyUnderContention(t *testing.T) {
 	confirmedBy := map[string]int{}
 	status := map[messages.OrderStatus]int{}
 	for _, id := range orderIDs {
-		o, err := w.app.Queries.Order.Handle(ctx, admin, id)
-		require.NoError(t, err)
+		o := w.order(id)
 		status[o.Status]++
 		switch o.Status {
 		case messages.StatusConfirmed:
@@ -95,6 +97,27 @@ func TestConsistencyUnderContention(t *testing.T) {
 		}
 	}
 	require.Equal(t, money.Amount((customers-units)*int(price)), sum)
+
+	// The read models say the same once the projector caught up.
+	require.Eventually(t, func() bool {
+		res, err := w.App.Queries.SearchOrders.Handle(ctx, admin, query.OrderSearch{ProductID: p.ID, First: 1})
+		require.NoError(t, err)
+		byStatus := map[string]int{}
+		for _, f := range res.StatusFacets {
+			byStatus[f.Value] = f.Count
+		}
+		return res.Total == customers && byStatus["CONFIRMED"] == units && byStatus["CANCELLED"] == customers-units
+	}, time.Minute, 250*time.Millisecond, "search facets show 100 CONFIRMED and 900 CANCELLED")
+	for _, id := range orderIDs {
+		o, err := w.App.Queries.Order.Handle(ctx, admin, id, 0)
+		require.NoError(t, err)
+		require.Equal(t, w.order(id).Status, o.Status, "read model of order %s", id)
+	}
+	require.Eventually(t, func() bool {
+		doc, err := w.App.Queries.Product.Handle(ctx, admin, p.ID)
+		require.NoError(t, err)
+		return doc.Available == 0 && doc.Reserved == 0 && doc.Version == w.stock(p.ID).Version
+	}, time.Minute, 100*time.Millisecond, "the product document shows 0 available and 0 reserved")
 }
 
 // parallel runs fn(0..n-1) on workers goroutines and fails on any error.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +12,22 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/command/payments"
-	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/service"
-	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
 	"github.com/orderflow/orderflow/sagas"
 )
 
-var admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
+var admin = systemtest.Admin
 
-// world is one test's running orderflow: relays, a worker (command
-// handlers and the saga) and the application, on real PostgreSQL and
-// Kafka.
+// world is one test's running orderflow on real PostgreSQL and Kafka; the
+// tests read the source of truth (the aggregates in the event stores).
 type world struct {
-	t   *testing.T
-	env *testenv.Env
-	svc *service.Service
-	app app.Application
+	*systemtest.System
+	t *testing.T
 }
 
 // fastPolicy keeps timeout scenarios short.
@@ -40,78 +35,16 @@ var fastPolicy = sagas.Policy{StepTimeout: 400 * time.Millisecond, MaxAttempts: 
 
 func setup(t *testing.T, configure ...func(*service.Service)) *world {
 	t.Helper()
-	env := testenv.New(t)
-	w := &world{t: t, env: env}
-	w.svc = w.open(configure...)
-	startRelays(t, w.svc)
-	w.startWorker(w.svc)
-	var err error
-	w.app, err = w.svc.Application()
-	require.NoError(t, err)
-	return w
-}
-
-// open stands for a process: its own connections and caches.
-func (w *world) open(configure ...func(*service.Service)) *service.Service {
-	svc, err := service.Open(context.Background(), w.env.Config, w.env.Logger)
-	require.NoError(w.t, err)
-	w.t.Cleanup(svc.Close)
-	for _, c := range configure {
-		c(svc)
+	opts := systemtest.Options{NoProjector: true}
+	if len(configure) > 0 {
+		opts.Configure = configure[0]
 	}
-	return svc
-}
-
-// startWorker runs the command handlers and the saga of svc until the
-// returned stop is called (or the test ends).
-func (w *world) startWorker(svc *service.Service) (stop func()) {
-	w.t.Helper()
-	router, err := svc.WorkerRouter()
-	require.NoError(w.t, err)
-	saga, err := svc.Sagas()
-	require.NoError(w.t, err)
-	stop = run(w.t, router.Run, saga.RunDeadlines)
-	select {
-	case <-router.Running():
-	case <-time.After(time.Minute):
-		w.t.Fatal("worker did not start")
-	}
-	return stop
-}
-
-func startRelays(t *testing.T, svc *service.Service) {
-	relays, err := svc.Relays()
-	require.NoError(t, err)
-	var loops []func(context.Context) error
-	for _, r := range relays {
-		loops = append(loops, r.Run)
-	}
-	run(t, loops...)
-}
-
-// run starts loops; the returned func (also run at cleanup) stops them and
-// waits until they returned.
-func run(t *testing.T, loops ...func(context.Context) error) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, l := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("loop failed: %v", err)
-			}
-		}()
-	}
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
-	t.Cleanup(stop)
-	return stop
+	return &world{System: systemtest.Start(t, opts), t: t}
 }
 
 func (w *world) product(stock int, price money.Amount) query.Product {
 	w.t.Helper()
-	p, err := w.app.Commands.CreateProduct.Handle(context.Background(), admin, app.CreateProduct{
+	p, err := w.App.Commands.CreateProduct.Handle(context.Background(), admin, app.CreateProduct{
 		SKU: fmt.Sprintf("SKU-%d", rand.IntN(1e9)), Name: "Widget", Price: price, InitialStock: stock,
 	})
 	require.NoError(w.t, err)
@@ -120,7 +53,7 @@ func (w *world) product(stock int, price money.Amount) query.Product {
 
 func (w *world) customer(credit money.Amount) query.Customer {
 	w.t.Helper()
-	c, err := w.app.Commands.RegisterCustomer.Handle(context.Background(), admin, app.RegisterCustomer{
+	c, err := w.App.Commands.RegisterCustomer.Handle(context.Background(), admin, app.RegisterCustomer{
 		Email: fmt.Sprintf("c%d@example.com", rand.IntN(1e9)), Name: "Customer", InitialCredit: credit,
 	})
 	require.NoError(w.t, err)
@@ -129,7 +62,7 @@ func (w *world) customer(credit money.Amount) query.Customer {
 
 func (w *world) place(customerID string, items ...app.OrderItem) query.Order {
 	w.t.Helper()
-	o, err := w.app.Commands.PlaceOrder.Handle(context.Background(), admin, app.PlaceOrder{
+	o, err := w.App.Commands.PlaceOrder.Handle(context.Background(), admin, app.PlaceOrder{
 		CustomerID:      customerID,
 		IdempotencyKey:  fmt.Sprintf("key-%d", rand.Int64()),
 		Items:           items,
@@ -152,8 +85,7 @@ func (w *world) settled(orderID string) query.Order {
 	var o query.Order
 	require.Eventually(w.t, func() bool {
 		var err error
-		o, err = w.app.Queries.Order.Handle(context.Background(), admin, orderID)
-		require.NoError(w.t, err)
+		o = w.order(orderID)
 		st, err := w.sagaState(orderID)
 		require.NoError(w.t, err)
 		return o.Status.Terminal() && st != nil && !st.Active()
@@ -165,7 +97,7 @@ func (w *world) settled(orderID string) query.Order {
 func (w *world) diagnose(orderID string) string {
 	st, err := w.sagaState(orderID)
 	out := fmt.Sprintf("saga %+v (err %v)", st, err)
-	rows, err := w.env.Pool.Query(context.Background(),
+	rows, err := w.Env.Pool.Query(context.Background(),
 		`SELECT 'inventory', stream_id, version, event_type, transaction_id::text, position FROM inventory.events WHERE data->>'orderId' = $1
 		 UNION ALL SELECT 'payments', stream_id, version, event_type, transaction_id::text, position FROM payments.events WHERE data->>'orderId' = $1
 		 UNION ALL SELECT 'ordering', stream_id, version, event_type, transaction_id::text, position FROM ordering.events WHERE stream_id = $1`, orderID)
@@ -180,9 +112,9 @@ func (w *world) diagnose(orderID string) string {
 		rows.Close()
 	}
 	var cps string
-	_ = w.env.Pool.QueryRow(context.Background(), `SELECT string_agg(relay||':'||transaction_id::text||'/'||position, ', ') FROM inventory.relay_checkpoints`).Scan(&cps)
+	_ = w.Env.Pool.QueryRow(context.Background(), `SELECT string_agg(relay||':'||transaction_id::text||'/'||position, ', ') FROM inventory.relay_checkpoints`).Scan(&cps)
 	out += "\n  inventory relay checkpoints: " + cps
-	rows, err = w.env.Pool.Query(context.Background(), `SELECT pid, coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, ''), left(query, 120), coalesce(now() - xact_start, '0')::text
+	rows, err = w.Env.Pool.Query(context.Background(), `SELECT pid, coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, ''), left(query, 120), coalesce(now() - xact_start, '0')::text
 		FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`)
 	if err == nil {
 		for rows.Next() {
@@ -197,25 +129,33 @@ func (w *world) diagnose(orderID string) string {
 }
 
 func (w *world) sagaState(orderID string) (*sagas.State, error) {
-	saga, err := w.svc.Sagas()
+	saga, err := w.Service.Sagas()
 	if err != nil {
 		return nil, err
 	}
 	return saga.Get(context.Background(), orderID)
 }
 
+// order, stock and account read the aggregates: the source of truth.
+func (w *world) order(id string) query.Order {
+	w.t.Helper()
+	o, err := w.Service.Handlers().Orders.Load(context.Background(), id)
+	require.NoError(w.t, err)
+	return query.OrderFromAggregate(o)
+}
+
 func (w *world) stock(id string) query.Product {
 	w.t.Helper()
-	p, err := w.app.Queries.Product.Handle(context.Background(), admin, id)
+	agg, err := w.Service.Handlers().Products.Load(context.Background(), id)
 	require.NoError(w.t, err)
-	return p
+	return query.ProductFromAggregate(agg)
 }
 
 func (w *world) account(id string) query.Customer {
 	w.t.Helper()
-	c, err := w.app.Queries.Customer.Handle(context.Background(), admin, id)
+	agg, err := w.Service.Handlers().Customers.Load(context.Background(), id)
 	require.NoError(w.t, err)
-	return c
+	return query.CustomerFromAggregate(agg)
 }
 
 func steps(s ...messages.SagaStep) []messages.SagaStep { return s }
@@ -319,7 +259,7 @@ func TestCancellationCompensates(t *testing.T) {
 	ctx := context.Background()
 
 	early := w.place(c.ID, item(p, 1))
-	_, err := w.app.Commands.CancelOrder.Handle(ctx, admin, early.ID, "changed my mind")
+	_, err := w.App.Commands.CancelOrder.Handle(ctx, admin, early.ID, "changed my mind")
 	require.NoError(t, err)
 
 	during := w.place(c.ID, item(p, 2))
@@ -328,7 +268,7 @@ func TestCancellationCompensates(t *testing.T) {
 		require.NoError(t, err)
 		return st != nil && st.Phase == sagas.PhaseAuthorizing
 	}, 30*time.Second, 10*time.Millisecond)
-	_, err = w.app.Commands.CancelOrder.Handle(ctx, admin, during.ID, "")
+	_, err = w.App.Commands.CancelOrder.Handle(ctx, admin, during.ID, "")
 	require.NoError(t, err)
 
 	for _, id := range []string{early.ID, during.ID} {
@@ -347,7 +287,7 @@ func TestCancellationCompensates(t *testing.T) {
 	// After confirmation a cancellation is refused.
 	done := w.settled(w.place(c.ID, item(p, 1)).ID)
 	require.Equal(t, messages.StatusConfirmed, done.Status)
-	_, err = w.app.Commands.CancelOrder.Handle(ctx, admin, done.ID, "too late")
+	_, err = w.App.Commands.CancelOrder.Handle(ctx, admin, done.ID, "too late")
 	require.True(t, errcode.Is(err, errcode.Conflict), "got %v", err)
 }
 
@@ -369,7 +309,7 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 	require.Equal(t, 0, w.stock(p.ID).Reserved)
 	require.Equal(t, money.Amount(5000-1400), w.account(rich.ID).Balance)
 	require.Equal(t, money.Amount(100), w.account(poor.ID).Balance)
-	events, err := w.app.Queries.OrderEvents.Handle(context.Background(), admin, confirmed.ID)
+	events, err := w.App.Queries.OrderEvents.Handle(context.Background(), admin, confirmed.ID)
 	require.NoError(t, err)
 	seen := map[string]int{}
 	for _, e := range events {
@@ -382,19 +322,13 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 
 func TestWorkerRestartedMidSaga(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t)
-	w := &world{t: t, env: env}
-	w.svc = w.open()
-	startRelays(t, w.svc)
-	var err error
-	w.app, err = w.svc.Application()
-	require.NoError(t, err)
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true}), t: t}
 
 	// A worker whose provider is slow, so sagas are mid-flight when it dies.
-	first := w.open(func(s *service.Service) {
+	first := w.Open(func(s *service.Service) {
 		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 300 * time.Millisecond}
 	})
-	stopFirst := w.startWorker(first)
+	stopFirst := w.StartWorker(first)
 
 	p := w.product(20, 100)
 	c := w.customer(10000)
@@ -410,7 +344,7 @@ func TestWorkerRestartedMidSaga(t *testing.T) {
 	stopFirst()
 	first.Close()
 
-	w.startWorker(w.open())
+	w.StartWorker(w.Open())
 	for _, id := range ids {
 		require.Equal(t, messages.StatusConfirmed, w.settled(id).Status)
 	}

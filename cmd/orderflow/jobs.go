@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
 	"github.com/orderflow/orderflow/internal/config"
@@ -24,8 +23,4 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger, _ [
 	}
 	logger.Info("migrations up to date", "databases", len(cfg.DatabaseURLs()))
 	return nil
-}
-
-func runRebuild(context.Context, config.Config, *slog.Logger, []string) error {
-	return errors.New("rebuild is not available yet: it lands with the read models (issue 5)")
 }

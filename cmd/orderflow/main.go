@@ -34,7 +34,7 @@ func commands() []command {
 		{name: "relay", usage: "publish committed events to Kafka", run: runRoles(roleRelay)},
 		{name: "projector", usage: "project events into Elasticsearch", run: runRoles(roleProjector)},
 		{name: "migrate", usage: "apply database migrations and exit", run: runMigrate},
-		{name: "rebuild", usage: "rebuild a projection from the event store", run: runRebuild},
+		rebuildCommand(),
 		tokenCommand(),
 		benchCommand(),
 	}

@@ -7,9 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
-	"github.com/orderflow/orderflow/internal/rest"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/internal/service"
 )
@@ -49,18 +47,7 @@ func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger
 
 // roleAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/.
 func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) error, error) {
-	application, err := svc.Application()
-	if err != nil {
-		return nil, err
-	}
-	secret := []byte(svc.Config.JWTSecret)
-	srv.Handle("/graphql", graph.NewHandler(graph.NewResolver(application, svc.Logger), graph.HandlerOptions{
-		JWTSecret:     secret,
-		Introspection: svc.Config.Dev,
-	}))
-	srv.Handle("GET /{$}", graph.Playground("/graphql"))
-	srv.Handle("/api/", rest.NewHandler(application, secret, svc.Logger))
-	return nil, nil
+	return nil, svc.MountAPI(srv)
 }
 
 // roleWorker handles the commands of every context and runs the order saga.
@@ -100,6 +87,11 @@ func all(loops ...func(context.Context) error) func(context.Context) error {
 	}
 }
 
-func roleProjector(*service.Service, *server.Server) (func(context.Context) error, error) {
-	return nil, nil
+// roleProjector keeps the Elasticsearch read models up to date.
+func roleProjector(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
+	router, err := svc.ProjectorRouter(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return router.Run, nil
 }

@@ -28,8 +28,8 @@ type MutationResolver interface {
 	AddFunds(ctx context.Context, customerID string, amount money.Amount) (*model.Customer, error)
 }
 type QueryResolver interface {
-	Order(ctx context.Context, id string) (*model.Order, error)
-	SearchOrders(ctx context.Context, filter *model.OrderSearchFilter, first *int, after *string) (*model.OrderSearchResult, error)
+	Order(ctx context.Context, id string, minVersion *int) (*model.Order, error)
+	SearchOrders(ctx context.Context, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) (*model.OrderSearchResult, error)
 	OrderEvents(ctx context.Context, orderID string) ([]model.OrderEvent, error)
 	Product(ctx context.Context, id string) (*model.Product, error)
 	Customer(ctx context.Context, id string) (*model.Customer, error)
@@ -203,6 +203,14 @@ func (ec *executionContext) field_Query_order_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "minVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minVersion"] = arg1
 	return args, nil
 }
 
@@ -247,6 +255,14 @@ func (ec *executionContext) field_Query_searchOrders_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*model.OrderSort, error) {
+			return ec.unmarshalOOrderSort2ᚖgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐOrderSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg3
 	return args, nil
 }
 
@@ -271,6 +287,52 @@ func (ec *executionContext) field_Subscription_orderStatusChanged_args(ctx conte
 // endregion ************************** directives.gotpl **************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _FacetCount_value(ctx context.Context, field graphql.CollectedField, obj *model.FacetCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacetCount_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacetCount_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacetCount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FacetCount_count(ctx context.Context, field graphql.CollectedField, obj *model.FacetCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FacetCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FacetCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FacetCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
 
 func (ec *executionContext) _Mutation_placeOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1184,6 +1246,116 @@ func (ec *executionContext) fieldContext_OrderSearchResult_orders(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _OrderSearchResult_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.OrderSearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderSearchResult_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderSearchResult_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderSearchResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderSearchResult_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.OrderSearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderSearchResult_hasNextPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNextPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderSearchResult_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderSearchResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _OrderSearchResult_statusFacets(ctx context.Context, field graphql.CollectedField, obj *model.OrderSearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderSearchResult_statusFacets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusFacets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.FacetCount) graphql.Marshaler {
+			return ec.marshalNFacetCount2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐFacetCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderSearchResult_statusFacets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderSearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacetCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderSearchResult_stepFacets(ctx context.Context, field graphql.CollectedField, obj *model.OrderSearchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderSearchResult_stepFacets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepFacets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.FacetCount) graphql.Marshaler {
+			return ec.marshalNFacetCount2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐFacetCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderSearchResult_stepFacets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderSearchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FacetCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PlaceOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.PlaceOrderPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1249,7 +1421,7 @@ func (ec *executionContext) _Query_order(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Order(ctx, fc.Args["id"].(string))
+			return ec.Resolvers.Query().Order(ctx, fc.Args["id"].(string), fc.Args["minVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
@@ -1293,7 +1465,7 @@ func (ec *executionContext) _Query_searchOrders(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().SearchOrders(ctx, fc.Args["filter"].(*model.OrderSearchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().SearchOrders(ctx, fc.Args["filter"].(*model.OrderSearchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["sort"].(*model.OrderSort))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderSearchResult) graphql.Marshaler {
@@ -1689,7 +1861,7 @@ func (ec *executionContext) unmarshalInputOrderSearchFilter(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"text", "status", "customerId", "productId", "createdFrom", "createdTo"}
+	fieldsInOrder := [...]string{"text", "status", "customerId", "productId", "createdFrom", "createdTo", "currentStep", "minTotal", "maxTotal", "failureCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1738,6 +1910,34 @@ func (ec *executionContext) unmarshalInputOrderSearchFilter(ctx context.Context,
 				return it, err
 			}
 			it.CreatedTo = data
+		case "currentStep":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currentStep"))
+			data, err := ec.unmarshalOSagaStep2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐSagaStepᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CurrentStep = data
+		case "minTotal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minTotal"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋorderflowᚋorderflowᚋinternalᚋmoneyᚐAmount(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinTotal = data
+		case "maxTotal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxTotal"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋorderflowᚋorderflowᚋinternalᚋmoneyᚐAmount(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxTotal = data
+		case "failureCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureCode = data
 		}
 	}
 	return it, nil
@@ -1852,6 +2052,50 @@ func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, o
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var facetCountImplementors = []string{"FacetCount"}
+
+func (ec *executionContext) _FacetCount(ctx context.Context, sel ast.SelectionSet, obj *model.FacetCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, facetCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FacetCount")
+		case "value":
+			out.Values[i] = ec._FacetCount_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._FacetCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
 
 var mutationImplementors = []string{"Mutation"}
 
@@ -2204,6 +2448,23 @@ func (ec *executionContext) _OrderSearchResult(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "endCursor":
+			out.Values[i] = ec._OrderSearchResult_endCursor(ctx, field, obj)
+		case "hasNextPage":
+			out.Values[i] = ec._OrderSearchResult_hasNextPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statusFacets":
+			out.Values[i] = ec._OrderSearchResult_statusFacets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stepFacets":
+			out.Values[i] = ec._OrderSearchResult_stepFacets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2451,6 +2712,26 @@ func (ec *executionContext) unmarshalNAddressInput2ᚖgithubᚗcomᚋorderflow�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNFacetCount2githubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐFacetCount(ctx context.Context, sel ast.SelectionSet, v model.FacetCount) graphql.Marshaler {
+	return ec._FacetCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFacetCount2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐFacetCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.FacetCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFacetCount2githubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐFacetCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNOrder2githubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v model.Order) graphql.Marshaler {
 	return ec._Order(ctx, sel, &v)
 }
@@ -2660,6 +2941,22 @@ func (ec *executionContext) unmarshalOOrderSearchFilter2ᚖgithubᚗcomᚋorderf
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOOrderSort2ᚖgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐOrderSort(ctx context.Context, v any) (*model.OrderSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OrderSort)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderSort2ᚖgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐOrderSort(ctx context.Context, sel ast.SelectionSet, v *model.OrderSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOOrderStatus2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐOrderStatusᚄ(ctx context.Context, v any) ([]model.OrderStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -2686,6 +2983,43 @@ func (ec *executionContext) marshalOOrderStatus2ᚕgithubᚗcomᚋorderflowᚋor
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrderStatus2githubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐOrderStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOSagaStep2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐSagaStepᚄ(ctx context.Context, v any) ([]model.SagaStep, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.SagaStep, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSagaStep2githubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐSagaStep(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSagaStep2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐSagaStepᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SagaStep) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSagaStep2githubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐSagaStep(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -40,6 +40,11 @@ type ComplexityRoot struct {
 		Name    func(childComplexity int) int
 	}
 
+	FacetCount struct {
+		Count func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddFunds         func(childComplexity int, customerID string, amount money.Amount) int
 		CancelOrder      func(childComplexity int, orderID string, reason *string) int
@@ -87,8 +92,12 @@ type ComplexityRoot struct {
 	}
 
 	OrderSearchResult struct {
-		Orders func(childComplexity int) int
-		Total  func(childComplexity int) int
+		EndCursor    func(childComplexity int) int
+		HasNextPage  func(childComplexity int) int
+		Orders       func(childComplexity int) int
+		StatusFacets func(childComplexity int) int
+		StepFacets   func(childComplexity int) int
+		Total        func(childComplexity int) int
 	}
 
 	PlaceOrderPayload struct {
@@ -107,10 +116,10 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Customer     func(childComplexity int, id string) int
-		Order        func(childComplexity int, id string) int
+		Order        func(childComplexity int, id string, minVersion *int) int
 		OrderEvents  func(childComplexity int, orderID string) int
 		Product      func(childComplexity int, id string) int
-		SearchOrders func(childComplexity int, filter *model.OrderSearchFilter, first *int, after *string) int
+		SearchOrders func(childComplexity int, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) int
 	}
 
 	Subscription struct {
@@ -166,6 +175,20 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Name(childComplexity), true
+
+	case "FacetCount.count":
+		if e.ComplexityRoot.FacetCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacetCount.Count(childComplexity), true
+
+	case "FacetCount.value":
+		if e.ComplexityRoot.FacetCount.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FacetCount.Value(childComplexity), true
 
 	case "Mutation.addFunds":
 		if e.ComplexityRoot.Mutation.AddFunds == nil {
@@ -414,12 +437,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderItem.UnitPrice(childComplexity), true
 
+	case "OrderSearchResult.endCursor":
+		if e.ComplexityRoot.OrderSearchResult.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderSearchResult.EndCursor(childComplexity), true
+
+	case "OrderSearchResult.hasNextPage":
+		if e.ComplexityRoot.OrderSearchResult.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderSearchResult.HasNextPage(childComplexity), true
+
 	case "OrderSearchResult.orders":
 		if e.ComplexityRoot.OrderSearchResult.Orders == nil {
 			break
 		}
 
 		return e.ComplexityRoot.OrderSearchResult.Orders(childComplexity), true
+
+	case "OrderSearchResult.statusFacets":
+		if e.ComplexityRoot.OrderSearchResult.StatusFacets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderSearchResult.StatusFacets(childComplexity), true
+
+	case "OrderSearchResult.stepFacets":
+		if e.ComplexityRoot.OrderSearchResult.StepFacets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderSearchResult.StepFacets(childComplexity), true
 
 	case "OrderSearchResult.total":
 		if e.ComplexityRoot.OrderSearchResult.Total == nil {
@@ -506,7 +557,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(string)), true
+		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(string), args["minVersion"].(*int)), true
 
 	case "Query.orderEvents":
 		if e.ComplexityRoot.Query.OrderEvents == nil {
@@ -542,7 +593,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.SearchOrders(childComplexity, args["filter"].(*model.OrderSearchFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.SearchOrders(childComplexity, args["filter"].(*model.OrderSearchFilter), args["first"].(*int), args["after"].(*string), args["sort"].(*model.OrderSort)), true
 
 	case "Subscription.orderStatusChanged":
 		if e.ComplexityRoot.Subscription.OrderStatusChanged == nil {
@@ -722,7 +773,23 @@ type PlaceOrderPayload { order: Order! sagaId: ID! }
 
 type OrderEvent { type: String! version: Int! occurredAt: Time! data: String! correlationId: ID causationId: ID }
 
-type OrderSearchResult { total: Int! orders: [Order!]! }
+"One page of an admin order search."
+type OrderSearchResult {
+  "Every matching order, on all pages."
+  total: Int!
+  orders: [Order!]!
+  "Pass as ` + "`" + `after` + "`" + ` for the next page; null on the last page."
+  endCursor: String
+  hasNextPage: Boolean!
+  "Matching orders per status (ignoring the status filter itself)."
+  statusFacets: [FacetCount!]!
+  "Matching orders per current step (ignoring the current-step filter itself)."
+  stepFacets: [FacetCount!]!
+}
+
+type FacetCount { value: String! count: Int! }
+
+enum OrderSort { CREATED_DESC CREATED_ASC TOTAL_DESC TOTAL_ASC }
 
 input AddressInput { street: String! city: String! zip: String! country: String! state: String }
 input PaymentMethodInput { type: String! token: String! }
@@ -737,12 +804,25 @@ input PlaceOrderInput {
   "Admins may place an order for a customer; customers order for themselves."
   customerId: ID
 }
-input OrderSearchFilter { text: String status: [OrderStatus!] customerId: ID productId: ID createdFrom: Time createdTo: Time }
+input OrderSearchFilter {
+  "Order id, customer id/name/email, product id/name/sku."
+  text: String
+  status: [OrderStatus!]
+  customerId: ID
+  productId: ID
+  createdFrom: Time
+  createdTo: Time
+  currentStep: [SagaStep!]
+  minTotal: Decimal
+  maxTotal: Decimal
+  failureCode: String
+}
 
 type Query {
-  order(id: ID!): Order
+  "With minVersion, waits (bounded) until the read model reflects that version: pass the version a mutation returned to read your own write."
+  order(id: ID!, minVersion: Int = 0): Order
   "Admin only."
-  searchOrders(filter: OrderSearchFilter, first: Int, after: String): OrderSearchResult!
+  searchOrders(filter: OrderSearchFilter, first: Int, after: String, sort: OrderSort = CREATED_DESC): OrderSearchResult!
   "The order's events from the event store, oldest first."
   orderEvents(orderId: ID!): [OrderEvent!]!
 }
@@ -783,6 +863,16 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_held(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
+}
+
+func (ec *executionContext) childFields_FacetCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_FacetCount_value(ctx, field)
+	case "count":
+		return ec.fieldContext_FacetCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FacetCount", field.Name)
 }
 
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -865,6 +955,14 @@ func (ec *executionContext) childFields_OrderSearchResult(ctx context.Context, f
 		return ec.fieldContext_OrderSearchResult_total(ctx, field)
 	case "orders":
 		return ec.fieldContext_OrderSearchResult_orders(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_OrderSearchResult_endCursor(ctx, field)
+	case "hasNextPage":
+		return ec.fieldContext_OrderSearchResult_hasNextPage(ctx, field)
+	case "statusFacets":
+		return ec.fieldContext_OrderSearchResult_statusFacets(ctx, field)
+	case "stepFacets":
+		return ec.fieldContext_OrderSearchResult_stepFacets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderSearchResult", field.Name)
 }

@@ -35,6 +35,11 @@ type Customer struct {
 	Held    money.Amount `json:"held"`
 }
 
+type FacetCount struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
 type Mutation struct {
 }
 
@@ -82,17 +87,31 @@ type OrderItemInput struct {
 }
 
 type OrderSearchFilter struct {
+	// Order id, customer id/name/email, product id/name/sku.
 	Text        *string       `json:"text,omitempty"`
 	Status      []OrderStatus `json:"status,omitempty"`
 	CustomerID  *string       `json:"customerId,omitempty"`
 	ProductID   *string       `json:"productId,omitempty"`
 	CreatedFrom *time.Time    `json:"createdFrom,omitempty"`
 	CreatedTo   *time.Time    `json:"createdTo,omitempty"`
+	CurrentStep []SagaStep    `json:"currentStep,omitempty"`
+	MinTotal    *money.Amount `json:"minTotal,omitempty"`
+	MaxTotal    *money.Amount `json:"maxTotal,omitempty"`
+	FailureCode *string       `json:"failureCode,omitempty"`
 }
 
+// One page of an admin order search.
 type OrderSearchResult struct {
+	// Every matching order, on all pages.
 	Total  int     `json:"total"`
 	Orders []Order `json:"orders"`
+	// Pass as `after` for the next page; null on the last page.
+	EndCursor   *string `json:"endCursor,omitempty"`
+	HasNextPage bool    `json:"hasNextPage"`
+	// Matching orders per status (ignoring the status filter itself).
+	StatusFacets []FacetCount `json:"statusFacets"`
+	// Matching orders per current step (ignoring the current-step filter itself).
+	StepFacets []FacetCount `json:"stepFacets"`
 }
 
 type PaymentMethodInput struct {
@@ -135,6 +154,65 @@ type RegisterCustomerInput struct {
 }
 
 type Subscription struct {
+}
+
+type OrderSort string
+
+const (
+	OrderSortCreatedDesc OrderSort = "CREATED_DESC"
+	OrderSortCreatedAsc  OrderSort = "CREATED_ASC"
+	OrderSortTotalDesc   OrderSort = "TOTAL_DESC"
+	OrderSortTotalAsc    OrderSort = "TOTAL_ASC"
+)
+
+var AllOrderSort = []OrderSort{
+	OrderSortCreatedDesc,
+	OrderSortCreatedAsc,
+	OrderSortTotalDesc,
+	OrderSortTotalAsc,
+}
+
+func (e OrderSort) IsValid() bool {
+	switch e {
+	case OrderSortCreatedDesc, OrderSortCreatedAsc, OrderSortTotalDesc, OrderSortTotalAsc:
+		return true
+	}
+	return false
+}
+
+func (e OrderSort) String() string {
+	return string(e)
+}
+
+func (e *OrderSort) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderSort(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderSort", str)
+	}
+	return nil
+}
+
+func (e OrderSort) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderSort) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderSort) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type OrderStatus string

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/orderflow/orderflow/app"
@@ -43,7 +44,7 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) order(w http.ResponseWriter, r *http.Request) {
-	o, err := s.app.Queries.Order.Handle(r.Context(), actor(r), r.PathValue("id"))
+	o, err := s.app.Queries.Order.Handle(r.Context(), actor(r), r.PathValue("id"), minVersion(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -52,7 +53,7 @@ func (s *server) order(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) orderStatus(w http.ResponseWriter, r *http.Request) {
-	o, err := s.app.Queries.Order.Handle(r.Context(), actor(r), r.PathValue("id"))
+	o, err := s.app.Queries.Order.Handle(r.Context(), actor(r), r.PathValue("id"), minVersion(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -151,4 +152,14 @@ func (req placeOrderRequest) command() app.PlaceOrder {
 		cmd.PaymentMethod = req.PaymentMethod.paymentMethod()
 	}
 	return cmd
+}
+
+// minVersion reads the optional ?min_version= (read-your-writes: the version
+// a placement returned); anything but a positive number means none.
+func minVersion(r *http.Request) int {
+	v, err := strconv.Atoi(r.URL.Query().Get("min_version"))
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/rest"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
 )
 
@@ -35,37 +35,11 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	env := testenv.New(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := service.Open(ctx, env.Config, env.Logger)
-	require.NoError(t, err)
-	router, err := svc.CommandRouter()
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := router.Run(ctx); err != nil {
-			t.Errorf("router: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		svc.Close()
-	})
-	select {
-	case <-router.Running():
-	case <-time.After(time.Minute):
-		t.Fatal("command router did not start")
-	}
-	application, err := svc.Application()
-	require.NoError(t, err)
-
-	secret := []byte("test-secret-" + uuid.NewString())
-	mux := http.NewServeMux()
-	mux.Handle("/api/", rest.NewHandler(application, secret, env.Logger))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	sys := systemtest.Start(t, systemtest.Options{API: true, NoSaga: true})
+	ctx := context.Background()
+	application := sys.App
+	secret := []byte(sys.Env.Config.JWTSecret)
+	env := sys.Env
 
 	admin := auth.Principal{Subject: "admin-1", Roles: []auth.Role{auth.RoleAdmin}}
 	p, err := application.Commands.CreateProduct.Handle(ctx, admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
@@ -74,7 +48,7 @@ func setup(t *testing.T) *fixture {
 	require.NoError(t, err)
 	c2, err := application.Commands.RegisterCustomer.Handle(ctx, admin, app.RegisterCustomer{Email: "b@example.com", Name: "B", InitialCredit: 10000})
 	require.NoError(t, err)
-	return &fixture{url: srv.URL, secret: secret, env: env, product: p.ID, customer: c1.ID, other: c2.ID}
+	return &fixture{url: sys.URL, secret: secret, env: env, product: p.ID, customer: c1.ID, other: c2.ID}
 }
 
 func (f *fixture) token(t *testing.T, subject string) string {
@@ -204,11 +178,11 @@ func TestPlaceOrderAndFollowItsStatus(t *testing.T) {
 	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)
 	require.Equal(t, o, decode[placed](t, res).Order)
 
-	res = f.do(t, http.MethodGet, "/api/v1/orders/"+o.ID, token, nil, nil)
+	res = f.do(t, http.MethodGet, "/api/v1/orders/"+o.ID+"?min_version=1", token, nil, nil)
 	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
 	require.Equal(t, o, decode[orderJSON](t, res))
 
-	res = f.do(t, http.MethodGet, "/api/v1/orders/"+o.ID+"/status", token, nil, nil)
+	res = f.do(t, http.MethodGet, "/api/v1/orders/"+o.ID+"/status?min_version=1", token, nil, nil)
 	require.Equal(t, http.StatusOK, res.status, "body: %s", res.body)
 	var status map[string]any
 	require.NoError(t, json.Unmarshal(res.body, &status))

@@ -23,12 +23,16 @@ import (
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/outbox"
+	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
+	"github.com/orderflow/orderflow/internal/rest"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/query"
 	"github.com/orderflow/orderflow/sagas"
 )
 
@@ -56,6 +60,7 @@ type Service struct {
 	publisher message.Publisher
 	bus       *bus.Bus
 	sagas     *sagas.Processor
+	proj      *projections.Projector
 	closers   []func() error
 }
 
@@ -187,13 +192,76 @@ func (s *Service) Bus() (*bus.Bus, error) {
 	return b, nil
 }
 
-// Application returns the application seam over the command bus.
+// Application returns the application seam over the command bus and the
+// Elasticsearch read models.
 func (s *Service) Application() (app.Application, error) {
 	b, err := s.Bus()
 	if err != nil {
 		return app.Application{}, err
 	}
-	return app.New(app.DefaultConfig(), b, s.Handlers(), time.Now, s.Logger), nil
+	return app.New(app.DefaultConfig(), b, s.Handlers(), s.ReadModels(), time.Now, s.Logger), nil
+}
+
+// ReadModels returns the Elasticsearch readers the queries are served from.
+func (s *Service) ReadModels() app.ReadModels {
+	return app.ReadModels{
+		Orders:    query.NewOrdersIndex(s.Elastic, s.Config.Index(string(projections.Orders))),
+		Products:  query.NewProductsIndex(s.Elastic, s.Config.Index(string(projections.Products))),
+		Customers: query.NewCustomersIndex(s.Elastic, s.Config.Index(string(projections.Customers))),
+	}
+}
+
+// MountAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/.
+func (s *Service) MountAPI(srv *server.Server) error {
+	application, err := s.Application()
+	if err != nil {
+		return err
+	}
+	secret := []byte(s.Config.JWTSecret)
+	srv.Handle("/graphql", graph.NewHandler(graph.NewResolver(application, s.Logger), graph.HandlerOptions{
+		JWTSecret:     secret,
+		Introspection: s.Config.Dev,
+	}))
+	srv.Handle("GET /{$}", graph.Playground("/graphql"))
+	srv.Handle("/api/", rest.NewHandler(application, secret, s.Logger))
+	return nil
+}
+
+// Projections returns the Elasticsearch projector (one per process).
+func (s *Service) Projections() (*projections.Projector, error) {
+	if s.proj != nil {
+		return s.proj, nil
+	}
+	p, err := projections.New(projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections")))
+	if err != nil {
+		return nil, err
+	}
+	s.proj = p
+	return p, nil
+}
+
+// ProjectorRouter returns a router that projects the three event topics
+// into Elasticsearch; Run it to start consuming.
+func (s *Service) ProjectorRouter(ctx context.Context) (*message.Router, error) {
+	if err := s.EnsureTopics(); err != nil {
+		return nil, err
+	}
+	p, err := s.Projections()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	router, err := bus.NewRouter(s.watermillLogger())
+	if err != nil {
+		return nil, err
+	}
+	router.AddMiddleware(s.ConsumerMiddleware...)
+	if err := p.AddHandlers(router, s.subscriberFactory("orderflow-projector"), s.Config.Topic); err != nil {
+		return nil, err
+	}
+	return router, nil
 }
 
 // Sagas returns the order saga processor.

@@ -1,0 +1,173 @@
+// Package systemtest runs a whole orderflow inside a test: relays, the
+// worker (command handlers and saga), the projector and, on request, the
+// HTTP API, on the test's own slice of the real servers (internal/testenv).
+// End-to-end tests of every package start from here instead of wiring the
+// processes themselves.
+package systemtest
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app"
+	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/server"
+	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/testenv"
+)
+
+// Admin is the principal tests act as for admin operations.
+var Admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
+
+// Options choose what runs.
+type Options struct {
+	// Configure adjusts the service before anything starts (a faulty
+	// payment provider, saga timings, consumer middleware).
+	Configure func(*service.Service)
+	// NoWorker leaves the worker to the test (StartWorker).
+	NoWorker bool
+	// NoSaga runs the command handlers without the order saga, so placed
+	// orders stay PENDING: for tests of the API rather than of the flow.
+	NoSaga bool
+	// NoProjector runs no projector: queries then see no read models.
+	NoProjector bool
+	// API serves GraphQL and REST on an httptest server (System.URL).
+	API bool
+}
+
+// System is one running orderflow.
+type System struct {
+	T       *testing.T
+	Env     *testenv.Env
+	Service *service.Service
+	App     app.Application
+	// URL is the API's base URL (with Options.API), e.g. URL+"/graphql".
+	URL string
+}
+
+// Start runs an orderflow for t and stops it when t ends.
+func Start(t *testing.T, opts Options) *System {
+	t.Helper()
+	s := &System{T: t, Env: testenv.New(t)}
+	var configure []func(*service.Service)
+	if opts.Configure != nil {
+		configure = append(configure, opts.Configure)
+	}
+	s.Service = s.Open(configure...)
+	s.StartRelays(s.Service)
+	switch {
+	case opts.NoWorker:
+	case opts.NoSaga:
+		s.startCommandHandlers(s.Service)
+	default:
+		s.StartWorker(s.Service)
+	}
+	if !opts.NoProjector {
+		s.StartProjector(s.Service)
+	}
+	var err error
+	s.App, err = s.Service.Application()
+	require.NoError(t, err)
+	if opts.API {
+		srv := server.New("127.0.0.1:0", prometheus.NewRegistry(), s.Env.Logger)
+		require.NoError(t, s.Service.MountAPI(srv))
+		ts := httptest.NewServer(srv.Handler())
+		t.Cleanup(ts.Close) // registered last, so it closes before the loops stop
+		s.URL = ts.URL
+	}
+	return s
+}
+
+// Open stands for a process: its own connections and caches on the test's
+// servers, closed when the test ends.
+func (s *System) Open(configure ...func(*service.Service)) *service.Service {
+	s.T.Helper()
+	svc, err := service.Open(context.Background(), s.Env.Config, s.Env.Logger)
+	require.NoError(s.T, err)
+	s.T.Cleanup(svc.Close)
+	for _, c := range configure {
+		c(svc)
+	}
+	return svc
+}
+
+// StartRelays runs the outbox relays of svc.
+func (s *System) StartRelays(svc *service.Service) (stop func()) {
+	s.T.Helper()
+	relays, err := svc.Relays()
+	require.NoError(s.T, err)
+	var loops []func(context.Context) error
+	for _, r := range relays {
+		loops = append(loops, r.Run)
+	}
+	return Run(s.T, loops...)
+}
+
+// StartWorker runs the command handlers, the saga and its deadlines of svc
+// until the returned stop is called (or the test ends).
+func (s *System) StartWorker(svc *service.Service) (stop func()) {
+	s.T.Helper()
+	router, err := svc.WorkerRouter()
+	require.NoError(s.T, err)
+	saga, err := svc.Sagas()
+	require.NoError(s.T, err)
+	stop = Run(s.T, router.Run, saga.RunDeadlines)
+	select {
+	case <-router.Running():
+	case <-time.After(time.Minute):
+		s.T.Fatal("worker did not start")
+	}
+	return stop
+}
+
+func (s *System) startCommandHandlers(svc *service.Service) {
+	s.T.Helper()
+	router, err := svc.CommandRouter()
+	require.NoError(s.T, err)
+	Run(s.T, router.Run)
+	select {
+	case <-router.Running():
+	case <-time.After(time.Minute):
+		s.T.Fatal("command handlers did not start")
+	}
+}
+
+// StartProjector runs the Elasticsearch projector of svc.
+func (s *System) StartProjector(svc *service.Service) (stop func()) {
+	s.T.Helper()
+	router, err := svc.ProjectorRouter(context.Background())
+	require.NoError(s.T, err)
+	stop = Run(s.T, router.Run)
+	select {
+	case <-router.Running():
+	case <-time.After(time.Minute):
+		s.T.Fatal("projector did not start")
+	}
+	return stop
+}
+
+// Run starts loops; the returned func (also run at cleanup) stops them and
+// waits until they returned. A loop failing while it should run fails t.
+func Run(t *testing.T, loops ...func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("loop failed: %v", err)
+			}
+		}()
+	}
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}
