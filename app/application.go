@@ -39,6 +39,8 @@ type Queries struct {
 	Product      ProductHandler
 	Customer     CustomerHandler
 	OrderEvents  OrderEventsHandler
+	// OrderStatusChanged streams an order's states (subscriptions).
+	OrderStatusChanged OrderStatusChangedHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -46,6 +48,9 @@ type ReadModels struct {
 	Orders    OrderReader
 	Products  ProductReader
 	Customers CustomerReader
+	// Changes signals order changes to live subscriptions; nil in
+	// processes that serve none.
+	Changes OrderChangeWatcher
 }
 
 // OrderReader reads the orders read model.
@@ -89,7 +94,7 @@ func DefaultConfig() Config {
 // New wires the use cases onto the command bus and the command handlers'
 // event stores.
 func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels, now func() time.Time, logger *slog.Logger) Application {
-	d := &deps{cfg: cfg, sender: sender, h: h, read: read, now: now, logger: logger}
+	d := &deps{cfg: cfg, sender: sender, h: h, read: read, changes: read.Changes, now: now, logger: logger}
 	return Application{
 		Commands: Commands{
 			PlaceOrder:       PlaceOrderHandler{d},
@@ -105,6 +110,8 @@ func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels
 			Product:      ProductHandler{d},
 			Customer:     CustomerHandler{d},
 			OrderEvents:  OrderEventsHandler{d},
+
+			OrderStatusChanged: OrderStatusChangedHandler{d},
 		},
 	}
 }
@@ -114,6 +121,8 @@ type deps struct {
 	sender CommandSender
 	h      *handlers.Handlers
 	read   ReadModels
-	now    func() time.Time
-	logger *slog.Logger
+	// changes is nil when the process serves no subscriptions.
+	changes OrderChangeWatcher
+	now     func() time.Time
+	logger  *slog.Logger
 }

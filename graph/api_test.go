@@ -38,7 +38,14 @@ type fixture struct {
 // and serves the GraphQL handler on them at /graphql.
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	sys := systemtest.Start(t, systemtest.Options{API: true, NoSaga: true})
+	return setupWith(t, systemtest.Options{API: true, NoSaga: true})
+}
+
+// setupWith runs the system with opts (for instance with the saga, so
+// orders move on).
+func setupWith(t *testing.T, opts systemtest.Options) *fixture {
+	t.Helper()
+	sys := systemtest.Start(t, opts)
 	env, secret := sys.Env, []byte(sys.Env.Config.JWTSecret)
 
 	f := &fixture{endpoint: endpoint{url: sys.URL + "/graphql", secret: secret}, env: env, baseURL: sys.URL}

@@ -76,7 +76,7 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	switch {
 	case errors.As(err, &coded):
 		ext["code"] = string(coded.Code)
-		if coded.Code == errcode.Internal && !errors.Is(err, errNotAvailable) {
+		if coded.Code == errcode.Internal {
 			p.logInternal(ctx, out, err)
 			return out
 		}

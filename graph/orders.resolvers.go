@@ -60,8 +60,22 @@ func (r *queryResolver) OrderEvents(ctx context.Context, orderID string) ([]mode
 
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
 func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID string) (<-chan *model.Order, error) {
-	// The live change feed lands with the read-model projections.
-	return nil, errNotAvailable
+	states, err := r.app.Queries.OrderStatusChanged.Handle(ctx, actor(ctx), orderID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *model.Order, 1)
+	go func() {
+		defer close(out)
+		for o := range states {
+			select {
+			case out <- orderModel(o):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 // Mutation returns generated.MutationResolver implementation.

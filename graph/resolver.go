@@ -10,7 +10,6 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/auth"
-	"github.com/orderflow/orderflow/internal/errcode"
 )
 
 // Resolver is the root of every resolver; it holds the application seam.
@@ -35,8 +34,3 @@ func actor(ctx context.Context) auth.Principal {
 	p, _ := auth.FromContext(ctx)
 	return p
 }
-
-// errNotAvailable answers the operations whose backing service has not
-// landed yet. It is INTERNAL (the contract has no better code) but, unlike
-// other internal errors, its message is shown so clients learn why.
-var errNotAvailable = errcode.New(errcode.Internal, "not available yet: this operation is not implemented by this server version")

@@ -45,9 +45,14 @@ func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger
 	}
 }
 
-// roleAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/.
+// roleAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/,
+// and follows the order change feed for live subscriptions.
 func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) error, error) {
-	return nil, svc.MountAPI(srv)
+	changes, err := svc.OrderChangeRouter()
+	if err != nil {
+		return nil, err
+	}
+	return changes.Run, svc.MountAPI(srv)
 }
 
 // roleWorker handles the commands of every context and runs the order saga.

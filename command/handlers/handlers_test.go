@@ -94,6 +94,9 @@ func TestLastUnitGoesToExactlyOneOrderThroughTheBus(t *testing.T) {
 	f := setup(t)
 	productID := uuid.NewString()
 	f.send(t, messages.CreateProduct{ProductID: productID, SKU: "LAST", Name: "Last one", Price: 100, InitialStock: 1}, bus.Envelope{})
+	// Commands of different types travel on different topics: wait for the
+	// product before reserving it.
+	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 1 }, 30*time.Second, 20*time.Millisecond)
 
 	const orders = 20
 	var wg sync.WaitGroup

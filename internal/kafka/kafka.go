@@ -96,6 +96,25 @@ func NewSubscriber(brokers []string, group, clientID string, logger watermill.Lo
 	return s, nil
 }
 
+// NewTailSubscriber returns a watermill subscriber outside any consumer
+// group that reads every partition from the newest offset: each process
+// sees every message published after it subscribed, and leaves no group
+// behind. The API's live change feed uses it.
+func NewTailSubscriber(brokers []string, clientID string, logger watermill.LoggerAdapter) (*wmkafka.Subscriber, error) {
+	cfg := SaramaConfig(clientID)
+	cfg.Consumer.Offsets.Initial = sarama.OffsetNewest
+	s, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
+		Brokers:               brokers,
+		Unmarshaler:           Marshaler(),
+		OverwriteSaramaConfig: cfg,
+		ReconnectRetrySleep:   time.Second,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("create kafka tail subscriber: %w", err)
+	}
+	return s, nil
+}
+
 // Ping asks the brokers for cluster metadata: the cheapest request that
 // proves a real broker answers.
 func Ping(brokers []string) error {

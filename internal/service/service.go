@@ -61,6 +61,7 @@ type Service struct {
 	bus       *bus.Bus
 	sagas     *sagas.Processor
 	proj      *projections.Projector
+	changes   *query.OrderChanges
 	closers   []func() error
 }
 
@@ -204,11 +205,43 @@ func (s *Service) Application() (app.Application, error) {
 
 // ReadModels returns the Elasticsearch readers the queries are served from.
 func (s *Service) ReadModels() app.ReadModels {
-	return app.ReadModels{
+	read := app.ReadModels{
 		Orders:    query.NewOrdersIndex(s.Elastic, s.Config.Index(string(projections.Orders))),
 		Products:  query.NewProductsIndex(s.Elastic, s.Config.Index(string(projections.Products))),
 		Customers: query.NewCustomersIndex(s.Elastic, s.Config.Index(string(projections.Customers))),
 	}
+	if s.changes != nil {
+		read.Changes = s.changes
+	}
+	return read
+}
+
+// OrderChangeRouter returns a router that follows the ordering events
+// topic from its newest offset and signals live subscriptions of this
+// process; every API instance runs one. Call it before Application, so the
+// application serves subscriptions.
+func (s *Service) OrderChangeRouter() (*message.Router, error) {
+	if err := s.EnsureTopics(); err != nil {
+		return nil, err
+	}
+	sub, err := kafka.NewTailSubscriber(s.Config.KafkaBrokers, "orderflow-api-live", s.watermillLogger())
+	if err != nil {
+		return nil, err
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, s.watermillLogger())
+	if err != nil {
+		return nil, err
+	}
+	changes := query.NewOrderChanges()
+	router.AddConsumerHandler("api.order-changes", s.Config.Topic(messages.EventsTopic(string(config.Ordering))), sub,
+		func(msg *message.Message) error {
+			if id := msg.Metadata.Get(messages.HeaderStreamID); id != "" {
+				changes.Notify(id)
+			}
+			return nil
+		})
+	s.changes = changes
+	return router, nil
 }
 
 // MountAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/.

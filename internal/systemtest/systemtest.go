@@ -75,6 +75,12 @@ func Start(t *testing.T, opts Options) *System {
 	s.App, err = s.Service.Application()
 	require.NoError(t, err)
 	if opts.API {
+		changes, err := s.Service.OrderChangeRouter()
+		require.NoError(t, err)
+		Run(t, changes.Run)
+		<-changes.Running()
+		s.App, err = s.Service.Application() // now with live subscriptions
+		require.NoError(t, err)
 		srv := server.New("127.0.0.1:0", prometheus.NewRegistry(), s.Env.Logger)
 		require.NoError(t, s.Service.MountAPI(srv))
 		ts := httptest.NewServer(srv.Handler())

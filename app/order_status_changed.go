@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/query"
+)
+
+// OrderChangeWatcher signals changes of an order (query.OrderChanges).
+type OrderChangeWatcher interface {
+	Watch(orderID string) (<-chan struct{}, func())
+}
+
+// recheckInterval bounds how long a missed change signal can delay a
+// subscriber.
+const recheckInterval = 2 * time.Second
+
+// OrderStatusChangedHandler streams an order's state: the current state
+// first, then the state after every later event, in order, ending after the
+// final state. States come from the order's stream in the event store, so
+// no change is skipped or merged, whatever the read model's lag.
+type OrderStatusChangedHandler struct{ d *deps }
+
+// Handle authorizes the subscription and starts it; the channel closes
+// after a final state or when ctx ends.
+func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Principal, orderID string) (<-chan query.Order, error) {
+	if actor.Subject == "" {
+		return nil, errcode.New(errcode.Unauthenticated, "authentication required")
+	}
+	if h.d.changes == nil {
+		return nil, errcode.New(errcode.Internal, "live order changes are not served by this process")
+	}
+	// Watch before loading: a change between the two is signalled, never
+	// lost.
+	changed, stop := h.d.changes.Watch(orderID)
+	order, err := h.d.h.Orders.Load(ctx, orderID)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	if order.Version() == 0 || requireCustomer(actor, order.CustomerID()) != nil {
+		stop()
+		return nil, errcode.New(errcode.NotFound, "order %s not found", orderID)
+	}
+	out := make(chan query.Order, 16)
+	go func() {
+		defer close(out)
+		defer stop()
+		send := func(o query.Order) bool {
+			select {
+			case out <- o:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if !send(query.OrderFromAggregate(order)) || order.Status().Terminal() {
+			return
+		}
+		store := h.d.h.Orders.Store()
+		recheck := time.NewTicker(recheckInterval)
+		defer recheck.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			case <-recheck.C:
+			}
+			records, err := store.ReadStream(ctx, store.Pool(), orderID, order.Version())
+			if err != nil {
+				h.d.logger.WarnContext(ctx, "order subscription could not read the stream", "order_id", orderID, "error", err)
+				continue
+			}
+			for _, r := range records {
+				e, err := r.Decode()
+				if err != nil {
+					h.d.logger.ErrorContext(ctx, "order subscription could not decode an event", "order_id", orderID, "event_id", r.EventID, "error", err)
+					return
+				}
+				order.Apply(e)
+				if !send(query.OrderFromAggregate(order)) || order.Status().Terminal() {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
