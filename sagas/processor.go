@@ -101,11 +101,14 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 		return nil
 	}
 	return p.inTx(ctx, func(tx pgx.Tx) error {
-		fresh, err := p.store.markProcessed(ctx, tx, eventID, orderID)
-		if err != nil || !fresh {
+		if err := p.store.lockOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
-		st, err := p.store.lock(ctx, tx, orderID)
+		done, err := p.store.processed(ctx, tx, eventID)
+		if err != nil || done {
+			return err
+		}
+		st, err := p.store.load(ctx, tx, orderID)
 		if err != nil {
 			return err
 		}
@@ -120,14 +123,18 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 		default:
 			d = st.Handle(e, p.now(), p.cfg.Policy, p.jitter)
 		}
-		return p.apply(ctx, tx, st, d)
+		if err := p.apply(ctx, tx, st, d); err != nil {
+			return err
+		}
+		return p.store.markProcessed(ctx, tx, eventID, orderID)
 	})
 }
 
 // apply sends the decision's commands and saves the state, in that order
 // inside the transaction: if saving fails the event is redelivered and the
 // same commands go out again with the same ids, which the handlers' inboxes
-// recognise. Nothing is ever decided without being sent.
+// recognise. Nothing is ever decided without being sent. The writes come
+// last, so the transaction holds a transaction id only briefly.
 func (p *Processor) apply(ctx context.Context, tx pgx.Tx, st *State, d Decision) error {
 	for _, c := range d.Commands {
 		if _, err := p.sender.Send(ctx, c.Message, bus.Envelope{MessageID: c.ID, CorrelationID: st.OrderID}); err != nil {
@@ -170,25 +177,33 @@ func (p *Processor) RunDeadlines(ctx context.Context) error {
 	}
 }
 
-// FireDeadlines handles one batch of due sagas and returns how many.
+// FireDeadlines handles one batch of due sagas and returns how many were
+// due. Each saga is handled in a transaction of its own; one another worker
+// holds is skipped (it is busy with it).
 func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
-	n := 0
-	err := p.inTx(ctx, func(tx pgx.Tx) error {
-		due, err := p.store.lockDue(ctx, tx, p.now(), p.cfg.DeadlineBatch)
-		if err != nil {
-			return err
-		}
-		n = len(due)
-		for _, st := range due {
-			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
-			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)
-			if err := p.apply(ctx, tx, st, st.OnDeadline(p.now(), p.cfg.Policy, p.jitter)); err != nil {
+	due, err := p.store.due(ctx, p.now(), p.cfg.DeadlineBatch)
+	if err != nil {
+		return 0, err
+	}
+	for _, orderID := range due {
+		err := p.inTx(ctx, func(tx pgx.Tx) error {
+			locked, err := p.store.tryLockOrder(ctx, tx, orderID)
+			if err != nil || !locked {
 				return err
 			}
+			st, err := p.store.load(ctx, tx, orderID)
+			if err != nil || st == nil || st.Deadline.IsZero() || st.Deadline.After(p.now()) {
+				return err // handled meanwhile
+			}
+			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
+			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)
+			return p.apply(ctx, tx, st, st.OnDeadline(p.now(), p.cfg.Policy, p.jitter))
+		})
+		if err != nil {
+			return 0, err
 		}
-		return nil
-	})
-	return n, err
+	}
+	return len(due), nil
 }
 
 func (p *Processor) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
