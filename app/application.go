@@ -41,6 +41,8 @@ type Queries struct {
 	OrderEvents  OrderEventsHandler
 	// OrderStatusChanged streams an order's states (subscriptions).
 	OrderStatusChanged OrderStatusChangedHandler
+	// ProjectionStatus shows the read models' lag (operators).
+	ProjectionStatus ProjectionStatusHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -51,6 +53,8 @@ type ReadModels struct {
 	// Changes signals order changes to live subscriptions; nil in
 	// processes that serve none.
 	Changes OrderChangeWatcher
+	// Projections reports the projections' status.
+	Projections ProjectionStatusReader
 }
 
 // OrderReader reads the orders read model.
@@ -112,6 +116,7 @@ func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels
 			OrderEvents:  OrderEventsHandler{d},
 
 			OrderStatusChanged: OrderStatusChangedHandler{d},
+			ProjectionStatus:   ProjectionStatusHandler{d},
 		},
 	}
 }

@@ -515,3 +515,38 @@ func TestHostileInputsAreRefusedAndChangeNothing(t *testing.T) {
 	res := f.post(t, token, `query($id: ID!) { order(id: $id) { id } }`, map[string]any{"id": app.OrderID(c.ID, " ")})
 	requireCode(t, res, "NOT_FOUND")
 }
+
+// Operators see each projection's index and lag; customers may not.
+func TestProjectionStatus(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.createProduct(t, "1.00", 1)
+
+	const q = `query { projectionStatus { name alias index rebuilding lagEvents lagSeconds partitions { partition committed end lag } } }`
+	var resp struct {
+		ProjectionStatus []struct {
+			Name, Alias, Index string
+			Rebuilding         bool
+			LagEvents          int
+			LagSeconds         float64
+			Partitions         []struct{ Partition, Committed, End, Lag int }
+		}
+	}
+	require.Eventually(t, func() bool {
+		require.NoError(t, f.client(f.admin).Post(q, &resp))
+		total := 0
+		for _, st := range resp.ProjectionStatus {
+			total += st.LagEvents
+		}
+		return len(resp.ProjectionStatus) == 3 && total == 0
+	}, 30*time.Second, 100*time.Millisecond, "the projections catch up and say so")
+	for _, st := range resp.ProjectionStatus {
+		require.Contains(t, []string{"orders", "products", "customers"}, st.Name)
+		require.NotEmpty(t, st.Index)
+		require.False(t, st.Rebuilding)
+		require.NotEmpty(t, st.Partitions)
+	}
+
+	customer := f.registerCustomer(t, "1.00")
+	requireCode(t, f.post(t, f.token(t, customer.ID, auth.RoleCustomer), q, nil), "FORBIDDEN")
+}

@@ -5,6 +5,7 @@ import (
 	"github.com/orderflow/orderflow/graph/model"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections"
 	"github.com/orderflow/orderflow/query"
 )
 
@@ -170,6 +171,22 @@ func facets(in []query.FacetCount) []model.FacetCount {
 	out := make([]model.FacetCount, len(in))
 	for i, f := range in {
 		out[i] = model.FacetCount{Value: f.Value, Count: f.Count}
+	}
+	return out
+}
+
+func projectionStatusModels(in []projections.Status) []model.ProjectionStatus {
+	out := make([]model.ProjectionStatus, len(in))
+	for i, st := range in {
+		m := model.ProjectionStatus{
+			Name: string(st.Projection), Alias: st.Alias, Index: st.Index, Rebuilding: st.Rebuild != nil,
+			LagEvents: int(st.LagEvents), LagSeconds: st.LagSeconds,
+			Partitions: make([]model.PartitionCheckpoint, len(st.Partitions)),
+		}
+		for j, p := range st.Partitions {
+			m.Partitions[j] = model.PartitionCheckpoint{Partition: int(p.Partition), Committed: int(p.Committed), End: int(p.End), Lag: int(p.Lag)}
+		}
+		out[i] = m
 	}
 	return out
 }

@@ -21,15 +21,6 @@ CREATE TABLE ordering.events (
 );
 CREATE INDEX events_relay_order ON ordering.events (transaction_id, position);
 
--- Latest state of long streams, so loading an aggregate reads the snapshot
--- and only the events after it.
-CREATE TABLE ordering.snapshots (
-    stream_id  text        PRIMARY KEY,
-    version    integer     NOT NULL,
-    data       jsonb       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-
 -- Messages already handled, written in the same transaction as the events
 -- they caused: a redelivered command finds its row and changes nothing. A
 -- command refused by the domain records its error code and message, so a
@@ -74,15 +65,6 @@ CREATE TABLE inventory.events (
 );
 CREATE INDEX events_relay_order ON inventory.events (transaction_id, position);
 
--- Latest state of long streams, so loading an aggregate reads the snapshot
--- and only the events after it.
-CREATE TABLE inventory.snapshots (
-    stream_id  text        PRIMARY KEY,
-    version    integer     NOT NULL,
-    data       jsonb       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-
 -- Messages already handled, written in the same transaction as the events
 -- they caused: a redelivered command finds its row and changes nothing. A
 -- command refused by the domain records its error code and message, so a
@@ -126,15 +108,6 @@ CREATE TABLE payments.events (
     UNIQUE (stream_id, version)
 );
 CREATE INDEX events_relay_order ON payments.events (transaction_id, position);
-
--- Latest state of long streams, so loading an aggregate reads the snapshot
--- and only the events after it.
-CREATE TABLE payments.snapshots (
-    stream_id  text        PRIMARY KEY,
-    version    integer     NOT NULL,
-    data       jsonb       NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
 
 -- Messages already handled, written in the same transaction as the events
 -- they caused: a redelivered command finds its row and changes nothing. A

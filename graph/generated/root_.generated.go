@@ -100,6 +100,13 @@ type ComplexityRoot struct {
 		Total        func(childComplexity int) int
 	}
 
+	PartitionCheckpoint struct {
+		Committed func(childComplexity int) int
+		End       func(childComplexity int) int
+		Lag       func(childComplexity int) int
+		Partition func(childComplexity int) int
+	}
+
 	PlaceOrderPayload struct {
 		Order  func(childComplexity int) int
 		SagaID func(childComplexity int) int
@@ -114,12 +121,23 @@ type ComplexityRoot struct {
 		Sku       func(childComplexity int) int
 	}
 
+	ProjectionStatus struct {
+		Alias      func(childComplexity int) int
+		Index      func(childComplexity int) int
+		LagEvents  func(childComplexity int) int
+		LagSeconds func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Partitions func(childComplexity int) int
+		Rebuilding func(childComplexity int) int
+	}
+
 	Query struct {
-		Customer     func(childComplexity int, id string) int
-		Order        func(childComplexity int, id string, minVersion *int) int
-		OrderEvents  func(childComplexity int, orderID string) int
-		Product      func(childComplexity int, id string) int
-		SearchOrders func(childComplexity int, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) int
+		Customer         func(childComplexity int, id string) int
+		Order            func(childComplexity int, id string, minVersion *int) int
+		OrderEvents      func(childComplexity int, orderID string) int
+		Product          func(childComplexity int, id string) int
+		ProjectionStatus func(childComplexity int) int
+		SearchOrders     func(childComplexity int, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) int
 	}
 
 	Subscription struct {
@@ -479,6 +497,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderSearchResult.Total(childComplexity), true
 
+	case "PartitionCheckpoint.committed":
+		if e.ComplexityRoot.PartitionCheckpoint.Committed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartitionCheckpoint.Committed(childComplexity), true
+
+	case "PartitionCheckpoint.end":
+		if e.ComplexityRoot.PartitionCheckpoint.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartitionCheckpoint.End(childComplexity), true
+
+	case "PartitionCheckpoint.lag":
+		if e.ComplexityRoot.PartitionCheckpoint.Lag == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartitionCheckpoint.Lag(childComplexity), true
+
+	case "PartitionCheckpoint.partition":
+		if e.ComplexityRoot.PartitionCheckpoint.Partition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartitionCheckpoint.Partition(childComplexity), true
+
 	case "PlaceOrderPayload.order":
 		if e.ComplexityRoot.PlaceOrderPayload.Order == nil {
 			break
@@ -535,6 +581,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Product.Sku(childComplexity), true
 
+	case "ProjectionStatus.alias":
+		if e.ComplexityRoot.ProjectionStatus.Alias == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectionStatus.Alias(childComplexity), true
+
+	case "ProjectionStatus.index":
+		if e.ComplexityRoot.ProjectionStatus.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectionStatus.Index(childComplexity), true
+
+	case "ProjectionStatus.lagEvents":
+		if e.ComplexityRoot.ProjectionStatus.LagEvents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectionStatus.LagEvents(childComplexity), true
+
+	case "ProjectionStatus.lagSeconds":
+		if e.ComplexityRoot.ProjectionStatus.LagSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectionStatus.LagSeconds(childComplexity), true
+
+	case "ProjectionStatus.name":
+		if e.ComplexityRoot.ProjectionStatus.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectionStatus.Name(childComplexity), true
+
+	case "ProjectionStatus.partitions":
+		if e.ComplexityRoot.ProjectionStatus.Partitions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectionStatus.Partitions(childComplexity), true
+
+	case "ProjectionStatus.rebuilding":
+		if e.ComplexityRoot.ProjectionStatus.Rebuilding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectionStatus.Rebuilding(childComplexity), true
+
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -582,6 +677,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Product(childComplexity, args["id"].(string)), true
+
+	case "Query.projectionStatus":
+		if e.ComplexityRoot.Query.ProjectionStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ProjectionStatus(childComplexity), true
 
 	case "Query.searchOrders":
 		if e.ComplexityRoot.Query.SearchOrders == nil {
@@ -742,6 +844,30 @@ extend type Mutation {
   registerCustomer(input: RegisterCustomerInput!): Customer!
   "Admin only."
   addFunds(customerId: ID!, amount: Decimal!): Customer!
+}
+`, BuiltIn: false},
+	{Name: "../schema/operations.graphqls", Input: `"Where a read-model projection stands: its live index and its lag behind the event topic."
+type ProjectionStatus {
+  "orders, products or customers"
+  name: String!
+  alias: String!
+  "The physical index behind the alias."
+  index: String!
+  "True while a rebuild of this projection is unfinished."
+  rebuilding: Boolean!
+  "Events on the topic the projector has not applied yet."
+  lagEvents: Int!
+  "Age of the oldest of them; 0 when caught up."
+  lagSeconds: Float!
+  partitions: [PartitionCheckpoint!]!
+}
+
+"The projector's checkpoint on one partition of its event topic."
+type PartitionCheckpoint { partition: Int! committed: Int! end: Int! lag: Int! }
+
+extend type Query {
+  "Admin only."
+  projectionStatus: [ProjectionStatus!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/orders.graphqls", Input: `enum OrderStatus { PENDING PROCESSING CONFIRMED CANCELLED FAILED }
@@ -967,6 +1093,20 @@ func (ec *executionContext) childFields_OrderSearchResult(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type OrderSearchResult", field.Name)
 }
 
+func (ec *executionContext) childFields_PartitionCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "partition":
+		return ec.fieldContext_PartitionCheckpoint_partition(ctx, field)
+	case "committed":
+		return ec.fieldContext_PartitionCheckpoint_committed(ctx, field)
+	case "end":
+		return ec.fieldContext_PartitionCheckpoint_end(ctx, field)
+	case "lag":
+		return ec.fieldContext_PartitionCheckpoint_lag(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartitionCheckpoint", field.Name)
+}
+
 func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "order":
@@ -993,6 +1133,26 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_reserved(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
+}
+
+func (ec *executionContext) childFields_ProjectionStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ProjectionStatus_name(ctx, field)
+	case "alias":
+		return ec.fieldContext_ProjectionStatus_alias(ctx, field)
+	case "index":
+		return ec.fieldContext_ProjectionStatus_index(ctx, field)
+	case "rebuilding":
+		return ec.fieldContext_ProjectionStatus_rebuilding(ctx, field)
+	case "lagEvents":
+		return ec.fieldContext_ProjectionStatus_lagEvents(ctx, field)
+	case "lagSeconds":
+		return ec.fieldContext_ProjectionStatus_lagSeconds(ctx, field)
+	case "partitions":
+		return ec.fieldContext_ProjectionStatus_partitions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProjectionStatus", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

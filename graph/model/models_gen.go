@@ -114,6 +114,14 @@ type OrderSearchResult struct {
 	StepFacets []FacetCount `json:"stepFacets"`
 }
 
+// The projector's checkpoint on one partition of its event topic.
+type PartitionCheckpoint struct {
+	Partition int `json:"partition"`
+	Committed int `json:"committed"`
+	End       int `json:"end"`
+	Lag       int `json:"lag"`
+}
+
 type PaymentMethodInput struct {
 	Type  string `json:"type"`
 	Token string `json:"token"`
@@ -142,6 +150,22 @@ type Product struct {
 	Price     money.Amount `json:"price"`
 	Available int          `json:"available"`
 	Reserved  int          `json:"reserved"`
+}
+
+// Where a read-model projection stands: its live index and its lag behind the event topic.
+type ProjectionStatus struct {
+	// orders, products or customers
+	Name  string `json:"name"`
+	Alias string `json:"alias"`
+	// The physical index behind the alias.
+	Index string `json:"index"`
+	// True while a rebuild of this projection is unfinished.
+	Rebuilding bool `json:"rebuilding"`
+	// Events on the topic the projector has not applied yet.
+	LagEvents int `json:"lagEvents"`
+	// Age of the oldest of them; 0 when caught up.
+	LagSeconds float64               `json:"lagSeconds"`
+	Partitions []PartitionCheckpoint `json:"partitions"`
 }
 
 type Query struct {

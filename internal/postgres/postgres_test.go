@@ -28,7 +28,7 @@ func TestMigratedDatabaseOnRealPostgres(t *testing.T) {
 		var n int
 		require.NoError(t, env.Pool.QueryRow(ctx,
 			`SELECT count(*) FROM information_schema.tables WHERE table_schema = $1`, schema).Scan(&n))
-		require.GreaterOrEqualf(t, n, 4, "schema %s has its event store tables", schema)
+		require.GreaterOrEqualf(t, n, 3, "schema %s has its event store tables (events, inbox, relay checkpoints)", schema)
 	}
 
 	var version string

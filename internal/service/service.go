@@ -213,6 +213,11 @@ func (s *Service) ReadModels() app.ReadModels {
 	if s.changes != nil {
 		read.Changes = s.changes
 	}
+	if p, err := s.Projections(); err == nil {
+		read.Projections = p
+	} else {
+		s.Logger.Error("projection status unavailable", "error", err)
+	}
 	return read
 }
 
