@@ -98,7 +98,7 @@ func DefaultConfig() Config {
 // New wires the use cases onto the command bus and the command handlers'
 // event stores.
 func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels, now func() time.Time, logger *slog.Logger) Application {
-	d := &deps{cfg: cfg, sender: sender, h: h, read: read, changes: read.Changes, now: now, logger: logger}
+	d := &deps{cfg: cfg, sender: sender, h: h, read: read, changes: read.Changes, catalog: &catalog{}, now: now, logger: logger}
 	return Application{
 		Commands: Commands{
 			PlaceOrder:       PlaceOrderHandler{d},
@@ -128,6 +128,7 @@ type deps struct {
 	read   ReadModels
 	// changes is nil when the process serves no subscriptions.
 	changes OrderChangeWatcher
+	catalog *catalog
 	now     func() time.Time
 	logger  *slog.Logger
 }

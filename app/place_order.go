@@ -102,12 +102,8 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 
 // priced looks every line up in the catalog and the customer in payments.
 func (h PlaceOrderHandler) priced(ctx context.Context, orderID string, in PlaceOrder) (messages.PlaceOrder, error) {
-	customer, err := h.d.h.Customers.Load(ctx, in.CustomerID)
-	if err != nil {
+	if err := h.d.catalog.customerExists(ctx, h.d.h, in.CustomerID); err != nil {
 		return messages.PlaceOrder{}, err
-	}
-	if customer.Version() == 0 {
-		return messages.PlaceOrder{}, errcode.New(errcode.NotFound, "customer %s not found", in.CustomerID).With("field", "customerId")
 	}
 	cmd := messages.PlaceOrder{
 		OrderID:         orderID,
@@ -118,15 +114,15 @@ func (h PlaceOrderHandler) priced(ctx context.Context, orderID string, in PlaceO
 		IdempotencyKey:  strings.TrimSpace(in.IdempotencyKey),
 	}
 	for i, item := range in.Items {
-		p, err := h.d.h.Products.Load(ctx, item.ProductID)
+		p, err := h.d.catalog.product(ctx, h.d.h, item.ProductID)
 		if err != nil {
 			return messages.PlaceOrder{}, err
 		}
-		if p.Version() == 0 {
+		if p == nil {
 			return messages.PlaceOrder{}, errcode.New(errcode.InvalidOrderData, "item %d: product %q does not exist", i, item.ProductID).With("field", "items")
 		}
 		cmd.Items = append(cmd.Items, messages.OrderLine{
-			ProductID: p.ID(), ProductName: p.Name(), SKU: p.SKU(), Quantity: item.Quantity, UnitPrice: p.Price(),
+			ProductID: item.ProductID, ProductName: p.name, SKU: p.sku, Quantity: item.Quantity, UnitPrice: p.price,
 		})
 	}
 	return cmd, nil

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/money"
+)
+
+// catalog remembers what placing an order looks up and what never changes
+// once it exists: a product's name, SKU and price (there is no command that
+// changes them) and that a customer is registered. Streams of popular
+// products and busy customers grow with every order, so reading them for
+// each placement would cost more the longer the system runs.
+type catalog struct {
+	products  sync.Map // product id -> *catalogEntry
+	customers sync.Map // customer id -> struct{}
+}
+
+type catalogEntry struct {
+	name, sku string
+	price     money.Amount
+}
+
+// product returns the catalog entry of id, nil if no such product exists.
+func (c *catalog) product(ctx context.Context, h *handlers.Handlers, id string) (*catalogEntry, error) {
+	if e, ok := c.products.Load(id); ok {
+		return e.(*catalogEntry), nil
+	}
+	p, err := h.Products.Load(ctx, id)
+	if err != nil || p.Version() == 0 {
+		return nil, err
+	}
+	e := &catalogEntry{name: p.Name(), sku: p.SKU(), price: p.Price()}
+	c.products.Store(id, e)
+	return e, nil
+}
+
+// customerExists returns NOT_FOUND unless the customer is registered.
+func (c *catalog) customerExists(ctx context.Context, h *handlers.Handlers, id string) error {
+	if _, ok := c.customers.Load(id); ok {
+		return nil
+	}
+	customer, err := h.Customers.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if customer.Version() == 0 {
+		return errcode.New(errcode.NotFound, "customer %s not found", id).With("field", "customerId")
+	}
+	c.customers.Store(id, struct{}{})
+	return nil
+}
