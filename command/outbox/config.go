@@ -15,16 +15,17 @@ const (
 	// trip: large enough that Kafka batches well, small enough that a
 	// crash re-publishes little.
 	DefaultBatchSize = 500
-	// DefaultPollInterval is the fallback wait when no notification
-	// arrives; notifications normally wake the relay much sooner.
-	DefaultPollInterval = 500 * time.Millisecond
+	// DefaultPollInterval is the longest wait between two reads of an
+	// idle relay, so the latency of the first event after a quiet spell.
+	DefaultPollInterval = 50 * time.Millisecond
 	// DefaultLockRetryInterval is how often a standby instance tries to
 	// take over the lock; it bounds the fail-over time.
 	DefaultLockRetryInterval = time.Second
-	// DefaultHeldRetryInterval is the first re-poll delay while committed
-	// events wait behind an older open transaction; it doubles up to
-	// PollInterval, at most a second.
-	DefaultHeldRetryInterval = 10 * time.Millisecond
+	// DefaultMinPollInterval is the wait after the first read that found
+	// nothing to publish; it doubles on every further empty read up to
+	// PollInterval (at most a second while committed events wait behind an
+	// older open transaction).
+	DefaultMinPollInterval = time.Millisecond
 	// DefaultPublishRetryInterval is the first delay after a failed
 	// publish; it doubles up to MaxPublishRetryInterval.
 	DefaultPublishRetryInterval = 100 * time.Millisecond
@@ -50,17 +51,16 @@ type Config struct {
 	// BatchSize is the most events read and published at once. Default
 	// DefaultBatchSize.
 	BatchSize int
-	// PollInterval is the longest the relay waits for a notification
-	// before reading anyway. Default DefaultPollInterval.
+	// PollInterval is the longest the relay waits between two reads.
+	// Default DefaultPollInterval.
 	PollInterval time.Duration
 	// LockRetryInterval is how often a standby tries to take the lock, and
 	// the pause before reconnecting after a lost connection. Default
 	// DefaultLockRetryInterval.
 	LockRetryInterval time.Duration
-	// HeldRetryInterval is the first re-poll delay while committed events
-	// are held back by an older transaction still open. Default
-	// DefaultHeldRetryInterval.
-	HeldRetryInterval time.Duration
+	// MinPollInterval is the first wait after a read that found nothing
+	// to publish. Default DefaultMinPollInterval.
+	MinPollInterval time.Duration
 	// PublishRetryInterval is the first delay after a failed publish.
 	// Default DefaultPublishRetryInterval.
 	PublishRetryInterval time.Duration
@@ -85,8 +85,8 @@ func (c Config) withDefaults() Config {
 	if c.LockRetryInterval == 0 {
 		c.LockRetryInterval = DefaultLockRetryInterval
 	}
-	if c.HeldRetryInterval == 0 {
-		c.HeldRetryInterval = DefaultHeldRetryInterval
+	if c.MinPollInterval == 0 {
+		c.MinPollInterval = DefaultMinPollInterval
 	}
 	if c.PublishRetryInterval == 0 {
 		c.PublishRetryInterval = DefaultPublishRetryInterval
@@ -115,7 +115,7 @@ func (c Config) validate() error {
 	}{
 		{"poll interval", c.PollInterval},
 		{"lock retry interval", c.LockRetryInterval},
-		{"held retry interval", c.HeldRetryInterval},
+		{"min poll interval", c.MinPollInterval},
 		{"publish retry interval", c.PublishRetryInterval},
 		{"max publish retry interval", c.MaxPublishRetryInterval},
 	} {
@@ -131,10 +131,6 @@ func (c Config) validate() error {
 	}
 	return nil
 }
-
-// channel is the notification channel of the schema's events trigger
-// (migrations/00002_event_notify.sql).
-func (c Config) channel() string { return "orderflow_events_" + c.Schema }
 
 // lockKey names the relay's advisory lock; hashed to a bigint in SQL.
 func (c Config) lockKey() string { return "orderflow.outbox." + c.Schema + "." + c.Name }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // queryTimeout bounds every statement of the relay session. A statement
@@ -16,17 +15,13 @@ const queryTimeout = 30 * time.Second
 
 // lockConn is the relay's one pinned PostgreSQL session. It holds the
 // session-level advisory lock that makes the relay the single active
-// instance, LISTENs for the events trigger, and carries every read and
+// instance and carries every read and
 // checkpoint write of the active relay. Doing all of it on the lock's own
 // session fences the relay: if the session dies, the lock is gone and so is
 // the connection any further read or checkpoint would need, so a relay that
 // lost its lock cannot carry on beside the instance that took over.
 type lockConn struct {
 	conn *pgx.Conn
-	// woken receives (without blocking, capacity one) whenever a
-	// notification arrives, whether it came in while waiting or during a
-	// query, so no wake-up is lost and a burst collapses into one.
-	woken chan struct{}
 }
 
 // connectLock opens a dedicated session with the pool's settings. It is not
@@ -34,13 +29,7 @@ type lockConn struct {
 // connection holding a session lock must never go back to the pool.
 func connectLock(ctx context.Context, base *pgx.ConnConfig, applicationName string) (*lockConn, error) {
 	cfg := base.Copy()
-	lc := &lockConn{woken: make(chan struct{}, 1)}
-	cfg.OnNotification = func(*pgconn.PgConn, *pgconn.Notification) {
-		select {
-		case lc.woken <- struct{}{}:
-		default:
-		}
-	}
+	lc := &lockConn{}
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
@@ -73,43 +62,6 @@ func (c *lockConn) tryLock(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("try relay lock %s: %w", key, err)
 	}
 	return ok, nil
-}
-
-// listen subscribes the session to channel.
-func (c *lockConn) listen(ctx context.Context, channel string) error {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	if _, err := c.conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen on %s: %w", channel, err)
-	}
-	return nil
-}
-
-// wait returns when a notification arrived (possibly before the call),
-// after d, or with an error when ctx ends or the session broke.
-func (c *lockConn) wait(ctx context.Context, d time.Duration) error {
-	select {
-	case <-c.woken:
-		return nil
-	default:
-	}
-	waitCtx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	err := c.conn.PgConn().WaitForNotification(waitCtx)
-	select {
-	case <-c.woken: // a notification read by the wait itself
-	default:
-	}
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case pgconn.Timeout(err) && !c.conn.IsClosed():
-		return nil
-	default:
-		return fmt.Errorf("wait for notification: %w", err)
-	}
 }
 
 // close ends the session, which releases the lock and the LISTEN. It never

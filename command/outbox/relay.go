@@ -18,10 +18,13 @@
 //     write; standbys retry every LockRetryInterval and take over when the
 //     holder's session ends. A relay whose session breaks stops publishing
 //     at once and must win the lock again before it continues.
-//   - Low latency without busy polling. An AFTER INSERT statement trigger
-//     notifies orderflow_events_<schema> at commit; the relay LISTENs and
-//     otherwise polls every PollInterval, and re-polls quickly while
-//     committed events wait behind an older open transaction.
+//   - Low latency without notifications. The relay reads again at once
+//     after publishing a batch and, when it finds nothing, backs off from
+//     MinPollInterval to PollInterval (50 ms by default). It used to LISTEN
+//     for a NOTIFY trigger on the events table (migration 00002, dropped by
+//     00005): PostgreSQL serialises the commits of all notifying
+//     transactions behind one lock, which cost the appenders more than
+//     polling costs the relay (docs/benchmarks.md).
 package outbox
 
 import (
@@ -44,7 +47,7 @@ const checkpointSaveTimeout = 5 * time.Second
 
 // maxHeldRetryInterval caps the re-poll delay while events are held behind
 // an older open transaction, whatever the poll interval: that transaction
-// may end without notifying anyone.
+// may end at any moment.
 const maxHeldRetryInterval = time.Second
 
 // Relay publishes the events of one context's event store to one topic.
@@ -125,11 +128,6 @@ func (r *Relay) runSession(ctx context.Context) error {
 	defer r.metrics.active.Set(0)
 	defer r.metrics.waiting(time.Time{})
 
-	// LISTEN before the first read: a commit after it notifies, a commit
-	// before it is found by the read.
-	if err := lc.listen(ctx, r.cfg.channel()); err != nil {
-		return err
-	}
 	cp, err := r.checkpoints.load(ctx, lc.conn)
 	if err != nil {
 		return err
@@ -160,10 +158,14 @@ func (r *Relay) acquire(ctx context.Context, lc *lockConn) error {
 }
 
 // publish is the active relay's loop: read a batch below the horizon,
-// publish it in one call, store the checkpoint; when caught up, wait for a
-// notification. It returns only with an error (ctx ended, session broken).
+// publish it in one call, store the checkpoint, and read again at once.
+// When a read finds nothing it waits MinPollInterval, doubling on every
+// further empty read up to PollInterval (a second while events are held),
+// so a busy relay never sleeps between batches and an idle one costs a few
+// cheap queries per PollInterval. It returns only with an error (ctx
+// ended, session broken).
 func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error {
-	heldDelay := r.cfg.HeldRetryInterval
+	pollDelay := r.cfg.MinPollInterval
 	publishDelay := r.cfg.PublishRetryInterval
 	for {
 		horizon, err := r.events.horizon(ctx, lc.conn)
@@ -207,10 +209,11 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if len(batch) == r.cfg.BatchSize {
-				r.metrics.waiting(last.CreatedAt)
-				continue // probably more: read on without waiting
-			}
+			// Events are flowing: read on without waiting, and wait
+			// briefly again once they stop.
+			r.metrics.waiting(last.CreatedAt)
+			pollDelay = r.cfg.MinPollInterval
+			continue
 		}
 
 		heldAt, held, err := r.events.heldSince(ctx, lc.conn, horizon)
@@ -218,15 +221,14 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 			return err
 		}
 		r.metrics.waiting(heldAt)
-		wait := r.cfg.PollInterval
+		wait := pollDelay
+		limit := r.cfg.PollInterval
 		if held {
-			wait = heldDelay
-			heldDelay = min(2*heldDelay, r.cfg.PollInterval, maxHeldRetryInterval)
-		} else {
-			heldDelay = r.cfg.HeldRetryInterval
+			limit = min(limit, maxHeldRetryInterval)
 		}
-		if err := lc.wait(ctx, wait); err != nil {
-			return err
+		pollDelay = min(2*pollDelay, limit)
+		if !sleep(ctx, min(wait, limit)) {
+			return ctx.Err()
 		}
 	}
 }

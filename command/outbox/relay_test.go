@@ -429,16 +429,14 @@ func TestRelayHoldsBackNewerEventsWhileAnOlderTransactionIsOpen(t *testing.T) {
 	require.Equal(t, idB, got[1].env.StreamID)
 }
 
-// An older transaction that rolls back notifies nobody: the relay must
-// still notice, by re-polling while events are held, long before its
-// (here very long) poll interval.
+// An older transaction that rolls back publishes nothing but releases the
+// newer events it held back: the relay, re-polling while events are held,
+// must publish them (and nothing of the rolled-back transaction).
 func TestRelayRepollsWhenTheOlderTransactionRollsBack(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 1)
 	ctx := t.Context()
-	cfg := f.testConfig()
-	cfg.PollInterval = 5 * time.Minute
-	relay := f.startRelay(t, cfg, nil)
+	relay := f.startRelay(t, f.testConfig(), nil)
 	c := f.consume(t)
 	idA, idB := "product-a-"+uuid.NewString()[:8], "product-b-"+uuid.NewString()[:8]
 
@@ -455,21 +453,24 @@ func TestRelayRepollsWhenTheOlderTransactionRollsBack(t *testing.T) {
 	require.Equal(t, idB, got[0].env.StreamID)
 }
 
-// With a poll interval far beyond the test's patience, only the LISTEN on
-// the events trigger can wake the relay.
-func TestRelayWakesOnNotification(t *testing.T) {
+// An idle relay has backed off to its poll interval and still publishes a
+// new event promptly: within the poll interval plus a read and a produce,
+// with generous slack for a loaded machine, and far within deliveryTimeout.
+func TestIdleRelayPublishesWithinItsPollInterval(t *testing.T) {
 	t.Parallel()
 	f := setup(t, 2)
 	ctx := t.Context()
-	cfg := f.testConfig()
-	cfg.PollInterval = 10 * time.Minute
+	cfg := f.testConfig() // PollInterval 200 ms
 	f.startRelay(t, cfg, nil)
 	c := f.consume(t)
 
 	require.NoError(t, f.appendEvents(ctx, "product-first-"+uuid.NewString()[:8], 1))
-	f.requireAllDelivered(t, c) // the relay is now past its first read, waiting
+	f.requireAllDelivered(t, c)
+	time.Sleep(4 * cfg.PollInterval) // empty reads back the relay off to PollInterval
+	start := time.Now()
 	require.NoError(t, f.appendEvents(ctx, "product-second-"+uuid.NewString()[:8], 2))
 	f.requireAllDelivered(t, c)
+	require.Less(t, time.Since(start), cfg.PollInterval+5*time.Second, "an idle relay must publish within about its poll interval")
 }
 
 // Publishing fails a few times: the relay retries the same events, in
