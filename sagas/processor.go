@@ -100,7 +100,9 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 	if orderID == "" {
 		return nil
 	}
-	return p.inTx(ctx, func(tx pgx.Tx) error {
+	var st *State
+	var d Decision
+	err := p.inTx(ctx, func(tx pgx.Tx) error {
 		if err := p.store.lockOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
@@ -108,11 +110,10 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 		if err != nil || done {
 			return err
 		}
-		st, err := p.store.load(ctx, tx, orderID)
+		st, err = p.store.load(ctx, tx, orderID)
 		if err != nil {
 			return err
 		}
-		var d Decision
 		switch {
 		case st == nil:
 			placed, ok := e.(messages.OrderPlaced)
@@ -123,32 +124,50 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 		default:
 			d = st.Handle(e, p.now(), p.cfg.Policy, p.jitter)
 		}
-		if err := p.apply(ctx, tx, st, d); err != nil {
+		if !st.Active() && len(d.Commands) > 0 {
+			// A finished saga undoing a late reply has no deadline to send
+			// again: send before committing, and let a failure roll back
+			// so the event is redelivered.
+			if err := p.sendAll(ctx, st, d); err != nil {
+				return err
+			}
+			d.Commands = nil
+		}
+		if err := p.store.save(ctx, tx, st); err != nil {
 			return err
 		}
 		return p.store.markProcessed(ctx, tx, eventID, orderID)
 	})
+	if err != nil || st == nil {
+		return err
+	}
+	p.send(ctx, st, d)
+	return nil
 }
 
-// apply sends the decision's commands and saves the state, in that order
-// inside the transaction: if saving fails the event is redelivered and the
-// same commands go out again with the same ids, which the handlers' inboxes
-// recognise. Nothing is ever decided without being sent. The writes come
-// last, so the transaction holds a transaction id only briefly.
-func (p *Processor) apply(ctx context.Context, tx pgx.Tx, st *State, d Decision) error {
+func (p *Processor) sendAll(ctx context.Context, st *State, d Decision) error {
 	for _, c := range d.Commands {
 		if _, err := p.sender.Send(ctx, c.Message, bus.Envelope{MessageID: c.ID, CorrelationID: st.OrderID}); err != nil {
 			return fmt.Errorf("saga %s: %w", st.OrderID, err)
 		}
 	}
-	if err := p.store.save(ctx, tx, st); err != nil {
-		return err
+	return nil
+}
+
+// send carries out a committed decision. The state is committed first, so
+// an answer to these commands always finds the saga waiting for it (sent
+// before the commit, a quick answer could arrive while a failed commit left
+// the saga a step behind, and be dropped as stale). A command that cannot be
+// sent now is not lost: the saga's deadline sends the phase's commands
+// again, with the same ids.
+func (p *Processor) send(ctx context.Context, st *State, d Decision) {
+	if err := p.sendAll(ctx, st, d); err != nil {
+		p.logger.Warn("saga command not sent, the deadline will send it again", "order_id", st.OrderID, "deadline", st.Deadline, "error", err)
 	}
 	p.metrics.observe(st, d)
 	if d.Finished {
 		p.logger.Info("saga finished", "order_id", st.OrderID, "outcome", st.Outcome, "duration", st.EndedAt.Sub(st.StartedAt))
 	}
-	return nil
 }
 
 // RunDeadlines fires due deadlines until ctx ends.
@@ -186,21 +205,35 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, orderID := range due {
+		var st *State
+		var d Decision
 		err := p.inTx(ctx, func(tx pgx.Tx) error {
 			locked, err := p.store.tryLockOrder(ctx, tx, orderID)
 			if err != nil || !locked {
 				return err
 			}
-			st, err := p.store.load(ctx, tx, orderID)
+			st, err = p.store.load(ctx, tx, orderID)
 			if err != nil || st == nil || st.Deadline.IsZero() || st.Deadline.After(p.now()) {
+				st = nil
 				return err // handled meanwhile
 			}
 			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
 			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)
-			return p.apply(ctx, tx, st, st.OnDeadline(p.now(), p.cfg.Policy, p.jitter))
+			d = st.OnDeadline(p.now(), p.cfg.Policy, p.jitter)
+			if !st.Active() && len(d.Commands) > 0 {
+				// Parking: no later deadline would send these again.
+				if err := p.sendAll(ctx, st, d); err != nil {
+					return err
+				}
+				d.Commands = nil
+			}
+			return p.store.save(ctx, tx, st)
 		})
 		if err != nil {
 			return 0, err
+		}
+		if st != nil {
+			p.send(ctx, st, d)
 		}
 	}
 	return len(due), nil

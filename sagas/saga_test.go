@@ -83,13 +83,19 @@ func item(p query.Product, qty int) app.OrderItem {
 func (w *world) settled(orderID string) query.Order {
 	w.t.Helper()
 	var o query.Order
-	require.Eventually(w.t, func() bool {
-		var err error
+	deadline := time.Now().Add(60 * time.Second)
+	for {
 		o = w.order(orderID)
 		st, err := w.sagaState(orderID)
 		require.NoError(w.t, err)
-		return o.Status.Terminal() && st != nil && !st.Active()
-	}, 60*time.Second, 25*time.Millisecond, "order %s did not settle: %s", orderID, w.diagnose(orderID))
+		if o.Status.Terminal() && st != nil && !st.Active() {
+			break
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("order %s did not settle: %s", orderID, w.diagnose(orderID))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 	return o
 }
 
