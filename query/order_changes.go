@@ -48,10 +48,3 @@ func (c *OrderChanges) Watch(orderID string) (<-chan struct{}, func()) {
 		}
 	}
 }
-
-// Watchers counts the orders watched, for metrics and tests.
-func (c *OrderChanges) Watchers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.subs)
-}

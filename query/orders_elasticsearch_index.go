@@ -52,8 +52,9 @@ var ErrReadModelBehind = errors.New("read model is behind")
 // up after MaxWait (or when ctx ends) with ErrReadModelBehind and the
 // newest order it saw, if any.
 func (ix *OrdersIndex) WaitForOrderVersion(ctx context.Context, id string, minVersion int) (Order, error) {
-	ctx, cancel := context.WithTimeout(ctx, ix.MaxWait)
-	defer cancel()
+	// The deadline bounds the waiting, not the reads: every call reads at
+	// least once, however slow the cluster is.
+	deadline := time.Now().Add(ix.MaxWait)
 	interval := 10 * time.Millisecond
 	var last Order
 	for {
@@ -64,11 +65,14 @@ func (ix *OrdersIndex) WaitForOrderVersion(ctx context.Context, id string, minVe
 			if o.Version >= minVersion {
 				return o, nil
 			}
-		case errcode.Is(err, errcode.NotFound):
-		case ctx.Err() == nil:
+		case !errcode.Is(err, errcode.NotFound):
 			return last, err
 		}
-		t := time.NewTimer(interval)
+		wait := min(interval, time.Until(deadline))
+		if wait <= 0 {
+			return last, fmt.Errorf("order %s: want version %d, read model has %d: %w", id, minVersion, last.Version, ErrReadModelBehind)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
