@@ -134,6 +134,9 @@ func Ping(brokers []string) error {
 
 // EnsureTopics creates the topics that do not exist yet, with the given
 // partition count, so partitioning never depends on broker auto-creation.
+// It returns once every partition has a leader: a producer that starts
+// right after a topic was created would otherwise be told the partition
+// does not exist.
 func EnsureTopics(brokers []string, partitions int32, topics ...string) error {
 	admin, err := sarama.NewClusterAdmin(brokers, SaramaConfig("orderflow-admin"))
 	if err != nil {
@@ -146,7 +149,45 @@ func EnsureTopics(brokers []string, partitions int32, topics ...string) error {
 			return fmt.Errorf("create topic %s: %w", topic, err)
 		}
 	}
-	return nil
+	return waitForLeaders(brokers, topics, 30*time.Second)
+}
+
+func waitForLeaders(brokers, topics []string, timeout time.Duration) error {
+	client, err := sarama.NewClient(brokers, SaramaConfig("orderflow-admin"))
+	if err != nil {
+		return fmt.Errorf("connect kafka: %w", err)
+	}
+	defer client.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		missing := ""
+		if err := client.RefreshMetadata(topics...); err != nil {
+			missing = err.Error()
+		}
+		for _, topic := range topics {
+			if missing != "" {
+				break
+			}
+			ids, err := client.Partitions(topic)
+			if err != nil || len(ids) == 0 {
+				missing = topic
+				break
+			}
+			for _, id := range ids {
+				if leader, err := client.Leader(topic, id); err != nil || leader == nil {
+					missing = fmt.Sprintf("%s/%d", topic, id)
+					break
+				}
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kafka topics not ready after %s: %s", timeout, missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // DeleteTopics removes topics; tests use it to leave nothing behind.

@@ -62,7 +62,9 @@ type Service struct {
 	sagas     *sagas.Processor
 	proj      *projections.Projector
 	changes   *query.OrderChanges
-	closers   []func() error
+	// topicsReady is set once EnsureTopics succeeded.
+	topicsReady bool
+	closers     []func() error
 }
 
 // Open connects to PostgreSQL and Elasticsearch and checks Kafka, failing
@@ -156,8 +158,11 @@ func (s *Service) Handlers() *handlers.Handlers {
 }
 
 // EnsureTopics creates every command and event topic with
-// TopicPartitions partitions if it does not exist yet.
+// TopicPartitions partitions if it does not exist yet (once per process).
 func (s *Service) EnsureTopics() error {
+	if s.topicsReady {
+		return nil
+	}
 	var topics []string
 	for _, t := range bus.CommandTopics() {
 		topics = append(topics, s.Config.Topic(t))
@@ -165,7 +170,11 @@ func (s *Service) EnsureTopics() error {
 	for _, c := range config.Contexts() {
 		topics = append(topics, s.Config.Topic(messages.EventsTopic(string(c))))
 	}
-	return kafka.EnsureTopics(s.Config.KafkaBrokers, TopicPartitions, topics...)
+	if err := kafka.EnsureTopics(s.Config.KafkaBrokers, TopicPartitions, topics...); err != nil {
+		return err
+	}
+	s.topicsReady = true
+	return nil
 }
 
 // TopicPartitions is the partition count of the topics orderflow creates:
