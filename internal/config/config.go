@@ -52,10 +52,30 @@ type Config struct {
 	// without seeing each other. Empty in production.
 	Namespace string
 
+	// PaymentFaults injects faults into the payment provider, for load
+	// tests and drills; all zero (no faults) in production.
+	PaymentFaults PaymentFaults
+
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+}
+
+// PaymentFaults are the faults of payments.FaultyProvider.
+type PaymentFaults struct {
+	// TransientErrorRate is the share of authorizations failing
+	// transiently (retried), 0..1.
+	TransientErrorRate float64
+	// RefusalRate is the share declined outright, 0..1.
+	RefusalRate float64
+	// Latency is added to every authorization.
+	Latency time.Duration
+}
+
+// Enabled reports whether any fault is configured.
+func (f PaymentFaults) Enabled() bool {
+	return f.TransientErrorRate > 0 || f.RefusalRate > 0 || f.Latency > 0
 }
 
 // Context names one bounded context; each owns a schema of that name.
@@ -151,6 +171,11 @@ func (c Config) Validate() error {
 	if c.JWTSecret == DefaultJWTSecret && !c.Dev {
 		errs = append(errs, errors.New("the built-in jwt secret is only allowed with ORDERFLOW_DEV=true; set ORDERFLOW_JWT_SECRET"))
 	}
+	for name, rate := range map[string]float64{"payment transient error rate": c.PaymentFaults.TransientErrorRate, "payment refusal rate": c.PaymentFaults.RefusalRate} {
+		if rate < 0 || rate > 1 {
+			errs = append(errs, fmt.Errorf("%s %v is not between 0 and 1", name, rate))
+		}
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown timeout must be positive"))
 	}
@@ -200,6 +225,22 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) {
 			c.ShutdownTimeout = d
 		}
 	}
+	float := func(p *float64, name, envKey, usage string) {
+		if v, ok := env(envKey); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				*p = f
+			}
+		}
+		fs.Float64Var(p, name, *p, usage+" (env "+envKey+")")
+	}
+	float(&c.PaymentFaults.TransientErrorRate, "payment-fault-rate", "ORDERFLOW_PAYMENT_FAULT_RATE", "share of payment authorizations failing transiently, 0..1 (fault injection)")
+	float(&c.PaymentFaults.RefusalRate, "payment-refusal-rate", "ORDERFLOW_PAYMENT_REFUSAL_RATE", "share of payment authorizations declined, 0..1 (fault injection)")
+	if v, ok := env("ORDERFLOW_PAYMENT_LATENCY"); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.PaymentFaults.Latency = d
+		}
+	}
+	fs.DurationVar(&c.PaymentFaults.Latency, "payment-latency", c.PaymentFaults.Latency, "latency added to every payment authorization (fault injection; env ORDERFLOW_PAYMENT_LATENCY)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful stop deadline (env ORDERFLOW_SHUTDOWN_TIMEOUT)")
 }
 

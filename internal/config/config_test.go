@@ -63,3 +63,16 @@ func TestValidateRejectsDefaultSecretOutsideDevMode(t *testing.T) {
 	require.ErrorContains(t, err, "log level")
 	require.ErrorContains(t, err, "postgres url")
 }
+
+func TestPaymentFaults(t *testing.T) {
+	t.Parallel()
+	cfg := parse(t, map[string]string{"ORDERFLOW_PAYMENT_FAULT_RATE": "0.1", "ORDERFLOW_PAYMENT_LATENCY": "20ms"})
+	require.True(t, cfg.PaymentFaults.Enabled())
+	require.Equal(t, 0.1, cfg.PaymentFaults.TransientErrorRate)
+	require.Equal(t, 20*time.Millisecond, cfg.PaymentFaults.Latency)
+	require.NoError(t, cfg.Validate())
+	require.False(t, parse(t, nil).PaymentFaults.Enabled())
+
+	cfg = parse(t, nil, "--payment-refusal-rate", "1.5")
+	require.ErrorContains(t, cfg.Validate(), "payment refusal rate")
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/outbox"
+	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/elastic"
@@ -153,6 +154,11 @@ func (s *Service) Stores() handlers.Stores {
 func (s *Service) Handlers() *handlers.Handlers {
 	if s.handlers == nil {
 		s.handlers = handlers.New(s.Stores(), time.Now, s.Logger)
+		if f := s.Config.PaymentFaults; f.Enabled() {
+			s.Logger.Warn("payment fault injection is on", "transient_error_rate", f.TransientErrorRate, "refusal_rate", f.RefusalRate, "latency", f.Latency)
+			s.handlers.Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{},
+				TransientErrorRate: f.TransientErrorRate, RefusalRate: f.RefusalRate, Latency: f.Latency}
+		}
 	}
 	return s.handlers
 }
