@@ -30,8 +30,6 @@ func (s synthetic) events() int {
 
 func (s synthetic) orderID(i int) string { return fmt.Sprintf("%s-order-%d", s.prefix, i) }
 
-func (s synthetic) customerID(i int) string { return fmt.Sprintf("%s-customer-%d", s.prefix, i) }
-
 // generate inserts the history straight into the event store tables with
 // SQL, in chunks, fast enough for a million events: valid payloads that
 // messages.DecodeEvent reads, as the command side would have written them.
