@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -41,23 +43,47 @@ func DefaultConfig() Config {
 	return Config{Policy: DefaultPolicy(), DeadlineInterval: 200 * time.Millisecond, DeadlineBatch: 100}
 }
 
+// LocalCommands executes commands on the orders in the saga's transaction
+// (handlers.Handlers does). ok is false for a command of another context.
+type LocalCommands interface {
+	ExecuteOrderCommandInTx(ctx context.Context, tx pgx.Tx, id, correlationID string, cmd messages.Command) (res handlers.Result, ok bool, err error)
+}
+
+// maxLocalRounds bounds how often the events of local commands may lead to
+// further local commands within one transaction; the saga needs at most
+// three (mark the step, confirm, settle), more means a bug.
+const maxLocalRounds = 8
+
 // Processor runs order sagas: it applies events from the three event
 // topics and fires deadlines, persisting state in PostgreSQL.
+//
+// The saga lives in the ordering context: its state is in the ordering
+// database, next to the orders' event store. Commands on the order (record
+// a step, confirm, cancel, fail) are therefore executed in the saga's own
+// transaction, and the events they append are applied to the saga there
+// and then: the order records "inventory reserved" in the transaction that
+// handles StockReserved and sends AuthorizePayment, instead of a round trip
+// through Kafka per step. Only the other contexts' commands (inventory,
+// payments) travel over the bus, after the commit. The events appended
+// here still reach Kafka through the outbox, like any other; the saga finds
+// them processed already.
 type Processor struct {
 	cfg     Config
 	store   store
 	sender  CommandSender
+	local   LocalCommands
 	metrics *metrics
 	logger  *slog.Logger
 	now     func() time.Time
 	jitter  func() float64
 }
 
-// NewProcessor returns a processor keeping state in pool (the ordering
-// database) and sending commands with sender.
-func NewProcessor(cfg Config, pool *pgxpool.Pool, sender CommandSender, reg prometheus.Registerer, logger *slog.Logger) *Processor {
+// NewProcessor returns a processor keeping state in pool, which must be the
+// ordering database local writes to, executing the orders' commands with
+// local and sending the other commands with sender.
+func NewProcessor(cfg Config, pool *pgxpool.Pool, local LocalCommands, sender CommandSender, reg prometheus.Registerer, logger *slog.Logger) *Processor {
 	return &Processor{
-		cfg: cfg, store: store{pool: pool}, sender: sender, metrics: newMetrics(reg), logger: logger,
+		cfg: cfg, store: store{pool: pool}, local: local, sender: sender, metrics: newMetrics(reg), logger: logger,
 		now: time.Now, jitter: rand.Float64,
 	}
 }
@@ -100,20 +126,21 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 	if orderID == "" {
 		return nil
 	}
+	// Most events of the order stream were appended by the saga itself and
+	// applied then: skip them without a transaction.
+	if strings.HasPrefix(e.EventType(), "ordering.") {
+		if done, err := p.store.processed(ctx, p.store.pool, eventID); err != nil || done {
+			return err
+		}
+	}
 	var st *State
 	var d Decision
 	err := p.inTx(ctx, func(tx pgx.Tx) error {
-		if err := p.store.lockOrder(ctx, tx, orderID); err != nil {
-			return err
-		}
-		done, err := p.store.processed(ctx, tx, eventID)
+		done, loaded, err := p.store.lockAndLoad(ctx, tx, orderID, eventID)
 		if err != nil || done {
 			return err
 		}
-		st, err = p.store.load(ctx, tx, orderID)
-		if err != nil {
-			return err
-		}
+		st = loaded
 		switch {
 		case st == nil:
 			placed, ok := e.(messages.OrderPlaced)
@@ -124,24 +151,74 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 		default:
 			d = st.Handle(e, p.now(), p.cfg.Policy, p.jitter)
 		}
-		if !st.Active() && len(d.Commands) > 0 {
-			// A finished saga undoing a late reply has no deadline to send
-			// again: send before committing, and let a failure roll back
-			// so the event is redelivered.
-			if err := p.sendAll(ctx, st, d); err != nil {
-				return err
-			}
-			d.Commands = nil
-		}
-		if err := p.store.save(ctx, tx, st); err != nil {
+		if d, err = p.runLocal(ctx, tx, st, d); err != nil {
 			return err
 		}
-		return p.store.markProcessed(ctx, tx, eventID, orderID)
+		if err := p.sendIfFinished(ctx, st, &d); err != nil {
+			return err
+		}
+		return p.store.save(ctx, tx, st, eventID)
 	})
 	if err != nil || st == nil {
 		return err
 	}
 	p.send(ctx, st, d)
+	return nil
+}
+
+// runLocal executes the decision's commands on the order in tx, applies
+// the events they append to the saga (marking them processed) and repeats
+// with whatever that decided. It returns the decision with the commands
+// left for the bus, and every compensation and finish along the way.
+func (p *Processor) runLocal(ctx context.Context, tx pgx.Tx, st *State, d Decision) (Decision, error) {
+	out := Decision{Compensated: d.Compensated, Finished: d.Finished}
+	pending := d.Commands
+	for round := 0; len(pending) > 0; round++ {
+		if round == maxLocalRounds {
+			return out, fmt.Errorf("saga %s: still deciding local commands after %d rounds", st.OrderID, round)
+		}
+		var next []Command
+		for _, c := range pending {
+			res, ok, err := p.local.ExecuteOrderCommandInTx(ctx, tx, c.ID, st.OrderID, c.Message)
+			if err != nil {
+				return out, fmt.Errorf("saga %s: %s: %w", st.OrderID, c.Message.CommandName(), err)
+			}
+			if !ok {
+				out.Commands = append(out.Commands, c)
+				continue
+			}
+			if res.Refusal != nil {
+				// As over the bus: the refusal is recorded, the saga waits
+				// for the event that explains it or for its deadline.
+				p.logger.InfoContext(ctx, "order refused the saga's command", "order_id", st.OrderID, "command", c.Message.CommandName(), "error", res.Refusal)
+			}
+			for i, ev := range res.Events {
+				if err := p.store.markProcessed(ctx, tx, res.Records[i].EventID.String(), st.OrderID); err != nil {
+					return out, err
+				}
+				dd := st.Handle(ev, p.now(), p.cfg.Policy, p.jitter)
+				next = append(next, dd.Commands...)
+				out.Compensated = append(out.Compensated, dd.Compensated...)
+				out.Finished = out.Finished || dd.Finished
+			}
+		}
+		pending = next
+	}
+	return out, nil
+}
+
+// sendIfFinished sends the commands of a saga that finished with commands
+// left (a finished saga undoing a late reply, a parked one failing its
+// order): no deadline will send them again, so they go before the commit,
+// and a failure rolls back so the event is redelivered.
+func (p *Processor) sendIfFinished(ctx context.Context, st *State, d *Decision) error {
+	if st.Active() || len(d.Commands) == 0 {
+		return nil
+	}
+	if err := p.sendAll(ctx, st, *d); err != nil {
+		return err
+	}
+	d.Commands = nil
 	return nil
 }
 
@@ -220,14 +297,13 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
 			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)
 			d = st.OnDeadline(p.now(), p.cfg.Policy, p.jitter)
-			if !st.Active() && len(d.Commands) > 0 {
-				// Parking: no later deadline would send these again.
-				if err := p.sendAll(ctx, st, d); err != nil {
-					return err
-				}
-				d.Commands = nil
+			if d, err = p.runLocal(ctx, tx, st, d); err != nil {
+				return err
 			}
-			return p.store.save(ctx, tx, st)
+			if err := p.sendIfFinished(ctx, st, &d); err != nil {
+				return err
+			}
+			return p.store.save(ctx, tx, st, "")
 		})
 		if err != nil {
 			return 0, err

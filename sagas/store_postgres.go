@@ -16,19 +16,8 @@ type store struct {
 	pool *pgxpool.Pool
 }
 
-// lockOrder serializes everything done to one order's saga (events and
-// deadlines, in every worker) until tx ends. An advisory lock rather than
-// a row lock: it takes no transaction id, so the transaction holds one only
-// for its final writes and never holds back the outbox relays' horizon
-// while commands are being sent.
-func (s store) lockOrder(ctx context.Context, tx pgx.Tx, orderID string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID); err != nil {
-		return fmt.Errorf("lock saga %s: %w", orderID, err)
-	}
-	return nil
-}
-
-// tryLockOrder is lockOrder that gives up at once if another holds it.
+// tryLockOrder takes the order's lock (see lockAndLoad) unless another
+// transaction holds it, and reports whether it did.
 func (s store) tryLockOrder(ctx context.Context, tx pgx.Tx, orderID string) (bool, error) {
 	var ok bool
 	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID).Scan(&ok); err != nil {
@@ -40,14 +29,55 @@ func (s store) tryLockOrder(ctx context.Context, tx pgx.Tx, orderID string) (boo
 // sagaLockClass keeps saga locks apart from other advisory locks.
 const sagaLockClass = 0x5a6a
 
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // processed reports whether eventID was applied already.
-func (s store) processed(ctx context.Context, tx pgx.Tx, eventID string) (bool, error) {
+func (s store) processed(ctx context.Context, q querier, eventID string) (bool, error) {
 	var done bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.processed_events WHERE event_id = $1)`, eventID).Scan(&done)
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.processed_events WHERE event_id = $1)`, eventID).Scan(&done)
 	if err != nil {
 		return false, fmt.Errorf("look up event %s: %w", eventID, err)
 	}
 	return done, nil
+}
+
+// lockAndLoad serializes everything done to one order's saga (events and
+// deadlines, in every worker) until tx ends, then reads whether eventID was
+// applied already and, if not, the saga of orderID (nil if it has none
+// yet). The lock is an advisory lock rather than a row lock: it takes no
+// transaction id, so the transaction holds one only for its final writes
+// and never holds back the outbox relays' horizon while it waits. The two
+// statements go in one round trip; the second still runs, with a snapshot
+// of its own, only once the first holds the lock.
+func (s store) lockAndLoad(ctx context.Context, tx pgx.Tx, orderID, eventID string) (bool, *State, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM sagas.processed_events WHERE event_id = $1),
+		(SELECT state FROM sagas.order_sagas WHERE order_id = $2)`, eventID, orderID)
+	br := tx.SendBatch(ctx, b)
+	var done bool
+	var raw []byte
+	_, err := br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&done, &raw)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("lock and load saga %s: %w", orderID, err)
+	}
+	if done || raw == nil {
+		return done, nil, nil
+	}
+	var st State
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return false, nil, fmt.Errorf("decode saga %s: %w", orderID, err)
+	}
+	return false, &st, nil
 }
 
 // markProcessed records eventID in tx, with the state it produced.
@@ -76,8 +106,9 @@ func (s store) load(ctx context.Context, tx pgx.Tx, orderID string) (*State, err
 	return &st, nil
 }
 
-// save writes the saga in tx.
-func (s store) save(ctx context.Context, tx pgx.Tx, st *State) error {
+// save writes the saga in tx and, unless eventID is empty (a deadline),
+// records the event that moved it, in one round trip.
+func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventID string) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode saga %s: %w", st.OrderID, err)
@@ -86,12 +117,16 @@ func (s store) save(ctx context.Context, tx pgx.Tx, st *State) error {
 	if !st.Deadline.IsZero() {
 		deadline = &st.Deadline
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO sagas.order_sagas (order_id, phase, state, deadline, started_at, updated_at)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO sagas.order_sagas (order_id, phase, state, deadline, started_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, now())
 		ON CONFLICT (order_id) DO UPDATE SET phase = excluded.phase, state = excluded.state, deadline = excluded.deadline, updated_at = now()`,
 		st.OrderID, string(st.Phase), raw, deadline, st.StartedAt)
-	if err != nil {
-		return fmt.Errorf("save saga %s: %w", st.OrderID, err)
+	if eventID != "" {
+		b.Queue(`INSERT INTO sagas.processed_events (event_id, order_id) VALUES ($1, $2)`, eventID, st.OrderID)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("save saga %s after event %q: %w", st.OrderID, eventID, err)
 	}
 	return nil
 }

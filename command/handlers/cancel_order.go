@@ -11,8 +11,12 @@ import (
 const CancelOrderHandler = "ordering.cancel-order"
 
 func (h *Handlers) cancelOrder(ctx context.Context, cmd *messages.CancelOrder) error {
-	_, err := h.Orders.Execute(ctx, messageOf(ctx, CancelOrderHandler), cmd.OrderID, func(a *ordering.Order) ([]messages.Event, error) {
-		return a.RequestCancellation(cmd.Reason, cmd.RequestedBy, h.now())
-	})
+	_, err := h.Orders.Execute(ctx, messageOf(ctx, CancelOrderHandler), cmd.OrderID, h.decideCancelOrder(cmd))
 	return h.settle(ctx, CancelOrderHandler, err)
+}
+
+func (h *Handlers) decideCancelOrder(cmd *messages.CancelOrder) func(*ordering.Order) ([]messages.Event, error) {
+	return func(a *ordering.Order) ([]messages.Event, error) {
+		return a.RequestCancellation(cmd.Reason, cmd.RequestedBy, h.now())
+	}
 }

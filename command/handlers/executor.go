@@ -43,6 +43,12 @@ type Result struct {
 	Version int
 	// Records are the appended events (none for a no-op or a duplicate).
 	Records []eventstore.Record
+	// Events are the appended events, decoded (ExecuteInTx only).
+	Events []messages.Event
+	// Refusal is the domain's refusal of the command, recorded in the
+	// inbox (ExecuteInTx only; for a duplicate, the refusal recorded the
+	// first time, if any).
+	Refusal error
 	// Duplicate is true when the message had been handled before.
 	Duplicate bool
 }
@@ -118,45 +124,111 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
 
-	// Reads first, writes last: see the eventstore package comment.
-	if handled, err := x.inboxOutcome(ctx, tx, msg); err != nil || handled != nil {
-		if handled != nil {
-			// The stream is not loaded for a duplicate: its version is
-			// not known here, and not needed.
-			return Result{Duplicate: true}, handled.err()
-		}
-		return Result{}, err
-	}
-	if err := x.refresh(ctx, tx, e, streamID); err != nil {
-		return Result{}, err
-	}
-
-	events, decideErr := decide(e.agg)
-	var refusal *errcode.Error
-	if decideErr != nil && !errors.As(decideErr, &refusal) {
-		return Result{}, decideErr
-	}
-	if err := x.recordInbox(ctx, tx, msg, streamID, refusal); err != nil {
-		return Result{}, err
-	}
-	var records []eventstore.Record
-	if refusal == nil && len(events) > 0 {
-		records, err = x.store.Append(ctx, tx, streamID, x.streamType, e.agg.Version(),
-			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID}, events...)
-		if err != nil {
-			return Result{}, err
-		}
+	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, func() (A, error) {
+		return e.agg, x.refresh(ctx, tx, e, streamID)
+	}, decide)
+	if err != nil || res.Duplicate {
+		return res, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		e.ok = false
 		return Result{}, fmt.Errorf("commit stream %s: %w", streamID, err)
 	}
 	for _, ev := range events {
-		if refusal == nil {
-			e.agg.Apply(ev)
+		e.agg.Apply(ev)
+	}
+	res.Version = e.agg.Version()
+	return res, refusal
+}
+
+// ExecuteInTx handles msg like Execute, inside the caller's transaction:
+// for a caller that commits the command's events together with writes of
+// its own (the order saga executing commands on the orders of its own
+// context). The stream is read in tx, not from the cache (whose next use
+// reads whatever this appended), and nothing is retried: a concurrency
+// conflict fails the caller's transaction. The error is for failures only,
+// after which tx must roll back; a refusal by the domain is recorded in tx
+// and returned in Result.Refusal. Result.Events are the appended events,
+// applied in Result.Version.
+func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, streamID string, decide func(A) ([]messages.Event, error)) (Result, error) {
+	if msg.Handler == "" || msg.ID == "" {
+		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
+	}
+	agg := x.newAgg()
+	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, func() (A, error) {
+		records, err := x.store.ReadStream(ctx, tx, streamID, 0)
+		if err != nil {
+			return agg, err
+		}
+		return agg, applyRecords(agg, streamID, records)
+	}, decide)
+	if res.Duplicate {
+		res.Refusal = err
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	for _, ev := range events {
+		agg.Apply(ev)
+	}
+	res.Version = agg.Version()
+	res.Events = events
+	res.Refusal = refusal
+	return res, nil
+}
+
+// handle is the transaction's work, reads first and writes last (see the
+// eventstore package comment): the inbox lookup, the load, the decision,
+// the inbox row and the append. It returns the decided events, to apply
+// once the caller knows they are committed. A refusal by the domain (an
+// *errcode.Error from decide) is recorded and returned apart from err,
+// which is for failures: the transaction must then roll back. A duplicate
+// returns the outcome recorded the first time as err.
+func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, load func() (A, error), decide func(A) ([]messages.Event, error)) (res Result, events []messages.Event, refusal, err error) {
+	if handled, err := x.inboxOutcome(ctx, tx, msg); err != nil || handled != nil {
+		if handled != nil {
+			// The stream is not loaded for a duplicate: its version is
+			// not known here, and not needed.
+			return Result{Duplicate: true}, nil, nil, handled.err()
+		}
+		return Result{}, nil, nil, err
+	}
+	agg, err := load()
+	if err != nil {
+		return Result{}, nil, nil, err
+	}
+	events, decideErr := decide(agg)
+	var refused *errcode.Error
+	if decideErr != nil && !errors.As(decideErr, &refused) {
+		return Result{}, nil, nil, decideErr
+	}
+	if err := x.recordInbox(ctx, tx, msg, streamID, refused); err != nil {
+		return Result{}, nil, nil, err
+	}
+	if refused != nil {
+		return Result{}, nil, decideErr, nil
+	}
+	var records []eventstore.Record
+	if len(events) > 0 {
+		records, err = x.store.Append(ctx, tx, streamID, x.streamType, agg.Version(),
+			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID}, events...)
+		if err != nil {
+			return Result{}, nil, nil, err
 		}
 	}
-	return Result{Version: e.agg.Version(), Records: records}, decideErr
+	return Result{Records: records}, events, nil, nil
+}
+
+func applyRecords[A Aggregate](agg A, streamID string, records []eventstore.Record) error {
+	for _, r := range records {
+		ev, err := r.Decode()
+		if err != nil {
+			return fmt.Errorf("load stream %s: %w", streamID, err)
+		}
+		agg.Apply(ev)
+	}
+	return nil
 }
 
 // refresh brings the cached aggregate up to date with the stream, reading
@@ -170,13 +242,9 @@ func (x *Executor[A]) refresh(ctx context.Context, q eventstore.Querier, e *entr
 		e.ok = false
 		return err
 	}
-	for _, r := range records {
-		ev, err := r.Decode()
-		if err != nil {
-			e.ok = false
-			return fmt.Errorf("load stream %s: %w", streamID, err)
-		}
-		e.agg.Apply(ev)
+	if err := applyRecords(e.agg, streamID, records); err != nil {
+		e.ok = false
+		return err
 	}
 	e.ok = true
 	return nil
@@ -190,14 +258,7 @@ func (x *Executor[A]) Load(ctx context.Context, streamID string) (A, error) {
 	if err != nil {
 		return agg, err
 	}
-	for _, r := range records {
-		ev, err := r.Decode()
-		if err != nil {
-			return agg, fmt.Errorf("load stream %s: %w", streamID, err)
-		}
-		agg.Apply(ev)
-	}
-	return agg, nil
+	return agg, applyRecords(agg, streamID, records)
 }
 
 type outcome struct {

@@ -11,8 +11,12 @@ import (
 const FailOrderHandler = "ordering.fail-order"
 
 func (h *Handlers) failOrder(ctx context.Context, cmd *messages.FailOrder) error {
-	_, err := h.Orders.Execute(ctx, messageOf(ctx, FailOrderHandler), cmd.OrderID, func(a *ordering.Order) ([]messages.Event, error) {
-		return a.Fail(cmd.Code, cmd.Message, h.now())
-	})
+	_, err := h.Orders.Execute(ctx, messageOf(ctx, FailOrderHandler), cmd.OrderID, h.decideFailOrder(cmd))
 	return h.settle(ctx, FailOrderHandler, err)
+}
+
+func (h *Handlers) decideFailOrder(cmd *messages.FailOrder) func(*ordering.Order) ([]messages.Event, error) {
+	return func(a *ordering.Order) ([]messages.Event, error) {
+		return a.Fail(cmd.Code, cmd.Message, h.now())
+	}
 }

@@ -11,8 +11,12 @@ import (
 const MarkOrderStepHandler = "ordering.mark-order-step"
 
 func (h *Handlers) markOrderStep(ctx context.Context, cmd *messages.MarkOrderStep) error {
-	_, err := h.Orders.Execute(ctx, messageOf(ctx, MarkOrderStepHandler), cmd.OrderID, func(a *ordering.Order) ([]messages.Event, error) {
-		return a.CompleteStep(cmd.Step, h.now())
-	})
+	_, err := h.Orders.Execute(ctx, messageOf(ctx, MarkOrderStepHandler), cmd.OrderID, h.decideMarkOrderStep(cmd))
 	return h.settle(ctx, MarkOrderStepHandler, err)
+}
+
+func (h *Handlers) decideMarkOrderStep(cmd *messages.MarkOrderStep) func(*ordering.Order) ([]messages.Event, error) {
+	return func(a *ordering.Order) ([]messages.Event, error) {
+		return a.CompleteStep(cmd.Step, h.now())
+	}
 }

@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -61,74 +60,59 @@ func newEventReader(schema string) eventReader {
 	return eventReader{table: pgx.Identifier{schema, "events"}.Sanitize()}
 }
 
-// horizon returns the xmin of a fresh snapshot.
-func (r eventReader) horizon(ctx context.Context, conn *pgx.Conn) (uint64, error) {
+// read returns, in one statement, up to limit events after cp whose
+// transaction id is below the horizon of the statement's own snapshot, in
+// (transaction_id, position) order, and the append time of the first
+// event held at or above that horizon (zero if none).
+//
+// pg_current_snapshot() inside a statement is the statement's snapshot, so
+// its xmin is a horizon as described above for the rows the statement
+// sees. Held events wait behind a transaction that was still open; they
+// become publishable when it ends, which notifies nobody if it rolls back
+// or wrote no events, so the relay re-polls soon. The held event is only
+// reported (relay_lag_seconds), never published from here.
+func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, limit int) ([]eventstore.Record, time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	var xmin string
-	if err := conn.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&xmin); err != nil {
-		return 0, fmt.Errorf("read snapshot horizon: %w", err)
-	}
-	h, err := strconv.ParseUint(xmin, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("read snapshot horizon %q: %w", xmin, err)
-	}
-	return h, nil
-}
-
-// read returns up to limit events after cp whose transaction id is below
-// horizon, in (transaction_id, position) order. The horizon may come from an
-// earlier statement: by property 3 an older horizon is still safe.
-func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, horizon uint64, limit int) ([]eventstore.Record, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	rows, err := conn.Query(ctx, `SELECT position, event_id, stream_id, stream_type, version, event_type, data,
+	rows, err := conn.Query(ctx, `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+		(SELECT false AS held, position, event_id, stream_id, stream_type, version, event_type, data,
 			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint, created_at
 		FROM `+r.table+`
 		WHERE (transaction_id, position) > ($1::text::xid8, $2)
-		  AND transaction_id < $3::text::xid8
+		  AND transaction_id < (SELECT xmin FROM h)
 		ORDER BY transaction_id, position
-		LIMIT $4`,
-		strconv.FormatUint(cp.TransactionID, 10), cp.Position, strconv.FormatUint(horizon, 10), limit)
+		LIMIT $3)
+		UNION ALL
+		(SELECT true, position, event_id, stream_id, stream_type, version, event_type, '{}'::jsonb,
+			'', '', transaction_id::text::bigint, created_at
+		FROM `+r.table+`
+		WHERE transaction_id >= (SELECT xmin FROM h)
+		ORDER BY transaction_id, position
+		LIMIT 1)`,
+		strconv.FormatUint(cp.TransactionID, 10), cp.Position, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+		return nil, time.Time{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
 	}
 	defer rows.Close()
 	var out []eventstore.Record
+	var heldAt time.Time
 	for rows.Next() {
 		var rec eventstore.Record
+		var held bool
 		var txid int64
-		if err := rows.Scan(&rec.Position, &rec.EventID, &rec.StreamID, &rec.StreamType, &rec.Version, &rec.EventType, &rec.Data,
+		if err := rows.Scan(&held, &rec.Position, &rec.EventID, &rec.StreamID, &rec.StreamType, &rec.Version, &rec.EventType, &rec.Data,
 			&rec.CorrelationID, &rec.CausationID, &txid, &rec.CreatedAt); err != nil {
-			return nil, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+			return nil, time.Time{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+		}
+		if held {
+			heldAt = rec.CreatedAt
+			continue
 		}
 		rec.TransactionID = uint64(txid)
 		out = append(out, rec)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+		return nil, time.Time{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
 	}
-	return out, nil
-}
-
-// heldSince reports whether committed events wait at or above horizon (so
-// behind a transaction that was still open), and when the first of them
-// was appended. Such events become publishable when the older transaction
-// ends, which notifies nobody if it rolls back or wrote no events, so the
-// relay re-polls soon rather than waiting for a notification.
-func (r eventReader) heldSince(ctx context.Context, conn *pgx.Conn, horizon uint64) (time.Time, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	var at time.Time
-	err := conn.QueryRow(ctx, `SELECT created_at FROM `+r.table+`
-		WHERE transaction_id >= $1::text::xid8
-		ORDER BY transaction_id, position
-		LIMIT 1`, strconv.FormatUint(horizon, 10)).Scan(&at)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("look for held events: %w", err)
-	}
-	return at, true, nil
+	return out, heldAt, nil
 }

@@ -47,8 +47,9 @@ const checkpointSaveTimeout = 5 * time.Second
 
 // maxHeldRetryInterval caps the re-poll delay while events are held behind
 // an older open transaction, whatever the poll interval: that transaction
-// may end at any moment.
-const maxHeldRetryInterval = time.Second
+// is usually a few milliseconds from its commit, and the held events' own
+// transactions have committed already.
+const maxHeldRetryInterval = 10 * time.Millisecond
 
 // Relay publishes the events of one context's event store to one topic.
 type Relay struct {
@@ -160,7 +161,7 @@ func (r *Relay) acquire(ctx context.Context, lc *lockConn) error {
 // publish is the active relay's loop: read a batch below the horizon,
 // publish it in one call, store the checkpoint, and read again at once.
 // When a read finds nothing it waits MinPollInterval, doubling on every
-// further empty read up to PollInterval (a second while events are held),
+// further empty read up to PollInterval (10 ms while events are held),
 // so a busy relay never sleeps between batches and an idle one costs a few
 // cheap queries per PollInterval. It returns only with an error (ctx
 // ended, session broken).
@@ -168,11 +169,7 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 	pollDelay := r.cfg.MinPollInterval
 	publishDelay := r.cfg.PublishRetryInterval
 	for {
-		horizon, err := r.events.horizon(ctx, lc.conn)
-		if err != nil {
-			return err
-		}
-		batch, err := r.events.read(ctx, lc.conn, cp, horizon, r.cfg.BatchSize)
+		batch, heldAt, err := r.events.read(ctx, lc.conn, cp, r.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
@@ -216,14 +213,10 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 			continue
 		}
 
-		heldAt, held, err := r.events.heldSince(ctx, lc.conn, horizon)
-		if err != nil {
-			return err
-		}
 		r.metrics.waiting(heldAt)
 		wait := pollDelay
 		limit := r.cfg.PollInterval
-		if held {
+		if !heldAt.IsZero() {
 			limit = min(limit, maxHeldRetryInterval)
 		}
 		pollDelay = min(2*pollDelay, limit)

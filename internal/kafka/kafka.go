@@ -13,7 +13,16 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
+	gometrics "github.com/rcrowley/go-metrics"
 )
+
+func init() {
+	// Sarama keeps meters and histograms of every request and message in
+	// go-metrics (rcrowley), which nothing here reads: they cost a few
+	// percent of the process's CPU under load. orderflow's own Prometheus
+	// metrics cover what operators need.
+	gometrics.UseNilMetrics = true
+}
 
 // ProtocolVersion is the Kafka protocol spoken to the brokers. Watermill's
 // default (1.0) is refused by Kafka 4; 3.9 is what deploy/local runs.

@@ -57,6 +57,8 @@ type Service struct {
 
 	distinct []*pgxpool.Pool
 
+	consumerMetrics message.HandlerMiddleware
+
 	handlers  *handlers.Handlers
 	publisher message.Publisher
 	bus       *bus.Bus
@@ -80,6 +82,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		SagaConfig: sagas.DefaultConfig(),
 	}
 	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.consumerMetrics = kafka.ConsumerMetrics(s.Metrics)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -310,6 +313,7 @@ func (s *Service) ProjectorRouter(ctx context.Context) (*message.Router, error) 
 	if err != nil {
 		return nil, err
 	}
+	router.AddMiddleware(s.consumerMetrics)
 	router.AddMiddleware(s.ConsumerMiddleware...)
 	if err := p.AddHandlers(router, s.subscriberFactory("orderflow-projector"), s.Config.Topic); err != nil {
 		return nil, err
@@ -326,7 +330,7 @@ func (s *Service) Sagas() (*sagas.Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.sagas = sagas.NewProcessor(s.SagaConfig, s.Pools[config.Ordering], b, s.Metrics, s.Logger.With("component", "saga"))
+	s.sagas = sagas.NewProcessor(s.SagaConfig, s.Pools[config.Ordering], s.Handlers(), b, s.Metrics, s.Logger.With("component", "saga"))
 	return s.sagas, nil
 }
 
@@ -386,6 +390,7 @@ func (s *Service) CommandRouter() (*message.Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	router.AddMiddleware(s.consumerMetrics)
 	router.AddMiddleware(s.ConsumerMiddleware...)
 	h := s.Handlers()
 	all := append(append(h.Ordering(), h.Inventory()...), h.Payments()...)
