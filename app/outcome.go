@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/command/bus"
@@ -23,15 +24,37 @@ func (d *deps) sendAndWait(ctx context.Context, store *eventstore.Store, cmd mes
 	if !ok {
 		return errcode.New(errcode.Internal, "no handler for command %s", cmd.CommandName())
 	}
-	id, err := d.sender.Send(ctx, cmd, env)
-	if err != nil {
+	id := env.MessageID
+	if id == "" {
+		id = uuid.NewString()
+		env.MessageID = id
+	}
+	// A handler in this process says when it committed; one elsewhere is
+	// found by polling.
+	committed, stop := d.h.OutcomeCommitted(handler, id)
+	defer stop()
+	if _, err := d.sender.Send(ctx, cmd, env); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.OutcomeTimeout)
 	defer cancel()
 	q := `SELECT error_code, error_message FROM ` + pgx.Identifier{store.Schema(), "inbox"}.Sanitize() + ` WHERE handler = $1 AND message_id = $2`
+	// Polls start 2 ms apart and double to 50 ms; a command waiting longer
+	// than that (a backlog) is polled at a quarter of its age, up to a
+	// second apart, so thousands of waiting callers do not flood the
+	// database while the handlers catch up.
+	start := time.Now()
 	wait := 2 * time.Millisecond
 	for {
+		select {
+		case <-ctx.Done():
+			return errcode.New(errcode.Internal, "%s for %s was not handled within %s: is a worker running?",
+				cmd.CommandName(), cmd.AggregateID(), d.cfg.OutcomeTimeout)
+		case <-committed:
+			committed = nil // read it now; a closed channel would spin
+		case <-time.After(wait):
+			wait = min(max(wait*2, time.Since(start)/4), max(50*time.Millisecond, min(time.Since(start)/4, time.Second)))
+		}
 		var code, text *string
 		err := store.Pool().QueryRow(ctx, q, handler, id).Scan(&code, &text)
 		switch {
@@ -42,13 +65,6 @@ func (d *deps) sendAndWait(ctx context.Context, store *eventstore.Store, cmd mes
 		case !errors.Is(err, pgx.ErrNoRows) && ctx.Err() == nil:
 			return fmt.Errorf("read outcome of %s %s: %w", cmd.CommandName(), id, err)
 		}
-		select {
-		case <-ctx.Done():
-			return errcode.New(errcode.Internal, "%s for %s was not handled within %s: is a worker running?",
-				cmd.CommandName(), cmd.AggregateID(), d.cfg.OutcomeTimeout)
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 50*time.Millisecond)
 	}
 }
 

@@ -85,8 +85,8 @@ type target struct {
 type projectOptions struct {
 	// versionType is "external" unless a repair overwrites equal versions.
 	versionType string
-	// cache, when set, supplies and receives the documents of the (single)
-	// target, so a rebuild reads few documents back.
+	// cache, when set, supplies and receives documents, so a rebuild or
+	// the live projector reads few documents back.
 	cache *docCache
 }
 
@@ -208,7 +208,7 @@ func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition,
 		case r.ok():
 			out.written++
 			if opts.cache != nil {
-				opts.cache.put(op.id, docs[i])
+				opts.cache.put(docRef{index: op.index, id: op.id}, docs[i])
 			}
 		case r.stale():
 			// The index already holds this version or a newer one: a
@@ -216,13 +216,13 @@ func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition,
 			// cached copy so the next batch reads the newer one.
 			out.stale++
 			if opts.cache != nil {
-				opts.cache.remove(op.id)
+				opts.cache.remove(docRef{index: op.index, id: op.id})
 			}
 		case r.missingIndex() && byIndex[op.index].optional:
 			p.forgetTargets(d.name) // the rebuild alias is gone: the rebuild swapped or was cancelled
 		default:
 			if opts.cache != nil {
-				opts.cache.remove(op.id)
+				opts.cache.remove(docRef{index: op.index, id: op.id})
 			}
 			if out.failed[op.id] == nil {
 				out.failed[op.id] = fmt.Errorf("write %s/%s version %d: %w", op.index, op.id, op.version, r.err())
@@ -248,7 +248,7 @@ func (g *docEngine[D]) read(ctx context.Context, p *Projector, d *definition, ta
 					// new and the write comes back stale.
 					base[ref] = g.newDoc(id)
 				case opts.cache != nil:
-					if doc, ok := opts.cache.get(id); ok {
+					if doc, ok := opts.cache.get(ref); ok {
 						base[ref] = doc.(D)
 						continue
 					}

@@ -43,6 +43,11 @@ type Config struct {
 	// BatchLinger is how long the live projector waits for more events to
 	// share a bulk request with.
 	BatchLinger time.Duration
+	// CacheSize bounds the documents the live projector keeps per
+	// projection, so that folding the next events of a stream needs no
+	// realtime read from Elasticsearch (which refreshes the shard's reader
+	// whenever the document changed since the last refresh). 0 disables it.
+	CacheSize int
 }
 
 // DefaultConfig fills the tuning fields with what orderflow runs with.
@@ -50,6 +55,7 @@ func DefaultConfig(settings config.Config, es *elasticsearch.Client, pools map[c
 	return Config{
 		Settings: settings, Elastic: es, Pools: pools, Metrics: reg, Logger: logger,
 		AliasTTL: time.Second, RebuildSettle: 3 * time.Second, MaxBatch: 500, BatchLinger: 2 * time.Millisecond,
+		CacheSize: 20000,
 	}
 }
 
@@ -99,6 +105,9 @@ type Projector struct {
 
 	batchMu  sync.Mutex
 	batchers map[Name]*batcher
+
+	// live are the live projections' document caches (nil when disabled).
+	live map[Name]*docCache
 }
 
 type targetView struct {
@@ -121,6 +130,12 @@ func New(cfg Config) (*Projector, error) {
 		customers: newCustomerDirectory(cfg.Pools[config.Payments], 50000),
 		views:     map[Name]targetView{},
 		batchers:  map[Name]*batcher{},
+		live:      map[Name]*docCache{},
+	}
+	if cfg.CacheSize > 0 {
+		for _, n := range Names() {
+			p.live[n] = newDocCache(cfg.CacheSize)
+		}
 	}
 	if cfg.Metrics != nil {
 		if err := cfg.Metrics.Register(newStatusCollector(p)); err != nil {
@@ -265,7 +280,7 @@ func (p *Projector) apply(ctx context.Context, n Name, events []Event) (outcome,
 		return outcome{}, err
 	}
 	start := time.Now()
-	out, err := d.engine.project(ctx, p, d, ts, events, projectOptions{})
+	out, err := d.engine.project(ctx, p, d, ts, events, projectOptions{cache: p.live[n]})
 	p.metrics.observe(n, out, events, time.Since(start))
 	if err != nil || len(out.failed) > 0 {
 		// A vanished rebuild alias is one reason to fail: look again.

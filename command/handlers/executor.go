@@ -72,6 +72,9 @@ type Executor[A Aggregate] struct {
 	mu      sync.Mutex
 	entries map[string]*entry[A]
 	maxSize int
+
+	// outcomes, when set, is told of every outcome this executor commits.
+	outcomes *outcomes
 }
 
 type entry[A Aggregate] struct {
@@ -134,6 +137,7 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 		e.ok = false
 		return Result{}, fmt.Errorf("commit stream %s: %w", streamID, err)
 	}
+	x.outcomes.committed(msg.Handler, msg.ID)
 	for _, ev := range events {
 		e.agg.Apply(ev)
 	}

@@ -36,8 +36,9 @@ type Handlers struct {
 	// ProviderTimeout bounds one call to the provider.
 	ProviderTimeout time.Duration
 
-	now    func() time.Time
-	logger *slog.Logger
+	now      func() time.Time
+	logger   *slog.Logger
+	outcomes *outcomes
 }
 
 // Stores are the event stores of the three contexts.
@@ -48,7 +49,8 @@ type Stores struct {
 // New returns the handlers over stores. now is the clock the aggregates
 // stamp their events with.
 func New(stores Stores, now func() time.Time, logger *slog.Logger) *Handlers {
-	return &Handlers{
+	o := newOutcomes()
+	h := &Handlers{
 		Orders:    NewExecutor(stores.Ordering, OrderStream, func() *ordering.Order { return &ordering.Order{} }),
 		Products:  NewExecutor(stores.Inventory, ProductStream, func() *inventory.Product { return &inventory.Product{} }),
 		Customers: NewExecutor(stores.Payments, CustomerStream, func() *payments.Customer { return &payments.Customer{} }),
@@ -56,9 +58,12 @@ func New(stores Stores, now func() time.Time, logger *slog.Logger) *Handlers {
 		Provider:        payments.BalanceProvider{},
 		ProviderTimeout: 3 * time.Second,
 
-		now:    now,
-		logger: logger,
+		now:      now,
+		logger:   logger,
+		outcomes: o,
 	}
+	h.Orders.outcomes, h.Products.outcomes, h.Customers.outcomes = o, o, o
+	return h
 }
 
 // Ordering returns the handlers of the ordering context's command bus.
