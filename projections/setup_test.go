@@ -9,18 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/app"
-	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/config"
-	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/service"
 	"github.com/orderflow/orderflow/internal/testenv"
@@ -98,15 +95,17 @@ func setup(t *testing.T, opts worldOptions) *world {
 func (w *world) startProjector() {
 	w.t.Helper()
 	require.NoError(w.t, w.svc.EnsureTopics())
-	logger := watermill.NewSlogLoggerWithLevelMapping(w.env.Logger.With("component", "watermill"), nil)
-	router, err := bus.NewRouter(logger)
+	consumer, err := w.proj.NewConsumer(projections.KafkaSource{
+		Brokers: w.env.Config.KafkaBrokers, ClientID: "orderflow-projector",
+		Topic: w.env.Config.Topic, Group: w.env.Config.ConsumerGroup,
+	})
 	require.NoError(w.t, err)
-	subscribers := func(group string) (message.Subscriber, error) {
-		return kafka.NewSubscriber(w.env.Config.KafkaBrokers, w.env.Config.ConsumerGroup(group), "orderflow-projector", logger)
+	run(w.t, consumer.Run)
+	select {
+	case <-consumer.Running():
+	case <-time.After(time.Minute):
+		w.t.Fatal("projector did not start")
 	}
-	require.NoError(w.t, w.proj.AddHandlers(router, subscribers, w.env.Config.Topic))
-	run(w.t, router.Run)
-	waitRunning(w.t, router)
 }
 
 func waitRunning(t *testing.T, router *message.Router) {

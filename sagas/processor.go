@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -72,6 +73,11 @@ type Processor struct {
 	store   store
 	sender  CommandSender
 	local   LocalCommands
+	// sending bounds the commands being sent after their commit; a full
+	// semaphore makes the handlers wait (backpressure). inflight lets
+	// RunDeadlines finish them before the process stops.
+	sending  chan struct{}
+	inflight sync.WaitGroup
 	metrics *metrics
 	logger  *slog.Logger
 	now     func() time.Time
@@ -84,6 +90,7 @@ type Processor struct {
 func NewProcessor(cfg Config, pool *pgxpool.Pool, local LocalCommands, sender CommandSender, reg prometheus.Registerer, logger *slog.Logger) *Processor {
 	return &Processor{
 		cfg: cfg, store: store{pool: pool}, local: local, sender: sender, metrics: newMetrics(reg), logger: logger,
+		sending: make(chan struct{}, maxSendsInFlight),
 		now: time.Now, jitter: rand.Float64,
 	}
 }
@@ -151,13 +158,14 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 		default:
 			d = st.Handle(e, p.now(), p.cfg.Policy, p.jitter)
 		}
-		if d, err = p.runLocal(ctx, tx, st, d); err != nil {
+		var applied []string
+		if d, applied, err = p.runLocal(ctx, tx, st, d); err != nil {
 			return err
 		}
 		if err := p.sendIfFinished(ctx, st, &d); err != nil {
 			return err
 		}
-		return p.store.save(ctx, tx, st, eventID)
+		return p.store.save(ctx, tx, st, append(applied, eventID))
 	})
 	if err != nil || st == nil {
 		return err
@@ -167,21 +175,23 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 }
 
 // runLocal executes the decision's commands on the order in tx, applies
-// the events they append to the saga (marking them processed) and repeats
-// with whatever that decided. It returns the decision with the commands
-// left for the bus, and every compensation and finish along the way.
-func (p *Processor) runLocal(ctx context.Context, tx pgx.Tx, st *State, d Decision) (Decision, error) {
+// the events they append to the saga and repeats with whatever that
+// decided. It returns the decision with the commands left for the bus and
+// every compensation and finish along the way, and the ids of the events
+// it applied, to be recorded as processed.
+func (p *Processor) runLocal(ctx context.Context, tx pgx.Tx, st *State, d Decision) (Decision, []string, error) {
 	out := Decision{Compensated: d.Compensated, Finished: d.Finished}
+	var applied []string
 	pending := d.Commands
 	for round := 0; len(pending) > 0; round++ {
 		if round == maxLocalRounds {
-			return out, fmt.Errorf("saga %s: still deciding local commands after %d rounds", st.OrderID, round)
+			return out, nil, fmt.Errorf("saga %s: still deciding local commands after %d rounds", st.OrderID, round)
 		}
 		var next []Command
 		for _, c := range pending {
 			res, ok, err := p.local.ExecuteOrderCommandInTx(ctx, tx, c.ID, st.OrderID, c.Message)
 			if err != nil {
-				return out, fmt.Errorf("saga %s: %s: %w", st.OrderID, c.Message.CommandName(), err)
+				return out, nil, fmt.Errorf("saga %s: %s: %w", st.OrderID, c.Message.CommandName(), err)
 			}
 			if !ok {
 				out.Commands = append(out.Commands, c)
@@ -193,9 +203,7 @@ func (p *Processor) runLocal(ctx context.Context, tx pgx.Tx, st *State, d Decisi
 				p.logger.InfoContext(ctx, "order refused the saga's command", "order_id", st.OrderID, "command", c.Message.CommandName(), "error", res.Refusal)
 			}
 			for i, ev := range res.Events {
-				if err := p.store.markProcessed(ctx, tx, res.Records[i].EventID.String(), st.OrderID); err != nil {
-					return out, err
-				}
+				applied = append(applied, res.Records[i].EventID.String())
 				dd := st.Handle(ev, p.now(), p.cfg.Policy, p.jitter)
 				next = append(next, dd.Commands...)
 				out.Compensated = append(out.Compensated, dd.Compensated...)
@@ -204,7 +212,7 @@ func (p *Processor) runLocal(ctx context.Context, tx pgx.Tx, st *State, d Decisi
 		}
 		pending = next
 	}
-	return out, nil
+	return out, applied, nil
 }
 
 // sendIfFinished sends the commands of a saga that finished with commands
@@ -231,15 +239,36 @@ func (p *Processor) sendAll(ctx context.Context, st *State, d Decision) error {
 	return nil
 }
 
-// send carries out a committed decision. The state is committed first, so
-// an answer to these commands always finds the saga waiting for it (sent
-// before the commit, a quick answer could arrive while a failed commit left
-// the saga a step behind, and be dropped as stale). A command that cannot be
-// sent now is not lost: the saga's deadline sends the phase's commands
-// again, with the same ids.
+// maxSendsInFlight bounds the decisions whose commands are being sent.
+const maxSendsInFlight = 256
+
+// sendTimeout bounds sending one decision's commands.
+const sendTimeout = 30 * time.Second
+
+// send carries out a committed decision, in the background: the event's
+// partition moves on to its next event while Kafka acknowledges. The state
+// is committed first, so an answer to these commands always finds the saga
+// waiting for it (sent before the commit, a quick answer could arrive
+// while a failed commit left the saga a step behind, and be dropped as
+// stale). A command that cannot be sent is not lost: the saga's deadline
+// sends the phase's commands again, with the same ids. Commands of one
+// order never depend on the order in which they are sent: the saga sends
+// the next ones only after the answers to the previous ones.
 func (p *Processor) send(ctx context.Context, st *State, d Decision) {
-	if err := p.sendAll(ctx, st, d); err != nil {
-		p.logger.Warn("saga command not sent, the deadline will send it again", "order_id", st.OrderID, "deadline", st.Deadline, "error", err)
+	if len(d.Commands) > 0 {
+		p.sending <- struct{}{}
+		p.inflight.Add(1)
+		go func() {
+			defer func() {
+				<-p.sending
+				p.inflight.Done()
+			}()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+			defer cancel()
+			if err := p.sendAll(ctx, st, d); err != nil {
+				p.logger.Warn("saga command not sent, the deadline will send it again", "order_id", st.OrderID, "deadline", st.Deadline, "error", err)
+			}
+		}()
 	}
 	p.metrics.observe(st, d)
 	if d.Finished {
@@ -247,10 +276,12 @@ func (p *Processor) send(ctx context.Context, st *State, d Decision) {
 	}
 }
 
-// RunDeadlines fires due deadlines until ctx ends.
+// RunDeadlines fires due deadlines until ctx ends, then waits for the
+// commands still being sent.
 func (p *Processor) RunDeadlines(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.DeadlineInterval)
 	defer t.Stop()
+	defer p.inflight.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -297,13 +328,14 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
 			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)
 			d = st.OnDeadline(p.now(), p.cfg.Policy, p.jitter)
-			if d, err = p.runLocal(ctx, tx, st, d); err != nil {
+			var applied []string
+			if d, applied, err = p.runLocal(ctx, tx, st, d); err != nil {
 				return err
 			}
 			if err := p.sendIfFinished(ctx, st, &d); err != nil {
 				return err
 			}
-			return p.store.save(ctx, tx, st, "")
+			return p.store.save(ctx, tx, st, applied)
 		})
 		if err != nil {
 			return 0, err

@@ -80,15 +80,7 @@ func (s store) lockAndLoad(ctx context.Context, tx pgx.Tx, orderID, eventID stri
 	return false, &st, nil
 }
 
-// markProcessed records eventID in tx, with the state it produced.
-func (s store) markProcessed(ctx context.Context, tx pgx.Tx, eventID, orderID string) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO sagas.processed_events (event_id, order_id) VALUES ($1, $2)`, eventID, orderID); err != nil {
-		return fmt.Errorf("record event %s of saga %s: %w", eventID, orderID, err)
-	}
-	return nil
-}
-
-// load reads the saga of orderID in tx (under lockOrder); nil if it has
+// load reads the saga of orderID in tx (under its lock); nil if it has
 // none yet.
 func (s store) load(ctx context.Context, tx pgx.Tx, orderID string) (*State, error) {
 	var raw []byte
@@ -106,9 +98,9 @@ func (s store) load(ctx context.Context, tx pgx.Tx, orderID string) (*State, err
 	return &st, nil
 }
 
-// save writes the saga in tx and, unless eventID is empty (a deadline),
-// records the event that moved it, in one round trip.
-func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventID string) error {
+// save writes the saga in tx and records the events that moved it as
+// processed, in one round trip.
+func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventIDs []string) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode saga %s: %w", st.OrderID, err)
@@ -122,11 +114,11 @@ func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventID string) e
 		VALUES ($1, $2, $3, $4, $5, now())
 		ON CONFLICT (order_id) DO UPDATE SET phase = excluded.phase, state = excluded.state, deadline = excluded.deadline, updated_at = now()`,
 		st.OrderID, string(st.Phase), raw, deadline, st.StartedAt)
-	if eventID != "" {
-		b.Queue(`INSERT INTO sagas.processed_events (event_id, order_id) VALUES ($1, $2)`, eventID, st.OrderID)
+	if len(eventIDs) > 0 {
+		b.Queue(`INSERT INTO sagas.processed_events (event_id, order_id) SELECT unnest($1::uuid[]), $2`, eventIDs, st.OrderID)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("save saga %s after event %q: %w", st.OrderID, eventID, err)
+		return fmt.Errorf("save saga %s after events %v: %w", st.OrderID, eventIDs, err)
 	}
 	return nil
 }

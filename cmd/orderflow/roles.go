@@ -94,9 +94,9 @@ func all(loops ...func(context.Context) error) func(context.Context) error {
 
 // roleProjector keeps the Elasticsearch read models up to date.
 func roleProjector(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
-	router, err := svc.ProjectorRouter(context.Background())
+	consumer, err := svc.ProjectorConsumer(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	return router.Run, nil
+	return consumer.Run, nil
 }

@@ -106,9 +106,47 @@ func (s *Store) Append(ctx context.Context, tx pgx.Tx, streamID, streamType stri
 	if len(events) == 0 {
 		return nil, nil
 	}
+	q, args, records, err := s.prepareAppend(streamID, streamType, expectedVersion, meta, events)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, s.appendError(ctx, streamID, expectedVersion, err)
+	}
+	if err := scanAppended(rows, records, expectedVersion); err != nil {
+		return nil, s.appendError(ctx, streamID, expectedVersion, err)
+	}
+	return records, nil
+}
+
+// QueueAppend is Append as part of a batch the caller sends in its
+// transaction, sharing the round trip with other statements: the returned
+// records are complete once the batch ran without error, and a concurrent
+// writer makes the batch fail with a *ConflictError.
+func (s *Store) QueueAppend(ctx context.Context, b *pgx.Batch, streamID, streamType string, expectedVersion int, meta Metadata, events ...messages.Event) ([]Record, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	q, args, records, err := s.prepareAppend(streamID, streamType, expectedVersion, meta, events)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue(q, args...).Query(func(rows pgx.Rows) error {
+		if err := scanAppended(rows, records, expectedVersion); err != nil {
+			return s.appendError(ctx, streamID, expectedVersion, err)
+		}
+		return nil
+	})
+	return records, nil
+}
+
+// prepareAppend builds the insert of events and their records, still
+// without the positions, transaction id and time the database assigns.
+func (s *Store) prepareAppend(streamID, streamType string, expectedVersion int, meta Metadata, events []messages.Event) (string, []any, []Record, error) {
 	extra, err := json.Marshal(meta.Extra)
 	if err != nil {
-		return nil, fmt.Errorf("encode metadata of stream %s: %w", streamID, err)
+		return "", nil, nil, fmt.Errorf("encode metadata of stream %s: %w", streamID, err)
 	}
 	if meta.Extra == nil {
 		extra = []byte("{}")
@@ -123,11 +161,11 @@ func (s *Store) Append(ctx context.Context, tx pgx.Tx, streamID, streamType stri
 	)
 	for i, e := range events {
 		if e.AggregateID() != streamID {
-			return nil, errcode.New(errcode.Internal, "event %s belongs to stream %s, not %s", e.EventType(), e.AggregateID(), streamID)
+			return "", nil, nil, errcode.New(errcode.Internal, "event %s belongs to stream %s, not %s", e.EventType(), e.AggregateID(), streamID)
 		}
 		payload, err := json.Marshal(e)
 		if err != nil {
-			return nil, fmt.Errorf("encode %s of stream %s: %w", e.EventType(), streamID, err)
+			return "", nil, nil, fmt.Errorf("encode %s of stream %s: %w", e.EventType(), streamID, err)
 		}
 		records[i] = Record{
 			EventID:       uuid.Must(uuid.NewV7()),
@@ -144,32 +182,30 @@ func (s *Store) Append(ctx context.Context, tx pgx.Tx, streamID, streamType stri
 		correlation[i], causation[i] = nullable(meta.CorrelationID), nullable(meta.CausationID)
 	}
 
-	// One round trip for the whole batch: unnest the columns, return the
+	// One statement for the whole batch: unnest the columns, return the
 	// positions, transaction id and time the database assigned.
 	q := `INSERT INTO ` + s.table + ` (event_id, stream_id, stream_type, version, event_type, data, metadata, correlation_id, causation_id)
 		SELECT id, $2, $3, v, t, d, m, c, k
 		FROM unnest($1::uuid[], $4::int[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[]) AS u(id, v, t, d, m, c, k)
 		RETURNING version, position, transaction_id::text::bigint, created_at`
-	res, err := tx.Query(ctx, q, ids, streamID, streamType, versions, types, data, metas, correlation, causation)
-	if err != nil {
-		return nil, s.appendError(ctx, streamID, expectedVersion, err)
-	}
-	// RETURNING promises no order, so rows are matched back by version.
-	for res.Next() {
+	return q, []any{ids, streamID, streamType, versions, types, data, metas, correlation, causation}, records, nil
+}
+
+// scanAppended fills records from the insert's RETURNING rows, which
+// promise no order, so rows are matched back by version.
+func scanAppended(rows pgx.Rows, records []Record, expectedVersion int) error {
+	defer rows.Close()
+	for rows.Next() {
 		var version int
 		var position, txid int64
 		var at time.Time
-		if err := res.Scan(&version, &position, &txid, &at); err != nil {
-			res.Close()
-			return nil, fmt.Errorf("append to stream %s: %w", streamID, err)
+		if err := rows.Scan(&version, &position, &txid, &at); err != nil {
+			return err
 		}
 		r := &records[version-expectedVersion-1]
 		r.Position, r.TransactionID, r.CreatedAt = position, uint64(txid), at
 	}
-	if err := res.Err(); err != nil {
-		return nil, s.appendError(ctx, streamID, expectedVersion, err)
-	}
-	return records, nil
+	return rows.Err()
 }
 
 // appendError turns a unique violation on (stream_id, version) into a
@@ -210,6 +246,19 @@ func (s *Store) ReadStream(ctx context.Context, q Querier, streamID string, afte
 		return nil, fmt.Errorf("read stream %s: %w", streamID, err)
 	}
 	return recs, nil
+}
+
+// QueueReadStream is ReadStream as part of a batch the caller sends:
+// *into holds the records once the batch ran without error.
+func (s *Store) QueueReadStream(b *pgx.Batch, streamID string, afterVersion int, into *[]Record) {
+	b.Queue(`SELECT `+columns+` FROM `+s.table+` WHERE stream_id = $1 AND version > $2 ORDER BY version`, streamID, afterVersion).Query(func(rows pgx.Rows) error {
+		recs, err := scanRecords(rows)
+		if err != nil {
+			return fmt.Errorf("read stream %s: %w", streamID, err)
+		}
+		*into = recs
+		return nil
+	})
 }
 
 // ReadAll returns up to limit events after position, in position order. It

@@ -127,10 +127,18 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
 
-	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, func() (A, error) {
-		return e.agg, x.refresh(ctx, tx, e, streamID)
-	}, decide)
-	if err != nil || res.Duplicate {
+	if !e.ok {
+		e.agg = x.newAgg()
+	}
+	// Until the stream is read, the cached aggregate is not known to be
+	// whole: a failure on the way leaves it to be loaded afresh.
+	e.ok = false
+	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, e.agg, decide)
+	if err != nil && !res.Duplicate {
+		return res, err
+	}
+	e.ok = true
+	if res.Duplicate {
 		return res, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -159,13 +167,7 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
 	}
 	agg := x.newAgg()
-	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, func() (A, error) {
-		records, err := x.store.ReadStream(ctx, tx, streamID, 0)
-		if err != nil {
-			return agg, err
-		}
-		return agg, applyRecords(agg, streamID, records)
-	}, decide)
+	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, agg, decide)
 	if res.Duplicate {
 		res.Refusal = err
 		return res, nil
@@ -183,45 +185,64 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 }
 
 // handle is the transaction's work, reads first and writes last (see the
-// eventstore package comment): the inbox lookup, the load, the decision,
-// the inbox row and the append. It returns the decided events, to apply
-// once the caller knows they are committed. A refusal by the domain (an
-// *errcode.Error from decide) is recorded and returned apart from err,
-// which is for failures: the transaction must then roll back. A duplicate
-// returns the outcome recorded the first time as err.
-func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, load func() (A, error), decide func(A) ([]messages.Event, error)) (res Result, events []messages.Event, refusal, err error) {
-	if handled, err := x.inboxOutcome(ctx, tx, msg); err != nil || handled != nil {
-		if handled != nil {
-			// The stream is not loaded for a duplicate: its version is
-			// not known here, and not needed.
-			return Result{Duplicate: true}, nil, nil, handled.err()
-		}
+// eventstore package comment), in two round trips: the inbox lookup with
+// the stream's events after agg's version (applied to agg), then the
+// decision, and the inbox row with the append. It returns the decided
+// events, to apply once the caller knows they are committed. A refusal by
+// the domain (an *errcode.Error from decide) is recorded and returned apart
+// from err, which is for failures: the transaction must then roll back. A
+// duplicate returns the outcome recorded the first time as err.
+func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, decide func(A) ([]messages.Event, error)) (res Result, events []messages.Event, refusal, err error) {
+	reads := &pgx.Batch{}
+	handled, found := &outcome{}, false
+	reads.Queue(`SELECT error_code, error_message FROM `+x.inboxTable()+` WHERE handler = $1 AND message_id = $2`, msg.Handler, msg.ID).
+		QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&handled.code, &handled.message)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read inbox for message %s: %w", msg.ID, err)
+			}
+			found = true
+			return nil
+		})
+	var records []eventstore.Record
+	x.store.QueueReadStream(reads, streamID, agg.Version(), &records)
+	if err := tx.SendBatch(ctx, reads).Close(); err != nil {
 		return Result{}, nil, nil, err
 	}
-	agg, err := load()
-	if err != nil {
+	if found {
+		// A duplicate: nothing is decided, and the stream's version is not
+		// needed.
+		return Result{Duplicate: true}, nil, nil, handled.err()
+	}
+	if err := applyRecords(agg, streamID, records); err != nil {
 		return Result{}, nil, nil, err
 	}
+
 	events, decideErr := decide(agg)
 	var refused *errcode.Error
 	if decideErr != nil && !errors.As(decideErr, &refused) {
 		return Result{}, nil, nil, decideErr
 	}
-	if err := x.recordInbox(ctx, tx, msg, streamID, refused); err != nil {
-		return Result{}, nil, nil, err
-	}
-	if refused != nil {
-		return Result{}, nil, decideErr, nil
-	}
-	var records []eventstore.Record
-	if len(events) > 0 {
-		records, err = x.store.Append(ctx, tx, streamID, x.streamType, agg.Version(),
+	writes := &pgx.Batch{}
+	x.queueInbox(writes, msg, streamID, refused)
+	var appended []eventstore.Record
+	if refused == nil && len(events) > 0 {
+		appended, err = x.store.QueueAppend(ctx, writes, streamID, x.streamType, agg.Version(),
 			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID}, events...)
 		if err != nil {
 			return Result{}, nil, nil, err
 		}
 	}
-	return Result{Records: records}, events, nil, nil
+	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
+		return Result{}, nil, nil, err
+	}
+	if refused != nil {
+		return Result{}, nil, decideErr, nil
+	}
+	return Result{Records: appended}, events, nil, nil
 }
 
 func applyRecords[A Aggregate](agg A, streamID string, records []eventstore.Record) error {
@@ -232,25 +253,6 @@ func applyRecords[A Aggregate](agg A, streamID string, records []eventstore.Reco
 		}
 		agg.Apply(ev)
 	}
-	return nil
-}
-
-// refresh brings the cached aggregate up to date with the stream, reading
-// only the events it has not seen.
-func (x *Executor[A]) refresh(ctx context.Context, q eventstore.Querier, e *entry[A], streamID string) error {
-	if !e.ok {
-		e.agg = x.newAgg()
-	}
-	records, err := x.store.ReadStream(ctx, q, streamID, e.agg.Version())
-	if err != nil {
-		e.ok = false
-		return err
-	}
-	if err := applyRecords(e.agg, streamID, records); err != nil {
-		e.ok = false
-		return err
-	}
-	e.ok = true
 	return nil
 }
 
@@ -281,31 +283,15 @@ func (o *outcome) err() error {
 	return errcode.New(errcode.Code(*o.code), "%s", msg)
 }
 
-func (x *Executor[A]) inboxOutcome(ctx context.Context, tx pgx.Tx, msg Message) (*outcome, error) {
-	var o outcome
-	err := tx.QueryRow(ctx, `SELECT error_code, error_message FROM `+x.inboxTable()+` WHERE handler = $1 AND message_id = $2`,
-		msg.Handler, msg.ID).Scan(&o.code, &o.message)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read inbox for message %s: %w", msg.ID, err)
-	}
-	return &o, nil
-}
-
-func (x *Executor[A]) recordInbox(ctx context.Context, tx pgx.Tx, msg Message, streamID string, refusal *errcode.Error) error {
+// queueInbox queues the inbox row of msg: its refusal, if any.
+func (x *Executor[A]) queueInbox(b *pgx.Batch, msg Message, streamID string, refusal *errcode.Error) {
 	var code, text *string
 	if refusal != nil {
 		c, m := string(refusal.Code), refusal.Message
 		code, text = &c, &m
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+x.inboxTable()+` (handler, message_id, stream_id, error_code, error_message) VALUES ($1, $2, $3, $4, $5)`,
+	b.Queue(`INSERT INTO `+x.inboxTable()+` (handler, message_id, stream_id, error_code, error_message) VALUES ($1, $2, $3, $4, $5)`,
 		msg.Handler, msg.ID, streamID, code, text)
-	if err != nil {
-		return fmt.Errorf("record message %s in inbox: %w", msg.ID, err)
-	}
-	return nil
 }
 
 func (x *Executor[A]) inboxTable() string {

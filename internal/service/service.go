@@ -57,7 +57,7 @@ type Service struct {
 
 	distinct []*pgxpool.Pool
 
-	consumerMetrics message.HandlerMiddleware
+	consumerMetrics *kafka.ConsumerMetrics
 
 	handlers  *handlers.Handlers
 	publisher message.Publisher
@@ -82,7 +82,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		SagaConfig: sagas.DefaultConfig(),
 	}
 	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.consumerMetrics = kafka.ConsumerMetrics(s.Metrics)
+	s.consumerMetrics = kafka.NewConsumerMetrics(s.Metrics)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -296,9 +296,9 @@ func (s *Service) Projections() (*projections.Projector, error) {
 	return p, nil
 }
 
-// ProjectorRouter returns a router that projects the three event topics
-// into Elasticsearch; Run it to start consuming.
-func (s *Service) ProjectorRouter(ctx context.Context) (*message.Router, error) {
+// ProjectorConsumer returns the live projectors' consumer of the three
+// event topics, with the indexes in place; Run it to start consuming.
+func (s *Service) ProjectorConsumer(ctx context.Context) (*projections.Consumer, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
@@ -309,16 +309,11 @@ func (s *Service) ProjectorRouter(ctx context.Context) (*message.Router, error) 
 	if err := p.EnsureIndexes(ctx); err != nil {
 		return nil, err
 	}
-	router, err := bus.NewRouter(s.watermillLogger())
-	if err != nil {
-		return nil, err
-	}
-	router.AddMiddleware(s.consumerMetrics)
-	router.AddMiddleware(s.ConsumerMiddleware...)
-	if err := p.AddHandlers(router, s.subscriberFactory("orderflow-projector"), s.Config.Topic); err != nil {
-		return nil, err
-	}
-	return router, nil
+	return p.NewConsumer(projections.KafkaSource{
+		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
+		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
+		Metrics: s.consumerMetrics,
+	})
 }
 
 // Sagas returns the order saga processor.
@@ -390,7 +385,7 @@ func (s *Service) CommandRouter() (*message.Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	router.AddMiddleware(s.consumerMetrics)
+	router.AddMiddleware(s.consumerMetrics.Middleware())
 	router.AddMiddleware(s.ConsumerMiddleware...)
 	h := s.Handlers()
 	all := append(append(h.Ordering(), h.Inventory()...), h.Payments()...)

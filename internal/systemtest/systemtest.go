@@ -147,11 +147,11 @@ func (s *System) startCommandHandlers(svc *service.Service) {
 // StartProjector runs the Elasticsearch projector of svc.
 func (s *System) StartProjector(svc *service.Service) (stop func()) {
 	s.T.Helper()
-	router, err := svc.ProjectorRouter(context.Background())
+	consumer, err := svc.ProjectorConsumer(context.Background())
 	require.NoError(s.T, err)
-	stop = Run(s.T, router.Run)
+	stop = Run(s.T, consumer.Run)
 	select {
-	case <-router.Running():
+	case <-consumer.Running():
 	case <-time.After(time.Minute):
 		s.T.Fatal("projector did not start")
 	}
