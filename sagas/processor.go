@@ -69,19 +69,19 @@ const maxLocalRounds = 8
 // here still reach Kafka through the outbox, like any other; the saga finds
 // them processed already.
 type Processor struct {
-	cfg     Config
-	store   store
-	sender  CommandSender
-	local   LocalCommands
+	cfg    Config
+	store  store
+	sender CommandSender
+	local  LocalCommands
 	// sending bounds the commands being sent after their commit; a full
 	// semaphore makes the handlers wait (backpressure). inflight lets
 	// RunDeadlines finish them before the process stops.
 	sending  chan struct{}
 	inflight sync.WaitGroup
-	metrics *metrics
-	logger  *slog.Logger
-	now     func() time.Time
-	jitter  func() float64
+	metrics  *metrics
+	logger   *slog.Logger
+	now      func() time.Time
+	jitter   func() float64
 }
 
 // NewProcessor returns a processor keeping state in pool, which must be the
@@ -91,7 +91,7 @@ func NewProcessor(cfg Config, pool *pgxpool.Pool, local LocalCommands, sender Co
 	return &Processor{
 		cfg: cfg, store: store{pool: pool}, local: local, sender: sender, metrics: newMetrics(reg), logger: logger,
 		sending: make(chan struct{}, maxSendsInFlight),
-		now: time.Now, jitter: rand.Float64,
+		now:     time.Now, jitter: rand.Float64,
 	}
 }
 
