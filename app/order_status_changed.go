@@ -9,9 +9,10 @@ import (
 	"github.com/orderflow/orderflow/query"
 )
 
-// OrderChangeWatcher signals changes of an order (query.OrderChanges).
+// OrderChangeWatcher delivers the change feed of an order
+// (query.OrderChanges).
 type OrderChangeWatcher interface {
-	Watch(orderID string) (<-chan struct{}, func())
+	Watch(orderID string) (<-chan query.OrderChange, func())
 }
 
 // recheckInterval bounds how long a missed change signal can delay a
@@ -20,8 +21,9 @@ const recheckInterval = 2 * time.Second
 
 // OrderStatusChangedHandler streams an order's state: the current state
 // first, then the state after every later event, in order, ending after the
-// final state. States come from the order's stream in the event store, so
-// no change is skipped or merged, whatever the read model's lag.
+// final state. States are folded from the order's own events: the feed's
+// event when it is the next version, the event store's otherwise, so no
+// change is skipped or merged, whatever the read model's lag.
 type OrderStatusChangedHandler struct{ d *deps }
 
 // Handle authorizes the subscription and starts it; the channel closes
@@ -67,7 +69,17 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 			select {
 			case <-ctx.Done():
 				return
-			case <-changed:
+			case c := <-changed:
+				if c.Version <= order.Version() {
+					continue // seen already
+				}
+				if c.Event != nil && c.Version == order.Version()+1 {
+					order.Apply(c.Event)
+					if !send(query.OrderFromAggregate(order)) || order.Status().Terminal() {
+						return
+					}
+					continue
+				}
 			case <-recheck.C:
 			}
 			records, err := store.ReadStream(ctx, store.Pool(), orderID, order.Version())

@@ -67,14 +67,6 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	}
 
 	orderID := OrderID(in.CustomerID, key)
-	existing, err := h.d.h.Orders.Load(ctx, orderID)
-	if err != nil {
-		return query.Order{}, err
-	}
-	if existing.Version() > 0 {
-		return query.OrderFromAggregate(existing), nil
-	}
-
 	cmd, err := h.priced(ctx, orderID, in)
 	if err != nil {
 		return query.Order{}, err
@@ -84,8 +76,9 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	if _, err := (&ordering.Order{}).Place(cmd, h.d.now()); err != nil {
 		return query.Order{}, err
 	}
-	// The message id is the order id: concurrent retries of one key send
-	// the same message, which the handler's inbox applies once.
+	// The message id is the order id: retries of one key, concurrent or
+	// late, send the same message, which the handler's inbox applies once;
+	// each then answers with the order as recorded.
 	err = h.d.sendAndWait(ctx, h.d.h.Orders.Store(), cmd, bus.Envelope{MessageID: orderID, CorrelationID: orderID})
 	if err != nil && !errcode.Is(err, errcode.Conflict) {
 		return query.Order{}, err

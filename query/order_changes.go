@@ -1,41 +1,67 @@
 package query
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/orderflow/orderflow/messages"
+)
+
+// OrderChange is one event of an order's stream, as the change feed saw
+// it: Event is nil when the feed could not decode it.
+type OrderChange struct {
+	OrderID string
+	Version int
+	Event   messages.Event
+}
+
+// changeBuffer is how many changes a watcher may fall behind before
+// further ones are dropped; it then finds the gap by version and reads the
+// order's stream.
+const changeBuffer = 32
 
 // OrderChanges fans the order change feed out to the subscribers of one
-// process. It carries no data, only "order X changed": a subscriber then
-// reads the order's new events from the event store after the version it
-// has, so it sees every change, in order, and a missed signal only delays
+// process. A subscriber applies a change that directly follows the
+// version it has, and reads the order's events after its version from the
+// event store on anything else (a gap, an undecodable event, a dropped
+// change), so it sees every change, in order; a missed change only delays
 // it until the next one (or its periodic re-check).
 type OrderChanges struct {
 	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
+	subs map[string]map[chan OrderChange]struct{}
 }
 
 // NewOrderChanges returns an empty fan-out.
 func NewOrderChanges() *OrderChanges {
-	return &OrderChanges{subs: map[string]map[chan struct{}]struct{}{}}
+	return &OrderChanges{subs: map[string]map[chan OrderChange]struct{}{}}
 }
 
-// Notify signals every watcher of orderID; it never blocks.
-func (c *OrderChanges) Notify(orderID string) {
+// Watched reports whether anyone watches orderID, so the feed decodes only
+// events someone waits for.
+func (c *OrderChanges) Watched(orderID string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for ch := range c.subs[orderID] {
+	return len(c.subs[orderID]) > 0
+}
+
+// Notify hands ch to every watcher of its order; it never blocks.
+func (c *OrderChanges) Notify(ch OrderChange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for w := range c.subs[ch.OrderID] {
 		select {
-		case ch <- struct{}{}:
-		default: // a signal is already pending
+		case w <- ch:
+		default: // the watcher is behind: it finds the gap later
 		}
 	}
 }
 
-// Watch returns a channel signalled when orderID changes, and the func
-// that stops watching.
-func (c *OrderChanges) Watch(orderID string) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// Watch returns the changes of orderID from now on, and the func that
+// stops watching.
+func (c *OrderChanges) Watch(orderID string) (<-chan OrderChange, func()) {
+	ch := make(chan OrderChange, changeBuffer)
 	c.mu.Lock()
 	if c.subs[orderID] == nil {
-		c.subs[orderID] = map[chan struct{}]struct{}{}
+		c.subs[orderID] = map[chan OrderChange]struct{}{}
 	}
 	c.subs[orderID][ch] = struct{}{}
 	c.mu.Unlock()

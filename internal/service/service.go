@@ -258,9 +258,17 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 	changes := query.NewOrderChanges()
 	router.AddConsumerHandler("api.order-changes", s.Config.Topic(messages.EventsTopic(string(config.Ordering))), sub,
 		func(msg *message.Message) error {
-			if id := msg.Metadata.Get(messages.HeaderStreamID); id != "" {
-				changes.Notify(id)
+			env, err := messages.ParseEnvelope(msg.Metadata)
+			if err != nil || !changes.Watched(env.StreamID) {
+				return nil
 			}
+			// An event that cannot be decoded still signals the change:
+			// the subscriber reads it from the event store.
+			e, err := messages.DecodeEvent(env.EventType, msg.Payload)
+			if err != nil {
+				e = nil
+			}
+			changes.Notify(query.OrderChange{OrderID: env.StreamID, Version: env.Version, Event: e})
 			return nil
 		})
 	s.changes = changes
