@@ -172,23 +172,31 @@ func (s *Service) EnsureTopics() error {
 	if s.topicsReady {
 		return nil
 	}
-	var topics []string
+	var commands, events []string
 	for _, t := range bus.CommandTopics() {
-		topics = append(topics, s.Config.Topic(t))
+		commands = append(commands, s.Config.Topic(t))
 	}
 	for _, c := range config.Contexts() {
-		topics = append(topics, s.Config.Topic(messages.EventsTopic(string(c))))
+		events = append(events, s.Config.Topic(messages.EventsTopic(string(c))))
 	}
-	if err := kafka.EnsureTopics(s.Config.KafkaBrokers, TopicPartitions, topics...); err != nil {
+	if err := kafka.EnsureTopics(s.Config.KafkaBrokers, TopicPartitions, commands...); err != nil {
+		return err
+	}
+	if err := kafka.EnsureTopics(s.Config.KafkaBrokers, EventTopicPartitions, events...); err != nil {
 		return err
 	}
 	s.topicsReady = true
 	return nil
 }
 
-// TopicPartitions is the partition count of the topics orderflow creates:
-// the upper bound of consumers per group.
+// TopicPartitions is the partition count of the command topics orderflow
+// creates: the upper bound of consumers per group.
 const TopicPartitions = 8
+
+// EventTopicPartitions is the partition count of the event topics. The
+// saga handles one event per partition at a time, so this bounds how many
+// orders it moves at once.
+const EventTopicPartitions = 16
 
 // Bus returns the command bus, creating its topics and publisher once.
 func (s *Service) Bus() (*bus.Bus, error) {
