@@ -88,17 +88,27 @@ type Config struct {
 	// OutcomeTimeout bounds how long a synchronous command waits for its
 	// handler to record the outcome.
 	OutcomeTimeout time.Duration
+	// MaxPendingCommands bounds the synchronous commands (placeOrder,
+	// cancelOrder, the admin mutations) this process has sent and waits
+	// on. Beyond it a command is refused at once, before it is sent
+	// (INTERNAL, retryable): under a load the handlers cannot keep up with,
+	// callers learn it in milliseconds instead of after OutcomeTimeout,
+	// and an error always means nothing was recorded. 0 means no bound.
+	MaxPendingCommands int
 }
 
 // DefaultConfig is what `orderflow all` uses.
 func DefaultConfig() Config {
-	return Config{MaxOrderLines: 50, OutcomeTimeout: 15 * time.Second}
+	return Config{MaxOrderLines: 50, OutcomeTimeout: 15 * time.Second, MaxPendingCommands: 512}
 }
 
 // New wires the use cases onto the command bus and the command handlers'
 // event stores.
 func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels, now func() time.Time, logger *slog.Logger) Application {
 	d := &deps{cfg: cfg, sender: sender, h: h, read: read, changes: read.Changes, catalog: &catalog{}, now: now, logger: logger}
+	if cfg.MaxPendingCommands > 0 {
+		d.pending = make(chan struct{}, cfg.MaxPendingCommands)
+	}
 	return Application{
 		Commands: Commands{
 			PlaceOrder:       PlaceOrderHandler{d},
@@ -128,6 +138,9 @@ type deps struct {
 	read   ReadModels
 	// changes is nil when the process serves no subscriptions.
 	changes OrderChangeWatcher
+	// pending holds a token per synchronous command in flight (nil: no
+	// bound).
+	pending chan struct{}
 	catalog *catalog
 	now     func() time.Time
 	logger  *slog.Logger

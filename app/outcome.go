@@ -24,6 +24,15 @@ func (d *deps) sendAndWait(ctx context.Context, store *eventstore.Store, cmd mes
 	if !ok {
 		return errcode.New(errcode.Internal, "no handler for command %s", cmd.CommandName())
 	}
+	if d.pending != nil {
+		select {
+		case d.pending <- struct{}{}:
+			defer func() { <-d.pending }()
+		default:
+			return errcode.New(errcode.Internal, "orderflow is at capacity (%d commands waiting for their handlers): %s for %s was not sent, nothing was recorded; retry later (an order with the same idempotencyKey)",
+				cap(d.pending), cmd.CommandName(), cmd.AggregateID()).With("retryable", true)
+		}
+	}
 	id := env.MessageID
 	if id == "" {
 		id = uuid.NewString()

@@ -56,6 +56,11 @@ type Config struct {
 	// tests and drills; all zero (no faults) in production.
 	PaymentFaults PaymentFaults
 
+	// MaxPendingCommands bounds the synchronous commands an API process
+	// waits on; beyond it they are refused before being sent (0: the
+	// application's default).
+	MaxPendingCommands int
+
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -242,6 +247,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) {
 	}
 	fs.DurationVar(&c.PaymentFaults.Latency, "payment-latency", c.PaymentFaults.Latency, "latency added to every payment authorization (fault injection; env ORDERFLOW_PAYMENT_LATENCY)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful stop deadline (env ORDERFLOW_SHUTDOWN_TIMEOUT)")
+	if v, ok := env("ORDERFLOW_MAX_PENDING_COMMANDS"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			c.MaxPendingCommands = n
+		}
+	}
+	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands, "synchronous commands an API process waits on at most; more are refused unsent, retryable (env ORDERFLOW_MAX_PENDING_COMMANDS, 0: 512)")
 }
 
 // OSEnv is Env backed by the process environment.

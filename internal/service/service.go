@@ -226,7 +226,11 @@ func (s *Service) Application() (app.Application, error) {
 	if err != nil {
 		return app.Application{}, err
 	}
-	return app.New(app.DefaultConfig(), b, s.Handlers(), s.ReadModels(), time.Now, s.Logger), nil
+	cfg := app.DefaultConfig()
+	if s.Config.MaxPendingCommands > 0 {
+		cfg.MaxPendingCommands = s.Config.MaxPendingCommands
+	}
+	return app.New(cfg, b, s.Handlers(), s.ReadModels(), time.Now, s.Logger), nil
 }
 
 // ReadModels returns the Elasticsearch readers the queries are served from.
