@@ -111,7 +111,7 @@ func DefaultConfig() Config {
 		Price:             "1.00",
 		ScarceStock:       10,
 		PoorCustomers:     10,
-		E2E:               E2EPoll,
+		E2E:               E2ESubscription,
 		PollInterval:      10 * time.Millisecond,
 		PollConcurrency:   4,
 		WSConnections:     4,

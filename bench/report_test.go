@@ -13,7 +13,7 @@ import (
 func sampleResult(t *testing.T) *Result {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Rate, cfg.Duration = 50, 20*time.Second
+	cfg.Rate, cfg.Duration, cfg.E2E = 50, 20*time.Second, E2EPoll
 	return &Result{
 		Schema: ResultSchema, RunID: "abcd1234", Label: "faults off",
 		StartedAt: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC),

@@ -51,7 +51,7 @@ for rate in "$@"; do
 	dropdb "${PG[@]}" --if-exists "$db"
 	createdb "${PG[@]}" "$db"
 	export ORDERFLOW_POSTGRES_URL="postgres://postgres@127.0.0.1:5433/$db?sslmode=disable" ORDERFLOW_NAMESPACE=$name
-	bin/orderflow migrate >/dev/null
+	bin/orderflow migrate >/dev/null 2>&1
 	bin/orderflow all --http-addr $ADDR >"$out/$rate.server.log" 2>&1 &
 	server=$!
 	for _ in $(seq 60); do curl -sf "localhost$ADDR/readyz" >/dev/null && break; sleep 1; done

@@ -77,8 +77,13 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	case errors.As(err, &coded):
 		ext["code"] = string(coded.Code)
 		if coded.Code == errcode.Internal {
-			p.logInternal(ctx, out, err)
-			return out
+			if coded.Details["retryable"] != true {
+				p.logInternal(ctx, out, err)
+				return out
+			}
+			// A deliberate, retryable refusal (at capacity): its message
+			// reveals nothing internal and tells the client what to do.
+			p.logger.WarnContext(ctx, "graphql request refused, retryable", "request_id", RequestID(ctx), "error", err.Error())
 		}
 		out.Message = coded.Message
 		for k, v := range coded.Details {

@@ -55,7 +55,13 @@ func (s *server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status
 	id := requestID(r.Context())
 	body := errorBody{Code: errcode.Of(err), Details: map[string]any{}, RequestID: id}
 	var coded *errcode.Error
-	if body.Code != errcode.Internal && errors.As(err, &coded) {
+	retryable := errors.As(err, &coded) && coded.Code == errcode.Internal && coded.Details["retryable"] == true
+	if retryable && status == 0 {
+		// A deliberate refusal at capacity: the client may retry.
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+	}
+	if (body.Code != errcode.Internal || retryable) && errors.As(err, &coded) {
 		body.Message = coded.Message
 		for k, v := range coded.Details {
 			body.Details[k] = v
