@@ -115,7 +115,7 @@ func DefaultConfig() Config {
 		PollInterval:      10 * time.Millisecond,
 		PollConcurrency:   4,
 		WSConnections:     4,
-		SettleTimeout:     2 * time.Minute,
+		SettleTimeout:     10 * time.Minute,
 		RequestTimeout:    30 * time.Second,
 		CheckConcurrency:  16,
 		IdempotencySample: 50,
