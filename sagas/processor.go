@@ -75,9 +75,13 @@ type Processor struct {
 	local  LocalCommands
 	// sending bounds the commands being sent after their commit; a full
 	// semaphore makes the handlers wait (backpressure). inflight lets
-	// RunDeadlines finish them before the process stops.
+	// RunDeadlines finish them before the process stops; once it drains
+	// (draining set, under drainMu), the few events still being handled
+	// send in the foreground.
 	sending  chan struct{}
 	inflight sync.WaitGroup
+	drainMu  sync.Mutex
+	draining bool
 	metrics  *metrics
 	logger   *slog.Logger
 	now      func() time.Time
@@ -256,19 +260,32 @@ const sendTimeout = 30 * time.Second
 // the next ones only after the answers to the previous ones.
 func (p *Processor) send(ctx context.Context, st *State, d Decision) {
 	if len(d.Commands) > 0 {
-		p.sending <- struct{}{}
-		p.inflight.Add(1)
-		go func() {
-			defer func() {
-				<-p.sending
-				p.inflight.Done()
-			}()
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		do := func() {
 			defer cancel()
 			if err := p.sendAll(ctx, st, d); err != nil {
 				p.logger.Warn("saga command not sent, the deadline will send it again", "order_id", st.OrderID, "deadline", st.Deadline, "error", err)
 			}
-		}()
+		}
+		p.sending <- struct{}{}
+		p.drainMu.Lock()
+		background := !p.draining
+		if background {
+			p.inflight.Add(1)
+		}
+		p.drainMu.Unlock()
+		if background {
+			go func() {
+				defer func() {
+					<-p.sending
+					p.inflight.Done()
+				}()
+				do()
+			}()
+		} else {
+			do()
+			<-p.sending
+		}
 	}
 	p.metrics.observe(st, d)
 	if d.Finished {
@@ -281,7 +298,7 @@ func (p *Processor) send(ctx context.Context, st *State, d Decision) {
 func (p *Processor) RunDeadlines(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.DeadlineInterval)
 	defer t.Stop()
-	defer p.inflight.Wait()
+	defer p.drain()
 	for {
 		select {
 		case <-ctx.Done():
@@ -302,6 +319,15 @@ func (p *Processor) RunDeadlines(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// drain waits for the commands being sent in the background; later ones
+// are sent in the foreground.
+func (p *Processor) drain() {
+	p.drainMu.Lock()
+	p.draining = true
+	p.drainMu.Unlock()
+	p.inflight.Wait()
 }
 
 // FireDeadlines handles one batch of due sagas and returns how many were
