@@ -30,7 +30,7 @@ func (d *deps) sendAndWait(ctx context.Context, store *eventstore.Store, cmd mes
 			defer func() { <-d.pending }()
 		default:
 			return errcode.New(errcode.Internal, "orderflow is at capacity (%d commands waiting for their handlers): %s for %s was not sent, nothing was recorded; retry later (an order with the same idempotencyKey)",
-				cap(d.pending), cmd.CommandName(), cmd.AggregateID()).With("retryable", true)
+				cap(d.pending), cmd.CommandName(), cmd.AggregateID()).Retryable()
 		}
 	}
 	id := env.MessageID
@@ -62,7 +62,9 @@ func (d *deps) sendAndWait(ctx context.Context, store *eventstore.Store, cmd mes
 		case <-committed:
 			committed = nil // read it now; a closed channel would spin
 		case <-time.After(wait):
-			wait = min(max(wait*2, time.Since(start)/4), max(50*time.Millisecond, min(time.Since(start)/4, time.Second)))
+			age := time.Since(start)
+			ceiling := max(50*time.Millisecond, min(age/4, time.Second))
+			wait = min(max(2*wait, age/4), ceiling)
 		}
 		var code, text *string
 		err := store.Pool().QueryRow(ctx, q, handler, id).Scan(&code, &text)

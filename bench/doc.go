@@ -18,10 +18,10 @@
 //     the moment an order was due (open model: its scheduled time, so a
 //     stalled server cannot hide the orders it delayed) to the placeOrder
 //     answer; end-to-end latency to the moment the bench first sees the
-//     order final, by polling the order query (--e2e=poll, the default) or
-//     through orderStatusChanged subscriptions (--e2e=subscription,
-//     graphql-transport-ws, falling back to polling for an order whose
-//     subscription fails). Polls are spaced by a tenth of the order's age
+//     order final, through orderStatusChanged subscriptions
+//     (--e2e=subscription, the default; graphql-transport-ws, falling back
+//     to polling for an order whose subscription fails) or by polling the
+//     order query (--e2e=poll). Polls are spaced by a tenth of the order's age
 //     and at most --poll-concurrency are in flight, so they never become
 //     the load; the price is resolution when the server is slow. Hence a
 //     second end-to-end figure, "e2e committed": the time of the order's

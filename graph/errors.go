@@ -77,7 +77,7 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	case errors.As(err, &coded):
 		ext["code"] = string(coded.Code)
 		if coded.Code == errcode.Internal {
-			if coded.Details["retryable"] != true {
+			if !errcode.IsRetryable(err) {
 				p.logInternal(ctx, out, err)
 				return out
 			}

@@ -21,7 +21,7 @@ func TestRetryableInternalErrorsKeepTheirMessage(t *testing.T) {
 	require.NotContains(t, hidden.Message, "10.0.0.7")
 	require.NotContains(t, hidden.Extensions, "retryable")
 
-	refused := p.present(context.Background(), errcode.New(errcode.Internal, "orderflow is at capacity: nothing was recorded; retry later").With("retryable", true))
+	refused := p.present(context.Background(), errcode.New(errcode.Internal, "orderflow is at capacity: nothing was recorded; retry later").Retryable())
 	require.Equal(t, "INTERNAL", refused.Extensions["code"])
 	require.Equal(t, "orderflow is at capacity: nothing was recorded; retry later", refused.Message)
 	require.Equal(t, true, refused.Extensions["retryable"])

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
@@ -74,13 +74,13 @@ func setup(t *testing.T, opts worldOptions) *world {
 		relays, err := w.svc.Relays()
 		require.NoError(t, err)
 		for _, r := range relays {
-			run(t, r.Run)
+			systemtest.Run(t, r.Run)
 		}
 		router, err := w.svc.WorkerRouter()
 		require.NoError(t, err)
 		saga, err := w.svc.Sagas()
 		require.NoError(t, err)
-		run(t, router.Run, saga.RunDeadlines)
+		systemtest.Run(t, router.Run, saga.RunDeadlines)
 		waitRunning(t, router)
 		w.app, err = w.svc.Application()
 		require.NoError(t, err)
@@ -100,7 +100,7 @@ func (w *world) startProjector() {
 		Topic: w.env.Config.Topic, Group: w.env.Config.ConsumerGroup,
 	})
 	require.NoError(w.t, err)
-	run(w.t, consumer.Run)
+	systemtest.Run(w.t, consumer.Run)
 	select {
 	case <-consumer.Running():
 	case <-time.After(time.Minute):
@@ -114,22 +114,6 @@ func waitRunning(t *testing.T, router *message.Router) {
 	case <-time.After(time.Minute):
 		t.Fatal("router did not start")
 	}
-}
-
-// run starts loops until the test ends.
-func run(t testing.TB, loops ...func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, l := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l(ctx); err != nil && ctx.Err() == nil {
-				t.Errorf("loop failed: %v", err)
-			}
-		}()
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 func (w *world) product(name string, stock int, price money.Amount) query.Product {

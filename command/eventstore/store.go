@@ -237,7 +237,7 @@ const columns = `position, event_id, stream_id, stream_type, version, event_type
 // ReadStream returns the events of streamID after afterVersion, oldest
 // first. Pass a transaction as q to read inside it.
 func (s *Store) ReadStream(ctx context.Context, q Querier, streamID string, afterVersion int) ([]Record, error) {
-	rows, err := q.Query(ctx, `SELECT `+columns+` FROM `+s.table+` WHERE stream_id = $1 AND version > $2 ORDER BY version`, streamID, afterVersion)
+	rows, err := q.Query(ctx, s.readStreamSQL(), streamID, afterVersion)
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", streamID, err)
 	}
@@ -248,10 +248,14 @@ func (s *Store) ReadStream(ctx context.Context, q Querier, streamID string, afte
 	return recs, nil
 }
 
+func (s *Store) readStreamSQL() string {
+	return `SELECT ` + columns + ` FROM ` + s.table + ` WHERE stream_id = $1 AND version > $2 ORDER BY version`
+}
+
 // QueueReadStream is ReadStream as part of a batch the caller sends:
 // *into holds the records once the batch ran without error.
 func (s *Store) QueueReadStream(b *pgx.Batch, streamID string, afterVersion int, into *[]Record) {
-	b.Queue(`SELECT `+columns+` FROM `+s.table+` WHERE stream_id = $1 AND version > $2 ORDER BY version`, streamID, afterVersion).Query(func(rows pgx.Rows) error {
+	b.Queue(s.readStreamSQL(), streamID, afterVersion).Query(func(rows pgx.Rows) error {
 		recs, err := scanRecords(rows)
 		if err != nil {
 			return fmt.Errorf("read stream %s: %w", streamID, err)

@@ -117,6 +117,21 @@ func (e *Error) With(key string, value any) *Error {
 	return &c
 }
 
+// RetryableDetail marks a refusal the caller may simply retry later
+// (orderflow at capacity): nothing was recorded. It reaches clients as
+// extensions.retryable (GraphQL) or details.retryable (REST).
+const RetryableDetail = "retryable"
+
+// Retryable returns a copy of e marked retryable.
+func (e *Error) Retryable() *Error { return e.With(RetryableDetail, true) }
+
+// IsRetryable reports whether err's chain holds an *Error marked
+// retryable.
+func IsRetryable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Details[RetryableDetail] == true
+}
+
 // Of returns the code of the first *Error in err's chain, Internal when the
 // chain holds none, and "" for a nil error.
 func Of(err error) Code {

@@ -55,7 +55,7 @@ func (s *server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status
 	id := requestID(r.Context())
 	body := errorBody{Code: errcode.Of(err), Details: map[string]any{}, RequestID: id}
 	var coded *errcode.Error
-	retryable := errors.As(err, &coded) && coded.Code == errcode.Internal && coded.Details["retryable"] == true
+	retryable := errcode.IsRetryable(err)
 	if retryable && status == 0 {
 		// A deliberate refusal at capacity: the client may retry.
 		status = http.StatusServiceUnavailable

@@ -270,8 +270,11 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 	changes := query.NewOrderChanges()
 	router.AddConsumerHandler("api.order-changes", s.Config.Topic(messages.EventsTopic(string(config.Ordering))), sub,
 		func(msg *message.Message) error {
+			if !changes.Watched(msg.Metadata.Get(messages.HeaderStreamID)) {
+				return nil // nobody here follows this order
+			}
 			env, err := messages.ParseEnvelope(msg.Metadata)
-			if err != nil || !changes.Watched(env.StreamID) {
+			if err != nil {
 				return nil
 			}
 			// An event that cannot be decoded still signals the change:
