@@ -349,7 +349,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 		if !ok {
 			return
 		}
+		old := f.Value.String()
 		if err := fs.Set(f.Name, v); err != nil {
+			// The flag package's values store what they parsed, zero on
+			// failure; put the default back so Validate does not report
+			// the same variable again.
+			_ = f.Value.Set(old)
 			errs = append(errs, fmt.Errorf("%s %q: %s", key, v, expected(f)))
 		}
 	})

@@ -117,14 +117,16 @@ func TestMalformedVariablesAreRefused(t *testing.T) {
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			t.Parallel()
-			env := map[string]string{"ORDERFLOW_DEV": "true", tc.key: tc.value}
-			_, err := parse(t, env)
+			env := map[string]string{"ORDERFLOW_JWT_SECRET": "s3cret", tc.key: tc.value}
+			cfg, err := parse(t, env)
 			require.Error(t, err)
+			require.NoError(t, cfg.Validate(), "the variable is reported once, not again as a zero value")
 			require.Contains(t, err.Error(), tc.key+" "+quote(tc.value))
 			require.Contains(t, err.Error(), tc.want)
 
-			_, err = parse(t, env, "--"+flagName(tc.key), validValue(tc.key))
+			cfg, err = parse(t, env, "--"+flagName(tc.key), validValue(tc.key))
 			require.Error(t, err, "a flag does not excuse a malformed variable")
+			require.NoError(t, cfg.Validate(), "the variable is reported once, not again as a zero value")
 		})
 	}
 }
