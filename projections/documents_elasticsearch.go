@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
@@ -174,11 +175,34 @@ func (r bulkResult) ok() bool { return r.status >= 200 && r.status < 300 }
 // duplicate, a late event or a concurrent writer.
 func (r bulkResult) stale() bool { return r.status == http.StatusConflict }
 
+// refused is a write Elasticsearch will answer the same way every time:
+// 400 Bad Request, such as document_parsing_exception or
+// mapper_parsing_exception (a value the mapping cannot hold, e.g. beyond
+// an integer field) or illegal_argument_exception (a keyword term over
+// 32766 bytes). Retrying the document cannot help. 409 (stale), 429 (busy),
+// 404 (alias missing) and 5xx are other stories.
+func (r bulkResult) refused() bool { return r.status == http.StatusBadRequest }
+
 // missingIndex is a write to an alias that does not exist (any more).
 func (r bulkResult) missingIndex() bool { return r.kind == "index_not_found_exception" }
 
 func (r bulkResult) err() error {
 	return &ResponseError{Status: r.status, Type: r.kind, Reason: r.reason}
+}
+
+// maxRefusalReason bounds the reason kept for a refused document:
+// Elasticsearch quotes the offending value, which may be the 40 KB
+// keyword that caused the refusal.
+const maxRefusalReason = 1024
+
+// refusal describes a refused write of a document at version into index.
+func (r bulkResult) refusal(index string, version int, eventType string) refusal {
+	reason := r.reason
+	if len(reason) > maxRefusalReason {
+		reason = strings.ToValidUTF8(reason[:maxRefusalReason], "") + "…"
+	}
+	return refusal{index: index, version: version, eventType: eventType,
+		err: &ResponseError{Status: r.status, Type: r.kind, Reason: reason}}
 }
 
 // bulk sends ops in one request and returns each item's outcome, in op

@@ -10,13 +10,18 @@ import (
 
 // metrics are the live projector's series, labelled by projection.
 type metrics struct {
-	events    *prometheus.CounterVec
-	written   *prometheus.CounterVec
-	stale     *prometheus.CounterVec
-	healed    *prometheus.CounterVec
-	errors    *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
-	lastEvent *prometheus.GaugeVec
+	events  *prometheus.CounterVec
+	written *prometheus.CounterVec
+	stale   *prometheus.CounterVec
+	healed  *prometheus.CounterVec
+	errors  *prometheus.CounterVec
+	// refused and heldEvents count documents Elasticsearch refused for
+	// good and the events skipped behind them; the held documents
+	// themselves are a gauge of the status collector.
+	refused    *prometheus.CounterVec
+	heldEvents *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	lastEvent  *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,6 +47,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "orderflow", Subsystem: "projection", Name: "errors_total",
 			Help: "Batches that failed in part or whole; their events are redelivered.",
 		}, label),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "orderflow", Subsystem: "projection", Name: "documents_refused_total",
+			Help: "Document writes Elasticsearch refused for good (mapping or parse errors); each holds its aggregate (see projections.held_documents).",
+		}, label),
+		heldEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "orderflow", Subsystem: "projection", Name: "events_held_total",
+			Help: "Events not applied because their aggregate's document is held.",
+		}, label),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "orderflow", Subsystem: "projection", Name: "batch_duration_seconds",
 			Help:    "Time to read, fold and write one batch.",
@@ -61,6 +74,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	reuse(reg, &m.stale, &errs)
 	reuse(reg, &m.healed, &errs)
 	reuse(reg, &m.errors, &errs)
+	reuse(reg, &m.refused, &errs)
+	reuse(reg, &m.heldEvents, &errs)
 	reuse(reg, &m.duration, &errs)
 	reuse(reg, &m.lastEvent, &errs)
 	if err := errors.Join(errs...); err != nil {

@@ -99,6 +99,20 @@ type outcome struct {
 	// failed maps stream ids to why their documents were not written; the
 	// events of those streams must be offered again.
 	failed map[string]error
+	// refused maps stream ids to documents Elasticsearch refused for good
+	// (bulkResult.refused): offering the events again cannot help, so
+	// they are not in failed.
+	refused map[string]refusal
+}
+
+// refusal is a document write Elasticsearch refused for good.
+type refusal struct {
+	index string
+	// version is the document's (stream) version; eventType the type of
+	// the newest event folded into it.
+	version   int
+	eventType string
+	err       *ResponseError
 }
 
 func (o outcome) err() error {
@@ -134,7 +148,7 @@ type docEngine[D any] struct {
 // event store. Per-stream failures are in outcome.failed; only a failure of
 // the whole call is an error.
 func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition, targets []target, events []Event, opts projectOptions) (outcome, error) {
-	out := outcome{events: len(events), failed: map[string]error{}}
+	out := outcome{events: len(events), failed: map[string]error{}, refused: map[string]refusal{}}
 	streams, order := groupByStream(events)
 	if opts.versionType == "" {
 		opts.versionType = "external"
@@ -220,6 +234,13 @@ func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition,
 			}
 		case r.missingIndex() && byIndex[op.index].optional:
 			p.forgetTargets(d.name) // the rebuild alias is gone: the rebuild swapped or was cancelled
+		case r.refused():
+			if opts.cache != nil {
+				opts.cache.remove(docRef{index: op.index, id: op.id})
+			}
+			if _, ok := out.refused[op.id]; !ok {
+				out.refused[op.id] = r.refusal(op.index, op.version, newest(streams[op.id]).Type)
+			}
 		default:
 			if opts.cache != nil {
 				opts.cache.remove(docRef{index: op.index, id: op.id})
@@ -279,11 +300,15 @@ func (g *docEngine[D]) read(ctx context.Context, p *Projector, d *definition, ta
 // replaces a damaged document of the same version, while a newer document
 // still wins.
 func (g *docEngine[D]) reproject(ctx context.Context, p *Projector, d *definition, targets []target, id string) (outcome, error) {
-	out := outcome{failed: map[string]error{}}
-	doc, err := g.heal(ctx, p, d, &storeReader{}, g.newDoc(id))
-	if err == nil && g.version(doc) == 0 {
+	out := outcome{failed: map[string]error{}, refused: map[string]refusal{}}
+	events, err := (&storeReader{}).read(ctx, p, d, id, 0)
+	if err != nil {
+		return out, fmt.Errorf("reproject %s %s: %w", d.name, id, err)
+	}
+	if len(events) == 0 {
 		return out, fmt.Errorf("reproject %s %s: %w", d.name, id, ErrStreamNotFound)
 	}
+	doc, err := fold(g.apply, g.version, g.newDoc(id), events)
 	if err == nil && g.enrich != nil {
 		doc, err = g.enrich(ctx, p, doc)
 	}
@@ -308,6 +333,8 @@ func (g *docEngine[D]) reproject(ctx context.Context, p *Projector, d *definitio
 			out.written++
 		case r.stale():
 			out.stale++
+		case r.refused():
+			out.refused[id] = r.refusal(ops[i].index, ops[i].version, newest(events).Type)
 		default:
 			out.failed[id] = fmt.Errorf("write %s/%s: %w", ops[i].index, id, r.err())
 		}
@@ -384,6 +411,17 @@ func minVersion(events []Event) int {
 		}
 	}
 	return v
+}
+
+// newest is the event of the highest version (the zero Event for none).
+func newest(events []Event) Event {
+	var last Event
+	for _, e := range events {
+		if e.Version > last.Version {
+			last = e
+		}
+	}
+	return last
 }
 
 func maxVersion(events []Event) int {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,6 +259,11 @@ func (p *Projector) forgetTargets(n Name) {
 // may come in any order and repeat; documents end up as the fold of their
 // streams either way. It fails if any stream's document could not be
 // written; applying the same events again is always safe.
+//
+// A document Elasticsearch refuses for good (a value its mapping cannot
+// hold) does not fail Apply, which would stop the partition for every
+// aggregate on it: the aggregate is held instead (see hold), and its later
+// events are skipped until Reproject releases it.
 func (p *Projector) Apply(ctx context.Context, n Name, events ...Event) error {
 	out, err := p.apply(ctx, n, events)
 	if err != nil {
@@ -274,6 +281,13 @@ func (p *Projector) apply(ctx context.Context, n Name, events []Event) (outcome,
 	if len(events) == 0 {
 		return outcome{}, nil
 	}
+	events, err = p.skipHeld(ctx, d, events)
+	if err != nil || len(events) == 0 {
+		if err != nil {
+			p.metrics.errors.WithLabelValues(string(n)).Inc()
+		}
+		return outcome{}, err
+	}
 	ts, err := p.targets(ctx, n)
 	if err != nil {
 		p.metrics.errors.WithLabelValues(string(n)).Inc()
@@ -282,6 +296,9 @@ func (p *Projector) apply(ctx context.Context, n Name, events []Event) (outcome,
 	start := time.Now()
 	out, err := d.engine.project(ctx, p, d, ts, events, projectOptions{cache: p.live[n]})
 	p.metrics.observe(n, out, events, time.Since(start))
+	if err == nil && len(out.refused) > 0 {
+		err = p.hold(ctx, d, out.refused)
+	}
 	if err != nil || len(out.failed) > 0 {
 		// A vanished rebuild alias is one reason to fail: look again.
 		p.forgetTargets(n)
@@ -307,16 +324,88 @@ func (d *definition) accept(events []Event, logger *slog.Logger) []Event {
 	return out
 }
 
+// skipHeld drops the events of aggregates whose document is held. The
+// document stays as it was before the refused write, a true prefix of its
+// stream: nothing is applied out of order or on top of the refused
+// version, and nothing is lost, since Reproject folds the whole stream
+// from the event store when the aggregate is released.
+func (p *Projector) skipHeld(ctx context.Context, d *definition, events []Event) ([]Event, error) {
+	_, ids := groupByStream(events)
+	held, err := heldStore{pool: p.pool(d.context)}.filter(ctx, p.ix.alias(d.name), ids)
+	if err != nil || len(held) == 0 {
+		return events, err
+	}
+	out := events[:0:0]
+	for _, e := range events {
+		if !held[e.StreamID] {
+			out = append(out, e)
+			continue
+		}
+		p.metrics.heldEvents.WithLabelValues(string(d.name)).Inc()
+		p.logger.Debug("event skipped behind a held document", "projection", d.name, "document_id", e.StreamID,
+			"event_id", e.ID, "event_type", e.Type, "version", e.Version)
+	}
+	return out, nil
+}
+
+// hold records documents Elasticsearch refused for good, so the batch
+// (and with it the partition's offset) moves on while these aggregates
+// wait: skipHeld leaves their later events out, in this process and every
+// other, restarts included.
+//
+// Until dead letters (issue 13) replace it, an operator releases a held
+// aggregate by removing the cause (a mapping that can hold the value,
+// through a rebuild, or a correcting event) and re-projecting it:
+// `orderflow rebuild --order <id> <projection>` (Reproject), which writes
+// the whole document from the event store and deletes the hold. The holds
+// are listed by
+//
+//	SELECT * FROM projections.held_documents;
+func (p *Projector) hold(ctx context.Context, d *definition, refused map[string]refusal) error {
+	docs := make([]heldDocument, 0, len(refused))
+	for id, r := range refused {
+		docs = append(docs, heldDocument{id: id, refusal: r})
+	}
+	slices.SortFunc(docs, func(a, b heldDocument) int { return strings.Compare(a.id, b.id) })
+	if err := (heldStore{pool: p.pool(d.context)}).hold(ctx, p.ix.alias(d.name), d.name, docs); err != nil {
+		return err
+	}
+	for _, doc := range docs {
+		p.metrics.refused.WithLabelValues(string(d.name)).Inc()
+		p.logger.Error("document refused by elasticsearch for good, its aggregate is held",
+			"projection", d.name, "index", doc.index, "document_id", doc.id, "version", doc.version,
+			"event_type", doc.eventType, "error_type", doc.err.Type, "reason", doc.err.Reason)
+	}
+	return nil
+}
+
 // Reproject rebuilds the document of one stream (an order, product or
 // customer id) from the event store alone and writes it to the live index
 // (and a running rebuild's), replacing a damaged document of the same
-// version. A newer document in the index is left alone.
+// version. A newer document in the index is left alone. It also releases
+// an aggregate that was held because Elasticsearch refused its document,
+// once the document is written; refused again, the aggregate stays held
+// and Reproject fails with Elasticsearch's reason.
 func (p *Projector) Reproject(ctx context.Context, n Name, id string) error {
 	d, err := p.definition(n)
 	if err != nil {
 		return err
 	}
-	ts, err := p.targets(ctx, n)
+	if err := p.reproject(ctx, d, id); err != nil {
+		return err
+	}
+	released, err := heldStore{pool: p.pool(d.context)}.release(ctx, p.ix.alias(n), id)
+	if err != nil || !released {
+		return err
+	}
+	p.logger.Info("held document released", "projection", n, "document_id", id)
+	// The live projector skipped the aggregate's events until the release:
+	// write the document once more, with the events that came meanwhile.
+	return p.reproject(ctx, d, id)
+}
+
+func (p *Projector) reproject(ctx context.Context, d *definition, id string) error {
+	ts, err := p.targets(ctx, d.name)
 	if err != nil {
 		return err
 	}
@@ -324,7 +413,13 @@ func (p *Projector) Reproject(ctx context.Context, n Name, id string) error {
 	if err != nil {
 		return err
 	}
-	p.logger.Info("document reprojected", "projection", n, "id", id, "written", out.written, "newer_in_index", out.stale)
+	if r, ok := out.refused[id]; ok {
+		if err := p.hold(ctx, d, out.refused); err != nil {
+			return err
+		}
+		return fmt.Errorf("reproject %s %s: write %s version %d: %w", d.name, id, r.index, r.version, r.err)
+	}
+	p.logger.Info("document reprojected", "projection", d.name, "id", id, "written", out.written, "newer_in_index", out.stale)
 	return out.err()
 }
 

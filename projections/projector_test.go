@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/internal/config"
@@ -322,7 +323,14 @@ func TestDuplicatedAndReorderedEventsLeaveTheSameDocument(t *testing.T) {
 // world's registry (0 when absent).
 func metricValue(t *testing.T, w *world, name, projection string) float64 {
 	t.Helper()
-	families, err := w.reg.Gather()
+	return registryValue(t, w.reg, name, projection)
+}
+
+// registryValue reads a counter or gauge of one projection from reg (0
+// when absent).
+func registryValue(t *testing.T, reg *prometheus.Registry, name, projection string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
 	require.NoError(t, err)
 	for _, f := range families {
 		if f.GetName() != name {

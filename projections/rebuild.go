@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -96,6 +97,10 @@ type RebuildResult struct {
 	Documents int64
 	Duration  time.Duration
 	Rate      float64
+	// Refused names the documents Elasticsearch refused for good (sorted
+	// ids); each stays in the new index at its last accepted version, or
+	// absent, and is logged with the reason.
+	Refused []string
 }
 
 // Rebuild replays projection n's event store (the context's events in
@@ -121,6 +126,17 @@ type RebuildResult struct {
 // A rebuild that fails or crashes resumes from its recorded position when
 // Rebuild is called again (unless Restart). One rebuild per projection
 // runs at a time, across processes.
+//
+// A document Elasticsearch refuses for good does not stop the rebuild:
+// retrying it cannot help, and failing would keep every other document of
+// the new index (often built to fix a mapping) from going live. The
+// document keeps its last accepted version in the new index, the same as
+// the live projector's hold leaves it in the old one; the rest of its
+// stream is skipped for this run, and it is logged and named in
+// RebuildResult.Refused, so an operator can re-project it once the cause
+// is removed. The rebuild records no hold: its index is not live yet, and
+// after the swap the live projector holds the aggregate itself on its
+// next refused write.
 func (p *Projector) Rebuild(ctx context.Context, n Name, opts RebuildOptions) (RebuildResult, error) {
 	opts.defaults()
 	d, err := p.definition(n)
@@ -221,8 +237,11 @@ type rebuildRun struct {
 	store rebuildStore
 	state *RebuildState
 
-	resumed    bool
-	caches     []*docCache
+	resumed bool
+	caches  []*docCache
+	// refused are, per worker, the documents refused for good (by id):
+	// a stream hashes to one worker, which skips its later events.
+	refused    []map[string]bool
 	seed       maphash.Seed
 	started    time.Time
 	lastReport time.Time
@@ -312,8 +331,10 @@ func (r *rebuildRun) prepare(ctx context.Context) error {
 	}
 	r.seed = maphash.MakeSeed()
 	r.caches = make([]*docCache, r.opts.Workers)
+	r.refused = make([]map[string]bool, r.opts.Workers)
 	for i := range r.caches {
 		r.caches[i] = newDocCache(max(1, r.opts.CacheSize/r.opts.Workers))
+		r.refused[i] = map[string]bool{}
 	}
 	return nil
 }
@@ -385,6 +406,9 @@ func (r *rebuildRun) projectBatch(ctx context.Context, records []eventstore.Reco
 			return err
 		}
 		i := int(maphash.String(r.seed, e.StreamID) % uint64(len(shards)))
+		if r.refused[i][e.StreamID] {
+			continue
+		}
 		shards[i] = append(shards[i], e)
 	}
 	g, ctx := errgroup.WithContext(ctx)
@@ -413,6 +437,12 @@ func (r *rebuildRun) projectShard(ctx context.Context, shard int, events []Event
 	for attempt := 1; ; attempt++ {
 		out, err := r.d.engine.project(ctx, r.p, r.d, targets, events, projectOptions{cache: r.caches[shard]})
 		written += int64(out.written)
+		for id, ref := range out.refused {
+			r.refused[shard][id] = true
+			r.p.logger.Error("document refused by elasticsearch for good, the rebuild carries on without it",
+				"projection", r.d.name, "index", ref.index, "document_id", id, "version", ref.version,
+				"event_type", ref.eventType, "error_type", ref.err.Type, "reason", ref.err.Reason)
+		}
 		if err == nil && len(out.failed) == 0 {
 			return written, nil
 		}
@@ -502,6 +532,12 @@ func (r *rebuildRun) report(phase string, force bool) {
 func (r *rebuildRun) result() RebuildResult {
 	d := time.Since(r.started)
 	res := RebuildResult{Projection: r.d.name, Index: r.state.Target, Previous: r.state.Previous, Events: r.events, Documents: r.docs, Duration: d}
+	for _, refused := range r.refused {
+		for id := range refused {
+			res.Refused = append(res.Refused, id)
+		}
+	}
+	slices.Sort(res.Refused)
 	if d > 0 {
 		res.Rate = float64(r.events) / d.Seconds()
 	}

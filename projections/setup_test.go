@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -49,6 +50,10 @@ type worldOptions struct {
 	live bool
 	// writePath runs relays, command handlers and the saga.
 	writePath bool
+	// relays runs only the relays, for events the test appends itself.
+	relays bool
+	// logger replaces the projector's logger.
+	logger *slog.Logger
 }
 
 func setup(t *testing.T, opts worldOptions) *world {
@@ -60,7 +65,11 @@ func setup(t *testing.T, opts worldOptions) *world {
 	require.NoError(t, err)
 	t.Cleanup(w.svc.Close)
 
-	cfg := projections.DefaultConfig(env.Config, w.svc.Elastic, w.svc.Pools, w.reg, env.Logger.With("component", "projections"))
+	logger := env.Logger.With("component", "projections")
+	if opts.logger != nil {
+		logger = opts.logger
+	}
+	cfg := projections.DefaultConfig(env.Config, w.svc.Elastic, w.svc.Pools, w.reg, logger)
 	cfg.AliasTTL, cfg.RebuildSettle = 200*time.Millisecond, 600*time.Millisecond
 	w.proj, err = projections.New(cfg)
 	require.NoError(t, err)
@@ -70,12 +79,14 @@ func setup(t *testing.T, opts worldOptions) *world {
 	w.products = query.NewProductsIndex(w.svc.Elastic, w.proj.Alias(projections.Products))
 	w.customers = query.NewCustomersIndex(w.svc.Elastic, w.proj.Alias(projections.Customers))
 
-	if opts.writePath {
+	if opts.writePath || opts.relays {
 		relays, err := w.svc.Relays()
 		require.NoError(t, err)
 		for _, r := range relays {
 			systemtest.Run(t, r.Run)
 		}
+	}
+	if opts.writePath {
 		router, err := w.svc.WorkerRouter()
 		require.NoError(t, err)
 		saga, err := w.svc.Sagas()

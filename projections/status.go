@@ -34,6 +34,10 @@ type Status struct {
 	// LagSeconds is the age of the oldest of them (now minus when it was
 	// appended to the event store); 0 when caught up.
 	LagSeconds float64
+	// HeldDocuments counts the aggregates whose document Elasticsearch
+	// refused for good: their events wait for an operator (see
+	// projections.held_documents).
+	HeldDocuments int64
 }
 
 // PartitionStatus is the checkpoint of one partition.
@@ -97,6 +101,9 @@ func (p *Projector) status(ctx context.Context, client sarama.Client, admin sara
 		st.Index = live[0]
 	}
 	if st.Rebuild, err = (rebuildStore{pool: p.pool(d.context)}).open(ctx, st.Alias); err != nil {
+		return st, err
+	}
+	if st.HeldDocuments, err = (heldStore{pool: p.pool(d.context)}).count(ctx, st.Alias); err != nil {
 		return st, err
 	}
 
@@ -189,6 +196,7 @@ type statusCollector struct {
 	end        *prometheus.Desc
 	rebuilding *prometheus.Desc
 	rebuildPos *prometheus.Desc
+	held       *prometheus.Desc
 
 	mu     sync.Mutex
 	last   []Status
@@ -212,12 +220,14 @@ func newStatusCollector(p *Projector) *statusCollector {
 			"1 while a rebuild of the projection is unfinished.", l, nil),
 		rebuildPos: prometheus.NewDesc("orderflow_projection_rebuild_position",
 			"Event store position an unfinished rebuild has projected up to.", l, nil),
+		held: prometheus.NewDesc("orderflow_projection_held_documents",
+			"Aggregates whose document Elasticsearch refused for good; their events are not applied until an operator re-projects them (projections.held_documents).", l, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lagEvents, c.lagSeconds, c.committed, c.end, c.rebuilding, c.rebuildPos} {
+	for _, d := range []*prometheus.Desc{c.lagEvents, c.lagSeconds, c.committed, c.end, c.rebuilding, c.rebuildPos, c.held} {
 		ch <- d
 	}
 }
@@ -252,5 +262,6 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.rebuilding, prometheus.GaugeValue, running, n)
 		ch <- prometheus.MustNewConstMetric(c.rebuildPos, prometheus.GaugeValue, pos, n)
+		ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(s.HeldDocuments), n)
 	}
 }

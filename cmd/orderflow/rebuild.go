@@ -24,7 +24,7 @@ func rebuildCommand() command {
 		name:  "rebuild",
 		usage: "rebuild a projection from the event store: rebuild [flags] orders|products|customers",
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&order, "order", "", "re-project only this order (orders projection)")
+			fs.StringVar(&order, "order", "", "re-project only this aggregate (an order, product or customer id) and release it if it was held")
 			fs.BoolVar(&restart, "restart", false, "abandon an unfinished rebuild and start afresh instead of resuming it")
 			fs.BoolVar(&cancel, "cancel", false, "cancel an unfinished rebuild (its index stays until dropped)")
 			fs.BoolVar(&list, "list", false, "list the projection's indexes")
@@ -91,6 +91,9 @@ func rebuildCommand() command {
 				}
 				fmt.Printf("rebuilt %s: %d events into %s at %.0f events/s in %s; previous index %s kept (drop it with --drop)\n",
 					res.Projection, res.Events, res.Index, res.Rate, res.Duration.Round(1e6), res.Previous)
+				for _, id := range res.Refused {
+					fmt.Printf("refused by elasticsearch (see the log), re-project it once fixed: %s\n", id)
+				}
 			}
 			return nil
 		},

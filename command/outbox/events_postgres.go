@@ -53,66 +53,136 @@ import (
 // (transaction ids are cluster-wide) holds back the relay of every context
 // until it ends: relay_lag_seconds shows it, nothing is lost.
 type eventReader struct {
-	table string
+	table   string
+	blocked string
+	relay   string
 }
 
-func newEventReader(schema string) eventReader {
-	return eventReader{table: pgx.Identifier{schema, "events"}.Sanitize()}
+func newEventReader(schema, relay string) eventReader {
+	return eventReader{
+		table:   pgx.Identifier{schema, "events"}.Sanitize(),
+		blocked: pgx.Identifier{schema, "relay_blocked_streams"}.Sanitize(),
+		relay:   relay,
+	}
+}
+
+// readResult is what one read finds.
+type readResult struct {
+	// batch is the next events to publish, in commit order.
+	batch []eventstore.Record
+	// heldAt is the append time of the first event held at or above the
+	// horizon (zero if none).
+	heldAt time.Time
+	// retry is a blocked stream an operator asked to retry, if any.
+	retry *blockedHead
+}
+
+// blockedHead names a blocked stream and its first unpublished event.
+type blockedHead struct {
+	streamID string
+	version  int
 }
 
 // read returns, in one statement, up to limit events after cp whose
 // transaction id is below the horizon of the statement's own snapshot, in
-// (transaction_id, position) order, and the append time of the first
-// event held at or above that horizon (zero if none).
+// (transaction_id, position) order and leaving out the relay's blocked
+// streams, the append time of the first event held at or above that
+// horizon, and one blocked stream whose retry an operator requested.
 //
 // pg_current_snapshot() inside a statement is the statement's snapshot, so
 // its xmin is a horizon as described above for the rows the statement
-// sees. Held events wait behind a transaction that was still open; they
+// sees. The bigint copy of transaction_id is named txid so that ORDER BY
+// transaction_id means the column, which the events_relay_order index
+// returns in order, not the copy, which would sort the whole backlog. Held events wait behind a transaction that was still open; they
 // become publishable when it ends, which notifies nobody if it rolls back
 // or wrote no events, so the relay re-polls soon. The held event is only
 // reported (relay_lag_seconds), never published from here.
-func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, limit int) ([]eventstore.Record, time.Time, error) {
+//
+// The checkpoint moves past the events of a blocked stream without
+// publishing them: they are the blocked stream's, published by retryBlocked
+// (readStream up to the checkpoint) before the stream rejoins this read.
+func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, limit int) (readResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	rows, err := conn.Query(ctx, `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-		(SELECT false AS held, position, event_id, stream_id, stream_type, version, event_type, data,
-			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint, created_at
-		FROM `+r.table+`
+		(SELECT 'event' AS kind, position, event_id, stream_id, stream_type, version, event_type, data,
+			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint AS txid, created_at
+		FROM `+r.table+` e
 		WHERE (transaction_id, position) > ($1::text::xid8, $2)
 		  AND transaction_id < (SELECT xmin FROM h)
+		  AND NOT EXISTS (SELECT FROM `+r.blocked+` b WHERE b.relay = $4 AND b.stream_id = e.stream_id)
 		ORDER BY transaction_id, position
 		LIMIT $3)
 		UNION ALL
-		(SELECT true, position, event_id, stream_id, stream_type, version, event_type, '{}'::jsonb,
-			'', '', transaction_id::text::bigint, created_at
+		(SELECT 'held', position, event_id, stream_id, stream_type, version, event_type, '{}'::jsonb,
+			'', '', transaction_id::text::bigint AS txid, created_at
 		FROM `+r.table+`
 		WHERE transaction_id >= (SELECT xmin FROM h)
 		ORDER BY transaction_id, position
+		LIMIT 1)
+		UNION ALL
+		(SELECT 'retry', position, event_id, stream_id, '', version, event_type, '{}'::jsonb,
+			'', '', transaction_id::text::bigint, retry_requested_at
+		FROM `+r.blocked+`
+		WHERE relay = $4 AND retry_requested_at IS NOT NULL
+		ORDER BY retry_requested_at
 		LIMIT 1)`,
-		strconv.FormatUint(cp.TransactionID, 10), cp.Position, limit)
+		strconv.FormatUint(cp.TransactionID, 10), cp.Position, limit, r.relay)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+		return readResult{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
 	}
 	defer rows.Close()
-	var out []eventstore.Record
-	var heldAt time.Time
+	var out readResult
 	for rows.Next() {
 		var rec eventstore.Record
-		var held bool
+		var kind string
 		var txid int64
-		if err := rows.Scan(&held, &rec.Position, &rec.EventID, &rec.StreamID, &rec.StreamType, &rec.Version, &rec.EventType, &rec.Data,
+		if err := rows.Scan(&kind, &rec.Position, &rec.EventID, &rec.StreamID, &rec.StreamType, &rec.Version, &rec.EventType, &rec.Data,
 			&rec.CorrelationID, &rec.CausationID, &txid, &rec.CreatedAt); err != nil {
-			return nil, time.Time{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+			return readResult{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
 		}
-		if held {
-			heldAt = rec.CreatedAt
-			continue
+		switch kind {
+		case "held":
+			out.heldAt = rec.CreatedAt
+		case "retry":
+			out.retry = &blockedHead{streamID: rec.StreamID, version: rec.Version}
+		default:
+			rec.TransactionID = uint64(txid)
+			out.batch = append(out.batch, rec)
 		}
-		rec.TransactionID = uint64(txid)
-		out = append(out, rec)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, time.Time{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+		return readResult{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
 	}
-	return out, heldAt, nil
+	return out, nil
+}
+
+// readStream returns up to limit events of one stream from version on,
+// in order, up to and including the checkpoint: the events of a blocked
+// stream that read left behind.
+func (r eventReader) readStream(ctx context.Context, conn *pgx.Conn, streamID string, fromVersion int, upTo checkpoint, limit int) ([]eventstore.Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	rows, err := conn.Query(ctx, `SELECT position, event_id, stream_id, stream_type, version, event_type, data,
+			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint, created_at
+		FROM `+r.table+`
+		WHERE stream_id = $1 AND version >= $2 AND (transaction_id, position) <= ($3::text::xid8, $4)
+		ORDER BY version
+		LIMIT $5`,
+		streamID, fromVersion, strconv.FormatUint(upTo.TransactionID, 10), upTo.Position, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read blocked stream %s from version %d: %w", streamID, fromVersion, err)
+	}
+	records, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (eventstore.Record, error) {
+		var rec eventstore.Record
+		var txid int64
+		err := row.Scan(&rec.Position, &rec.EventID, &rec.StreamID, &rec.StreamType, &rec.Version, &rec.EventType, &rec.Data,
+			&rec.CorrelationID, &rec.CausationID, &txid, &rec.CreatedAt)
+		rec.TransactionID = uint64(txid)
+		return rec, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read blocked stream %s from version %d: %w", streamID, fromVersion, err)
+	}
+	return records, nil
 }

@@ -19,6 +19,8 @@ type metrics struct {
 	publishErrors prometheus.Counter
 	lastPosition  prometheus.Gauge
 	active        prometheus.Gauge
+	blocked       prometheus.Gauge
+	refused       prometheus.Counter
 
 	mu sync.Mutex
 	// waitingSince is when the oldest event known to wait for publishing
@@ -50,6 +52,14 @@ func newMetrics(reg prometheus.Registerer, schema, name string) (*metrics, error
 			Namespace: "orderflow", Subsystem: "relay", Name: "active", ConstLabels: labels,
 			Help: "1 while this instance holds the relay lock and publishes, 0 while it stands by.",
 		}),
+		blocked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "orderflow", Subsystem: "relay", Name: "blocked_streams", ConstLabels: labels,
+			Help: "Streams whose next event the broker refused for good: nothing more of them is published until an operator retries them (see <context>.relay_blocked_streams). Reported by the active instance, 0 on a standby.",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "orderflow", Subsystem: "relay", Name: "refused_events_total", ConstLabels: labels,
+			Help: "Events the broker refused for good (too large, invalid), each blocking its stream.",
+		}),
 		now: time.Now,
 	}
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -60,7 +70,7 @@ func newMetrics(reg prometheus.Registerer, schema, name string) (*metrics, error
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.published, m.batches, m.publishErrors, m.lastPosition, m.active, lag} {
+	for _, c := range []prometheus.Collector{m.published, m.batches, m.publishErrors, m.lastPosition, m.active, m.blocked, m.refused, lag} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

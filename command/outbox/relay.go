@@ -18,6 +18,16 @@
 //     write; standbys retry every LockRetryInterval and take over when the
 //     holder's session ends. A relay whose session breaks stops publishing
 //     at once and must win the lock again before it continues.
+//   - A refused event stops its stream only. An event the broker will never
+//     accept (a *RefusedError from the Publisher: too large, invalid) is
+//     recorded in <schema>.relay_blocked_streams; the stream's later events
+//     wait behind it in the event store, never published out of order and
+//     never dropped, while every other stream keeps being published in
+//     commit order. relay_blocked_streams and relay_refused_events_total
+//     show it, an error log names the event; see block for how an operator
+//     unblocks the stream. Any other publish failure is transient: the
+//     same events are published again, with backoff, for as long as it
+//     takes.
 //   - Low latency without notifications. The relay reads again at once
 //     after publishing a batch and, when it finds nothing, backs off from
 //     MinPollInterval to PollInterval (50 ms by default). It used to LISTEN
@@ -30,6 +40,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -60,6 +71,7 @@ type Relay struct {
 	metrics     *metrics
 	events      eventReader
 	checkpoints checkpointStore
+	blocked     blockedStore
 }
 
 // New returns the relay described by cfg. It takes the connection settings
@@ -89,15 +101,18 @@ func New(pool *pgxpool.Pool, publisher Publisher, cfg Config, logger *slog.Logge
 		publisher:   publisher,
 		logger:      logger.With("context", cfg.Schema, "relay", cfg.Name, "topic", cfg.Topic),
 		metrics:     m,
-		events:      newEventReader(cfg.Schema),
+		events:      newEventReader(cfg.Schema, cfg.Name),
 		checkpoints: newCheckpointStore(cfg.Schema, cfg.Name),
+		blocked:     newBlockedStore(cfg.Schema, cfg.Name),
 	}, nil
 }
 
 // Run publishes until ctx ends, then returns nil. Lost connections, a lost
-// lock and failed publishes are logged and retried, never skipped, so Run
-// has no other way to end: a relay that is unhealthy says so through its
-// metrics (relay_active, relay_lag_seconds, relay_publish_errors_total).
+// lock and failed publishes are logged and retried, never skipped (an
+// event refused for good blocks its own stream), so Run has no other way
+// to end: a relay that is unhealthy says so through its metrics
+// (relay_active, relay_lag_seconds, relay_publish_errors_total,
+// relay_blocked_streams).
 func (r *Relay) Run(ctx context.Context) error {
 	r.logger.Info("relay started")
 	for {
@@ -134,6 +149,16 @@ func (r *Relay) runSession(ctx context.Context) error {
 		return err
 	}
 	r.logger.Info("relay active", "transaction_id", cp.TransactionID, "position", cp.Position)
+	blocked, err := r.blocked.count(ctx, lc.conn)
+	if err != nil {
+		return err
+	}
+	r.metrics.blocked.Set(float64(blocked))
+	defer r.metrics.blocked.Set(0)
+	if blocked > 0 {
+		r.logger.Warn("streams blocked by events the broker refused wait for an operator", "streams", blocked,
+			"table", r.cfg.Schema+".relay_blocked_streams")
+	}
 	return r.publish(ctx, lc, cp)
 }
 
@@ -168,61 +193,205 @@ func (r *Relay) acquire(ctx context.Context, lc *lockConn) error {
 func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error {
 	pollDelay := r.cfg.MinPollInterval
 	publishDelay := r.cfg.PublishRetryInterval
+	// failed waits after a transient publish failure; false once ctx ended.
+	failed := func(err error, events []eventstore.Record) bool {
+		r.metrics.publishErrors.Inc()
+		r.logger.Error("publish failed, retrying the same events", "error", err, "events", len(events),
+			"first_event_id", events[0].EventID, "first_position", events[0].Position, "retry_in", publishDelay)
+		if !sleep(ctx, publishDelay) {
+			return false
+		}
+		publishDelay = min(2*publishDelay, r.cfg.MaxPublishRetryInterval)
+		return true
+	}
 	for {
-		batch, heldAt, err := r.events.read(ctx, lc.conn, cp, r.cfg.BatchSize)
+		read, err := r.events.read(ctx, lc.conn, cp, r.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
-		if len(batch) > 0 {
-			r.metrics.waiting(oldest(batch))
-			if err := r.publisher.Publish(ctx, r.cfg.Topic, batch); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				r.metrics.publishErrors.Inc()
-				r.logger.Error("publish failed, retrying the same events", "error", err, "events", len(batch),
-					"first_event_id", batch[0].EventID, "first_position", batch[0].Position, "retry_in", publishDelay)
-				if !sleep(ctx, publishDelay) {
-					return ctx.Err()
-				}
-				publishDelay = min(2*publishDelay, r.cfg.MaxPublishRetryInterval)
-				continue // re-read from the same checkpoint: same events first
-			}
-			publishDelay = r.cfg.PublishRetryInterval
-
-			last := batch[len(batch)-1]
-			next := checkpoint{TransactionID: last.TransactionID, Position: last.Position}
-			saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
-			err := r.checkpoints.save(saveCtx, lc.conn, next)
-			cancel()
+		if read.retry != nil {
+			events, publishErr, err := r.retryBlocked(ctx, lc, cp, *read.retry)
 			if err != nil {
 				return err
 			}
-			cp = next
-			r.metrics.published.Add(float64(len(batch)))
-			r.metrics.batches.Inc()
-			r.metrics.lastPosition.Set(float64(last.Position))
-			r.logger.Debug("events published", "events", len(batch), "transaction_id", cp.TransactionID, "position", cp.Position)
+			if publishErr != nil && (ctx.Err() != nil || !failed(publishErr, events)) {
+				return ctx.Err()
+			}
+			// The stream may have rejoined the read: read again, so none of
+			// its events after the checkpoint is left out of this batch.
+			continue
+		}
+		batch := read.batch
+		if len(batch) > 0 {
+			r.metrics.waiting(oldest(batch))
+			n, refused, publishErr := r.publishInOrder(ctx, batch)
+			if n > 0 {
+				if cp, err = r.advance(ctx, lc, batch[:n]); err != nil {
+					return err
+				}
+			}
+			if refused != nil {
+				// Read again: the batch without the blocked stream.
+				if err := r.block(ctx, lc, batch[n], *refused); err != nil {
+					return err
+				}
+				continue
+			}
+			if publishErr != nil {
+				if ctx.Err() != nil || !failed(publishErr, batch[n:]) {
+					return ctx.Err()
+				}
+				continue // re-read from the same checkpoint: same events first
+			}
+			publishDelay = r.cfg.PublishRetryInterval
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			// Events are flowing: read on without waiting, and wait
 			// briefly again once they stop.
-			r.metrics.waiting(last.CreatedAt)
+			r.metrics.waiting(batch[len(batch)-1].CreatedAt)
 			pollDelay = r.cfg.MinPollInterval
 			continue
 		}
 
-		r.metrics.waiting(heldAt)
+		r.metrics.waiting(read.heldAt)
 		wait := pollDelay
 		limit := r.cfg.PollInterval
-		if !heldAt.IsZero() {
+		if !read.heldAt.IsZero() {
 			limit = min(limit, maxHeldRetryInterval)
 		}
 		pollDelay = min(2*pollDelay, limit)
 		if !sleep(ctx, min(wait, limit)) {
 			return ctx.Err()
 		}
+	}
+}
+
+// advance stores the checkpoint after published, a prefix of the batch
+// now in Kafka, and returns it.
+func (r *Relay) advance(ctx context.Context, lc *lockConn, published []eventstore.Record) (checkpoint, error) {
+	last := published[len(published)-1]
+	next := checkpoint{TransactionID: last.TransactionID, Position: last.Position}
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+	err := r.checkpoints.save(saveCtx, lc.conn, next)
+	cancel()
+	if err != nil {
+		return checkpoint{}, err
+	}
+	r.metrics.published.Add(float64(len(published)))
+	r.metrics.batches.Inc()
+	r.metrics.lastPosition.Set(float64(last.Position))
+	r.logger.Debug("events published", "events", len(published), "transaction_id", next.TransactionID, "position", next.Position)
+	return next, nil
+}
+
+// publishInOrder publishes batch and returns how many events from its
+// start are in Kafka and, when the broker refused the next one for good,
+// that refusal (of batch[n]). The events after batch[n] may have been
+// published too; the caller publishes them again (at least once).
+//
+// A broker refuses a partition's whole record batch at once, so the events
+// the publisher names may include innocent neighbours of the culprit: the
+// events before the first one named are published again on their own,
+// then that one alone, which is refused only if it is the culprit itself.
+func (r *Relay) publishInOrder(ctx context.Context, batch []eventstore.Record) (int, *Refusal, error) {
+	err := r.publisher.Publish(ctx, r.cfg.Topic, batch)
+	if err == nil {
+		return len(batch), nil, nil
+	}
+	var refusedErr *RefusedError
+	if !errors.As(err, &refusedErr) {
+		return 0, nil, err
+	}
+	first := -1
+	var refusal Refusal
+	for i, e := range batch {
+		if ref, ok := refusedErr.refusedFor(e.EventID); ok {
+			first, refusal = i, ref
+			break
+		}
+	}
+	switch {
+	case first < 0:
+		return 0, nil, fmt.Errorf("refusal names no event of the batch: %w", err)
+	case len(batch) == 1:
+		return 0, &refusal, nil
+	}
+	if first > 0 {
+		n, ref, err := r.publishInOrder(ctx, batch[:first])
+		if n < first || ref != nil || err != nil {
+			return n, ref, err
+		}
+	}
+	n, ref, err := r.publishInOrder(ctx, batch[first:first+1])
+	return first + n, ref, err
+}
+
+// block records that the broker refused e for good. From now on the relay
+// publishes nothing more of e's stream, so nothing of it out of order,
+// while every other stream flows: the stream's events wait in the event
+// store, where they always were, and the checkpoint moves past them.
+//
+// Until dead letters (issue 13) replace it, an operator unblocks the stream
+// by removing the cause (e.g. raising the topic's max.message.bytes and
+// the producer's limit together) and then asking for a retry:
+//
+//	UPDATE <schema>.relay_blocked_streams SET retry_requested_at = now()
+//	WHERE relay = 'kafka' AND stream_id = '<stream id>';
+//
+// The active relay then publishes the stream's waiting events in order
+// (retryBlocked); a row must never be deleted by hand, which would lose
+// them.
+func (r *Relay) block(ctx context.Context, lc *lockConn, e eventstore.Record, refusal Refusal) error {
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+	newly, err := r.blocked.block(saveCtx, lc.conn, e, refusal)
+	cancel()
+	if err != nil {
+		return err
+	}
+	r.metrics.refused.Inc()
+	if newly {
+		r.metrics.blocked.Inc()
+	}
+	r.logger.Error("event refused by the broker for good, its stream is blocked",
+		"stream_id", e.StreamID, "stream_type", e.StreamType, "event_id", e.EventID, "event_type", e.EventType,
+		"version", e.Version, "position", e.Position, "transaction_id", e.TransactionID,
+		"size_bytes", refusal.Size, "error", refusal.Err, "table", r.cfg.Schema+".relay_blocked_streams")
+	return nil
+}
+
+// retryBlocked publishes, in order, the events a blocked stream left
+// behind (from its refused event up to the checkpoint; later ones are
+// still ahead of the read) and unblocks it once they are all out. Refused
+// again, the stream stays blocked at that event and the retry request is
+// cleared. publishErr is a transient failure (retried like any other, from
+// the refused event again), with the events it concerned; err ends the
+// session.
+func (r *Relay) retryBlocked(ctx context.Context, lc *lockConn, cp checkpoint, head blockedHead) (events []eventstore.Record, publishErr, err error) {
+	r.logger.Info("retrying blocked stream", "stream_id", head.streamID, "version", head.version)
+	from := head.version
+	for {
+		events, err := r.events.readStream(ctx, lc.conn, head.streamID, from, cp, r.cfg.BatchSize)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(events) == 0 {
+			if err := r.blocked.unblock(ctx, lc.conn, head.streamID); err != nil {
+				return nil, nil, err
+			}
+			r.metrics.blocked.Dec()
+			r.logger.Info("blocked stream published, unblocked", "stream_id", head.streamID, "from_version", head.version, "to_version", from-1)
+			return nil, nil, nil
+		}
+		n, refused, publishErr := r.publishInOrder(ctx, events)
+		r.metrics.published.Add(float64(n))
+		if refused != nil {
+			return nil, nil, r.block(ctx, lc, events[n], *refused)
+		}
+		if publishErr != nil {
+			return events[n:], publishErr, nil
+		}
+		from = events[len(events)-1].Version + 1
 	}
 }
 

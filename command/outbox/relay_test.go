@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -37,6 +39,8 @@ type fixture struct {
 	env   *testenv.Env
 	store *eventstore.Store
 	topic string
+	// logger is the relays' logger (the test's by default).
+	logger *slog.Logger
 }
 
 // setup gives the test its own database and an inventory events topic with
@@ -46,7 +50,7 @@ func setup(t *testing.T, partitions int32) *fixture {
 	env := testenv.New(t)
 	topic := env.Config.Topic(messages.EventsTopic(schema))
 	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, partitions, topic))
-	return &fixture{env: env, store: eventstore.New(env.Pool, schema), topic: topic}
+	return &fixture{env: env, store: eventstore.New(env.Pool, schema), topic: topic, logger: env.Logger}
 }
 
 // testConfig is a relay config with short intervals, so fail-over and
@@ -81,7 +85,7 @@ func (f *fixture) startRelay(t *testing.T, cfg outbox.Config, pub *testPublisher
 		p = pub
 	}
 	reg := prometheus.NewRegistry()
-	relay, err := outbox.New(f.env.Pool, p, cfg, f.env.Logger, reg)
+	relay, err := outbox.New(f.env.Pool, p, cfg, f.logger, reg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runningRelay{reg: reg, cancel: cancel, done: make(chan error, 1)}
@@ -132,11 +136,16 @@ func (r *runningRelay) published(t *testing.T) int {
 }
 
 // testPublisher wraps a real publisher: it can fail the first calls
-// without publishing, and run a hook after each successful publish.
+// without publishing, refuse events for good, and run a hook after each
+// successful publish.
 type testPublisher struct {
 	outbox.Publisher
 	failFirst    int64
 	afterPublish func(call int)
+	// refuse, when set, picks events to refuse as a broker refuses a
+	// record batch: a batch holding one is not published, and the
+	// refusal names every event of it, the innocent ones too.
+	refuse func(eventstore.Record) bool
 
 	calls atomic.Int64
 	fails atomic.Int64
@@ -145,6 +154,13 @@ type testPublisher struct {
 func (p *testPublisher) Publish(ctx context.Context, topic string, events []eventstore.Record) error {
 	if p.fails.Add(1) <= p.failFirst {
 		return errors.New("kafka unavailable (injected by test)")
+	}
+	if p.refuse != nil && slices.ContainsFunc(events, p.refuse) {
+		refused := &outbox.RefusedError{}
+		for _, e := range events {
+			refused.Refusals = append(refused.Refusals, outbox.Refusal{EventID: e.EventID, Size: len(e.Data), Err: sarama.ErrInvalidRecord})
+		}
+		return refused
 	}
 	if err := p.Publisher.Publish(ctx, topic, events); err != nil {
 		return err
