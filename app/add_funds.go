@@ -5,7 +5,6 @@ import (
 
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/internal/auth"
-	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
@@ -18,9 +17,6 @@ type AddFundsHandler struct{ d *deps }
 func (h AddFundsHandler) Handle(ctx context.Context, actor auth.Principal, customerID string, amount money.Amount) (query.Customer, error) {
 	if err := requireAdmin(actor); err != nil {
 		return query.Customer{}, err
-	}
-	if amount <= 0 {
-		return query.Customer{}, errcode.New(errcode.InvalidOrderData, "amount must be positive, got %s", amount).With("field", "amount")
 	}
 	cmd := messages.AddFunds{CustomerID: customerID, Amount: amount}
 	if err := h.d.sendAndWait(ctx, h.d.h.Customers.Store(), cmd, bus.Envelope{}); err != nil {

@@ -83,8 +83,6 @@ type CommandSender interface {
 
 // Config tunes the application.
 type Config struct {
-	// MaxOrderLines caps the lines of one order.
-	MaxOrderLines int
 	// OutcomeTimeout bounds how long a synchronous command waits for its
 	// handler to record the outcome.
 	OutcomeTimeout time.Duration
@@ -99,7 +97,7 @@ type Config struct {
 
 // DefaultConfig is what `orderflow all` uses.
 func DefaultConfig() Config {
-	return Config{MaxOrderLines: 50, OutcomeTimeout: 15 * time.Second, MaxPendingCommands: 512}
+	return Config{OutcomeTimeout: 15 * time.Second, MaxPendingCommands: 512}
 }
 
 // New wires the use cases onto the command bus and the command handlers'

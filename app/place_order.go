@@ -55,24 +55,14 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	if err := requireCustomer(actor, in.CustomerID); err != nil {
 		return query.Order{}, err
 	}
-	key := strings.TrimSpace(in.IdempotencyKey)
-	if key == "" || len(key) > 200 {
-		return query.Order{}, errcode.New(errcode.InvalidOrderData, "idempotencyKey must have 1 to 200 characters").With("field", "idempotencyKey")
-	}
-	if len(in.Items) == 0 {
-		return query.Order{}, errcode.New(errcode.InvalidOrderData, "an order needs at least one item").With("field", "items")
-	}
-	if len(in.Items) > h.d.cfg.MaxOrderLines {
-		return query.Order{}, errcode.New(errcode.InvalidOrderData, "an order has at most %d lines, got %d", h.d.cfg.MaxOrderLines, len(in.Items)).With("field", "items")
-	}
-
-	orderID := OrderID(in.CustomerID, key)
+	orderID := OrderID(in.CustomerID, strings.TrimSpace(in.IdempotencyKey))
 	cmd, err := h.priced(ctx, orderID, in)
 	if err != nil {
 		return query.Order{}, err
 	}
-	// Deciding on an empty order runs every domain validation before
-	// anything is sent: bad input never reaches the bus.
+	// Deciding on an empty order runs every domain validation, the
+	// catalog's names and prices included, before anything is sent: bad
+	// input never reaches the bus.
 	if _, err := (&ordering.Order{}).Place(cmd, h.d.now()); err != nil {
 		return query.Order{}, err
 	}
@@ -93,30 +83,39 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	return query.OrderFromAggregate(placed), nil
 }
 
-// priced looks every line up in the catalog and the customer in payments.
+// priced checks the placement against the domain's bounds
+// (ordering.ValidatePlacement) before the catalog is asked anything, so an
+// oversized request costs no lookups, then looks every line up in the
+// catalog and the customer in payments.
 func (h PlaceOrderHandler) priced(ctx context.Context, orderID string, in PlaceOrder) (messages.PlaceOrder, error) {
-	if err := h.d.catalog.customerExists(ctx, h.d.h, in.CustomerID); err != nil {
-		return messages.PlaceOrder{}, err
-	}
 	cmd := messages.PlaceOrder{
 		OrderID:         orderID,
 		CustomerID:      in.CustomerID,
+		Items:           make([]messages.OrderLine, len(in.Items)),
 		ShippingAddress: in.ShippingAddress,
 		BillingAddress:  in.BillingAddress,
 		PaymentMethod:   in.PaymentMethod,
 		IdempotencyKey:  strings.TrimSpace(in.IdempotencyKey),
 	}
 	for i, item := range in.Items {
-		p, err := h.d.catalog.product(ctx, h.d.h, item.ProductID)
+		cmd.Items[i] = messages.OrderLine{ProductID: item.ProductID, Quantity: item.Quantity}
+	}
+	if err := ordering.ValidatePlacement(cmd); err != nil {
+		return messages.PlaceOrder{}, err
+	}
+	if err := h.d.catalog.customerExists(ctx, h.d.h, in.CustomerID); err != nil {
+		return messages.PlaceOrder{}, err
+	}
+	for i := range cmd.Items {
+		line := &cmd.Items[i]
+		p, err := h.d.catalog.product(ctx, h.d.h, line.ProductID)
 		if err != nil {
 			return messages.PlaceOrder{}, err
 		}
 		if p == nil {
-			return messages.PlaceOrder{}, errcode.New(errcode.InvalidOrderData, "item %d: product %q does not exist", i, item.ProductID).With("field", "items")
+			return messages.PlaceOrder{}, errcode.New(errcode.InvalidOrderData, "item %d: product %q does not exist", i, line.ProductID).With("field", "items")
 		}
-		cmd.Items = append(cmd.Items, messages.OrderLine{
-			ProductID: item.ProductID, ProductName: p.name, SKU: p.sku, Quantity: item.Quantity, UnitPrice: p.price,
-		})
+		line.ProductName, line.SKU, line.UnitPrice = p.name, p.sku, p.price
 	}
 	return cmd, nil
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/internal/auth"
-	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
 )
@@ -17,9 +16,6 @@ type RestockProductHandler struct{ d *deps }
 func (h RestockProductHandler) Handle(ctx context.Context, actor auth.Principal, productID string, quantity int) (query.Product, error) {
 	if err := requireAdmin(actor); err != nil {
 		return query.Product{}, err
-	}
-	if quantity <= 0 {
-		return query.Product{}, errcode.New(errcode.InvalidOrderData, "quantity must be positive, got %d", quantity).With("field", "quantity")
 	}
 	cmd := messages.RestockProduct{ProductID: productID, Quantity: quantity}
 	if err := h.d.sendAndWait(ctx, h.d.h.Products.Store(), cmd, bus.Envelope{}); err != nil {

@@ -1432,7 +1432,7 @@ func newWorld(t *testing.T, rng *rand.Rand, spec worldSpec, confirmRace bool) *w
 	w.apply(w.customer, must(t)(w.customer.Register(messages.RegisterCustomer{CustomerID: testCustomer, Email: "c@example.com", Name: "C", InitialCredit: spec.credit})))
 	addr := messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"}
 	events := must(t)(w.order.Place(messages.PlaceOrder{OrderID: testOrder, CustomerID: testCustomer, Items: spec.items,
-		ShippingAddress: addr, PaymentMethod: messages.PaymentMethod{Type: "card", Token: "4242424242424242"}}, t0))
+		ShippingAddress: addr, PaymentMethod: messages.PaymentMethod{Type: "card", Token: "4242424242424242"}, IdempotencyKey: "k"}, t0))
 	w.apply(w.order, events)
 
 	s, d := Start(events[0].(messages.OrderPlaced), w.clock, w.policy, noJitter)

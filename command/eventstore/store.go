@@ -101,7 +101,9 @@ func (s *Store) Schema() string { return s.schema }
 
 // Append writes events to streamID in tx, expecting the stream to be at
 // expectedVersion (0 for a new stream). A concurrent writer that got there
-// first makes it fail with a *ConflictError.
+// first makes it fail with a *ConflictError; an event larger than
+// messages.MaxEventBytes makes it fail with INVALID_ORDER_DATA before
+// anything is written.
 func (s *Store) Append(ctx context.Context, tx pgx.Tx, streamID, streamType string, expectedVersion int, meta Metadata, events ...messages.Event) ([]Record, error) {
 	if len(events) == 0 {
 		return nil, nil
@@ -166,6 +168,11 @@ func (s *Store) prepareAppend(streamID, streamType string, expectedVersion int, 
 		payload, err := json.Marshal(e)
 		if err != nil {
 			return "", nil, nil, fmt.Errorf("encode %s of stream %s: %w", e.EventType(), streamID, err)
+		}
+		if len(payload) > messages.MaxEventBytes {
+			return "", nil, nil, errcode.New(errcode.InvalidOrderData,
+				"event %s of stream %s would be %d bytes, more than the %d bytes an event may have to fit a Kafka message",
+				e.EventType(), streamID, len(payload), messages.MaxEventBytes)
 		}
 		records[i] = Record{
 			EventID:       uuid.Must(uuid.NewV7()),

@@ -2,8 +2,11 @@ package eventstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -298,6 +302,34 @@ func TestAppendRefusesAnEventOfAnotherStream(t *testing.T) {
 	version, err := store.StreamVersion(ctx, store.Pool(), id)
 	require.NoError(t, err)
 	require.Zero(t, version)
+}
+
+// An event too large for a Kafka message is refused before anything is
+// written, so no relay is ever handed an event it cannot publish; one at
+// the limit is appended.
+func TestAppendRefusesAnEventLargerThanAKafkaMessage(t *testing.T) {
+	t.Parallel()
+	store, _ := setup(t)
+	ctx := t.Context()
+	id := newProductID()
+	sized := func(payloadBytes int) messages.Event {
+		e := created(id)
+		base, err := json.Marshal(e)
+		require.NoError(t, err)
+		e.Name += strings.Repeat("n", payloadBytes-len(base))
+		return e
+	}
+
+	_, err := appendTx(ctx, store, id, 0, eventstore.Metadata{}, created(id), sized(messages.MaxEventBytes+1))
+	require.True(t, errcode.Is(err, errcode.InvalidOrderData), err)
+	require.Contains(t, err.Error(), strconv.Itoa(messages.MaxEventBytes))
+	version, err := store.StreamVersion(ctx, store.Pool(), id)
+	require.NoError(t, err)
+	require.Zero(t, version, "nothing of the command was appended")
+
+	recs, err := appendTx(ctx, store, id, 0, eventstore.Metadata{}, sized(messages.MaxEventBytes))
+	require.NoError(t, err)
+	require.Len(t, recs[0].Data, messages.MaxEventBytes)
 }
 
 // BenchmarkAppend measures one command's write: begin, append n events,

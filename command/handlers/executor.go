@@ -189,9 +189,11 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 // the stream's events after agg's version (applied to agg), then the
 // decision, and the inbox row with the append. It returns the decided
 // events, to apply once the caller knows they are committed. A refusal by
-// the domain (an *errcode.Error from decide) is recorded and returned apart
-// from err, which is for failures: the transaction must then roll back. A
-// duplicate returns the outcome recorded the first time as err.
+// the domain (an *errcode.Error from decide) or by the store (an event
+// larger than messages.MaxEventBytes, which no relay could publish) is
+// recorded, with nothing appended, and returned apart from err, which is
+// for failures: the transaction must then roll back. A duplicate returns
+// the outcome recorded the first time as err.
 func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, decide func(A) ([]messages.Event, error)) (res Result, events []messages.Event, refusal, err error) {
 	reads := &pgx.Batch{}
 	handled, found := &outcome{}, false
@@ -227,15 +229,22 @@ func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, stream
 		return Result{}, nil, nil, decideErr
 	}
 	writes := &pgx.Batch{}
-	x.queueInbox(writes, msg, streamID, refused)
 	var appended []eventstore.Record
 	if refused == nil && len(events) > 0 {
 		appended, err = x.store.QueueAppend(ctx, writes, streamID, x.streamType, agg.Version(),
 			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID}, events...)
-		if err != nil {
+		// The store refuses an event too large to ever be published
+		// before queueing anything: that is the command's refusal,
+		// recorded like the domain's.
+		var tooLarge *errcode.Error
+		switch {
+		case errors.As(err, &tooLarge) && tooLarge.Code == errcode.InvalidOrderData:
+			refused, decideErr, appended = tooLarge, err, nil
+		case err != nil:
 			return Result{}, nil, nil, err
 		}
 	}
+	x.queueInbox(writes, msg, streamID, refused)
 	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
 		return Result{}, nil, nil, err
 	}

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,4 +173,47 @@ func TestRefusalIsRecordedInInbox(t *testing.T) {
 	res, err := h.Products.Execute(ctx, msg, "no-such-product", restockMissing)
 	require.True(t, errcode.Is(err, errcode.NotFound), err)
 	require.True(t, res.Duplicate)
+}
+
+// A command whose event could never be published (larger than a Kafka
+// message) is refused before anything is appended, and the refusal is
+// recorded like the domain's: a redelivery gets it again, and a caller in
+// a transaction of its own (the saga) gets it as the command's refusal.
+func TestEventTooLargeForKafkaIsRefusedBeforeAppending(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	h := f.svc.Handlers()
+	productID := uuid.NewString()
+	oversized := func(*inventory.Product) ([]messages.Event, error) {
+		// Past the domain's bounds on purpose: this is the defence
+		// behind them.
+		return []messages.Event{messages.ProductCreated{ProductID: productID, SKU: "S", Name: strings.Repeat("n", messages.MaxEventBytes), Price: 1}}, nil
+	}
+
+	msg := handlers.Message{Handler: handlers.CreateProductHandler, ID: uuid.NewString()}
+	_, err := h.Products.Execute(ctx, msg, productID, oversized)
+	require.True(t, errcode.Is(err, errcode.InvalidOrderData), err)
+	require.Zero(t, f.product(t, productID).Version(), "nothing was appended")
+	res, err := h.Products.Execute(ctx, msg, productID, oversized)
+	require.True(t, res.Duplicate)
+	require.True(t, errcode.Is(err, errcode.InvalidOrderData), err)
+
+	tx, err := h.Products.Store().Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	res, err = h.Products.ExecuteInTx(ctx, tx, handlers.Message{Handler: handlers.CreateProductHandler, ID: uuid.NewString()}, productID, oversized)
+	require.NoError(t, err)
+	require.True(t, errcode.Is(res.Refusal, errcode.InvalidOrderData), res.Refusal)
+	require.Empty(t, res.Events)
+	require.NoError(t, tx.Commit(ctx))
+	require.Zero(t, f.product(t, productID).Version(), "nothing was appended")
+
+	// The stream is untouched: a normal command on it still works.
+	_, err = h.Products.Execute(ctx, handlers.Message{Handler: handlers.CreateProductHandler, ID: uuid.NewString()}, productID,
+		func(p *inventory.Product) ([]messages.Event, error) {
+			return p.Create(messages.CreateProduct{ProductID: productID, SKU: "S", Name: "N", Price: 1, InitialStock: 1})
+		})
+	require.NoError(t, err)
+	require.Equal(t, 1, f.product(t, productID).Version())
 }

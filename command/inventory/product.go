@@ -10,9 +10,9 @@
 package inventory
 
 import (
-	"math"
 	"strings"
 
+	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -91,42 +91,49 @@ func (p *Product) Version() int { return p.version }
 
 func (p *Product) exists() bool { return p.id != "" }
 
-// Create decides the product's first event.
+// Create decides the product's first event. The sku and name are trimmed
+// and bounded (limits.MaxSKULength, limits.MaxProductNameLength), the price
+// is 0.01 to limits.MaxAmount and the initial stock 0 to limits.MaxStock.
 func (p *Product) Create(cmd messages.CreateProduct) ([]messages.Event, error) {
 	if p.exists() {
 		return nil, errcode.New(errcode.Conflict, "product %s already exists", p.id)
 	}
-	switch {
-	case blank(cmd.ProductID):
-		return nil, invalid("productId", "product id is required")
-	case blank(cmd.SKU):
-		return nil, invalid("sku", "sku is required")
-	case blank(cmd.Name):
-		return nil, invalid("name", "name is required")
-	case cmd.Price <= 0:
-		return nil, invalid("price", "price must be positive")
-	case cmd.InitialStock < 0:
-		return nil, invalid("initialStock", "initial stock must not be negative")
+	sku, name := strings.TrimSpace(cmd.SKU), strings.TrimSpace(cmd.Name)
+	for _, err := range []error{
+		limits.RequiredText("productId", cmd.ProductID, limits.MaxIDLength),
+		limits.RequiredText("sku", sku, limits.MaxSKULength),
+		limits.RequiredText("name", name, limits.MaxProductNameLength),
+		limits.Amount("price", cmd.Price, 1, limits.MaxAmount),
+		limits.Count("initialStock", cmd.InitialStock, 0, limits.MaxStock),
+	} {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return []messages.Event{messages.ProductCreated{
 		ProductID:    cmd.ProductID,
-		SKU:          strings.TrimSpace(cmd.SKU),
-		Name:         strings.TrimSpace(cmd.Name),
+		SKU:          sku,
+		Name:         name,
 		Price:        cmd.Price,
 		InitialStock: cmd.InitialStock,
 	}}, nil
 }
 
-// Restock decides to add qty units to the stock on hand.
+// Restock decides to add qty units to the stock on hand. The product's
+// lifetime stock (on hand plus committed: every unit it ever received)
+// stays at most limits.MaxStock, so every count of it fits the 32-bit
+// integers it is served and indexed as.
 func (p *Product) Restock(qty int) ([]messages.Event, error) {
 	if err := p.mustExist(); err != nil {
 		return nil, err
 	}
-	if qty <= 0 {
-		return nil, invalid("quantity", "restock quantity must be positive")
+	if qty < 1 {
+		return nil, limits.Count("quantity", qty, 1, limits.MaxStock)
 	}
-	if qty > math.MaxInt-p.onHand-p.committed {
-		return nil, invalid("quantity", "restock quantity is too large")
+	if room := limits.MaxStock - p.onHand - p.committed; qty > room {
+		return nil, limits.Invalid("quantity", limits.MaxStock,
+			"quantity %d would give product %s more than %d units in its lifetime (%d on hand, %d sold): at most %d more",
+			qty, p.id, limits.MaxStock, p.onHand, p.committed, room)
 	}
 	return []messages.Event{messages.ProductRestocked{ProductID: p.id, Quantity: qty}}, nil
 }

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -163,20 +164,18 @@ func (o *Order) mustBePlaced() error {
 }
 
 // Place decides the order's first event from a command whose lines already
-// carry catalog names and prices. The aggregate computes the total, merges
-// lines of the same product and masks the payment token, so none of these
+// carry catalog names and prices. It checks every bound of command/limits
+// (ValidatePlacement, then the catalog's names and prices and the total);
+// the aggregate computes the total and masks the payment token, so neither
 // can be dictated by a client.
 func (o *Order) Place(cmd messages.PlaceOrder, now time.Time) ([]messages.Event, error) {
 	if o.placed() {
 		return nil, errcode.New(errcode.Conflict, "order %s already placed", o.id)
 	}
-	if blank(cmd.OrderID) {
-		return nil, invalid("orderId", "order id is required")
+	if err := ValidatePlacement(cmd); err != nil {
+		return nil, err
 	}
-	if blank(cmd.CustomerID) {
-		return nil, invalid("customerId", "customer id is required")
-	}
-	items, total, err := priceLines(cmd.Items)
+	total, err := priceLines(cmd.Items)
 	if err != nil {
 		return nil, err
 	}
@@ -184,17 +183,9 @@ func (o *Order) Place(cmd messages.PlaceOrder, now time.Time) ([]messages.Event,
 	if currency == "" {
 		currency = money.DefaultCurrency
 	}
-	if currency != money.DefaultCurrency {
-		return nil, invalid("currency", "only "+money.DefaultCurrency+" is supported")
-	}
-	if err := validateAddress("shippingAddress", cmd.ShippingAddress); err != nil {
-		return nil, err
-	}
 	billing := cmd.BillingAddress
 	if billing == (messages.Address{}) {
 		billing = cmd.ShippingAddress
-	} else if err := validateAddress("billingAddress", billing); err != nil {
-		return nil, err
 	}
 	payment := cmd.PaymentMethod
 	payment.Token = messages.MaskPaymentToken(payment.Token)
@@ -202,7 +193,7 @@ func (o *Order) Place(cmd messages.PlaceOrder, now time.Time) ([]messages.Event,
 	return []messages.Event{messages.OrderPlaced{
 		OrderID:         cmd.OrderID,
 		CustomerID:      cmd.CustomerID,
-		Items:           items,
+		Items:           slices.Clone(cmd.Items),
 		Total:           total,
 		Currency:        currency,
 		ShippingAddress: cmd.ShippingAddress,
@@ -264,8 +255,12 @@ func (o *Order) Confirm(now time.Time) ([]messages.Event, error) {
 // RequestCancellation decides to record a wish to cancel, which the saga
 // then carries out. It is refused once the order is CONFIRMED, and yields no
 // events when the order already ended otherwise or was already asked to.
+// The reason is optional text of at most limits.MaxReasonLength characters.
 func (o *Order) RequestCancellation(reason, by string, now time.Time) ([]messages.Event, error) {
 	if err := o.mustBePlaced(); err != nil {
+		return nil, err
+	}
+	if err := limits.Text("reason", reason, limits.MaxReasonLength); err != nil {
 		return nil, err
 	}
 	switch {

@@ -2,9 +2,9 @@ package ordering
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
+	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -18,66 +18,105 @@ func invalid(field, msg string) error {
 
 func blank(s string) bool { return strings.TrimSpace(s) == "" }
 
-// priceLines validates the lines, merges lines of the same product (so the
-// saga reserves each product once per order) and computes the total with
-// overflow checks.
-func priceLines(lines []messages.OrderLine) ([]messages.OrderLine, money.Amount, error) {
-	if len(lines) == 0 {
-		return nil, 0, invalid("items", "an order needs at least one item")
+// ValidatePlacement checks what the client chooses in a placement against
+// the bounds of command/limits: the ids, the idempotency key, the lines
+// (product and quantity: 1 to limits.MaxOrderLines lines, each product on
+// one line only), the currency, the addresses and the payment method. The
+// application calls it before asking the catalog about the lines, so an
+// oversized request costs no lookups; Place runs it again, so no port can
+// skip it.
+func ValidatePlacement(cmd messages.PlaceOrder) error {
+	if err := limits.RequiredText("orderId", cmd.OrderID, limits.MaxIDLength); err != nil {
+		return err
 	}
-	merged := make([]messages.OrderLine, 0, len(lines))
-	index := make(map[string]int, len(lines))
+	if err := limits.RequiredText("customerId", cmd.CustomerID, limits.MaxIDLength); err != nil {
+		return err
+	}
+	if err := limits.RequiredText("idempotencyKey", cmd.IdempotencyKey, limits.MaxIdempotencyKeyLength); err != nil {
+		return err
+	}
+	if n := len(cmd.Items); n < 1 || n > limits.MaxOrderLines {
+		return limits.Invalid("items", limits.MaxOrderLines, "items: an order has 1 to %d lines, got %d", limits.MaxOrderLines, n)
+	}
+	lineOf := make(map[string]int, len(cmd.Items))
+	for i, line := range cmd.Items {
+		field := fmt.Sprintf("items[%d]", i)
+		if err := limits.RequiredText(field+".productId", line.ProductID, limits.MaxIDLength); err != nil {
+			return err
+		}
+		if j, dup := lineOf[line.ProductID]; dup {
+			return invalid(field+".productId", fmt.Sprintf("%s.productId: product %s is on lines %d and %d; give each product one line with its total quantity", field, line.ProductID, j, i))
+		}
+		lineOf[line.ProductID] = i
+		if err := limits.Count(field+".quantity", line.Quantity, 1, limits.MaxLineQuantity); err != nil {
+			return err
+		}
+	}
+	if cmd.Currency != "" && cmd.Currency != money.DefaultCurrency {
+		return invalid("currency", "currency: only "+money.DefaultCurrency+" is supported")
+	}
+	if err := validateAddress("shippingAddress", cmd.ShippingAddress); err != nil {
+		return err
+	}
+	if cmd.BillingAddress != (messages.Address{}) {
+		if err := validateAddress("billingAddress", cmd.BillingAddress); err != nil {
+			return err
+		}
+	}
+	if err := limits.RequiredText("paymentMethod.type", cmd.PaymentMethod.Type, limits.MaxPaymentTypeLength); err != nil {
+		return err
+	}
+	// Some methods (paying from the account) have no token.
+	return limits.Text("paymentMethod.token", cmd.PaymentMethod.Token, limits.MaxPaymentTokenLength)
+}
+
+// priceLines checks what the catalog filled into the lines (name, sku and
+// a unit price of at most limits.MaxAmount) and computes the total, which
+// must not exceed limits.MaxAmount either. The lines were validated by
+// ValidatePlacement.
+func priceLines(lines []messages.OrderLine) (money.Amount, error) {
+	var total money.Amount
 	for i, line := range lines {
 		field := fmt.Sprintf("items[%d]", i)
-		switch {
-		case blank(line.ProductID):
-			return nil, 0, invalid(field+".productId", "product id is required")
-		case blank(line.ProductName):
-			return nil, 0, invalid(field+".productName", "product name is required")
-		case line.Quantity <= 0:
-			return nil, 0, invalid(field+".quantity", "quantity must be positive")
-		case line.UnitPrice <= 0:
-			return nil, 0, invalid(field+".unitPrice", "unit price must be positive")
+		if err := limits.RequiredText(field+".productName", line.ProductName, limits.MaxProductNameLength); err != nil {
+			return 0, err
 		}
-		j, seen := index[line.ProductID]
-		if !seen {
-			index[line.ProductID] = len(merged)
-			merged = append(merged, line)
-			continue
+		if err := limits.RequiredText(field+".sku", line.SKU, limits.MaxSKULength); err != nil {
+			return 0, err
 		}
-		if merged[j].UnitPrice != line.UnitPrice {
-			return nil, 0, invalid(field+".unitPrice", "product "+line.ProductID+" appears with two prices")
+		if err := limits.Amount(field+".unitPrice", line.UnitPrice, 1, limits.MaxAmount); err != nil {
+			return 0, err
 		}
-		if line.Quantity > math.MaxInt-merged[j].Quantity {
-			return nil, 0, invalid(field+".quantity", "quantity is too large")
-		}
-		merged[j].Quantity += line.Quantity
+		// Cannot overflow: at most MaxOrderLines lines of MaxLineQuantity
+		// units at MaxAmount is far below the int64 range.
+		total += line.UnitPrice * money.Amount(line.Quantity)
 	}
-
-	var total money.Amount
-	for _, line := range merged {
-		sub, err := line.UnitPrice.Mul(int64(line.Quantity))
-		if err == nil {
-			total, err = total.Add(sub)
-		}
-		if err != nil {
-			return nil, 0, invalid("items", "order total is too large")
-		}
+	if err := limits.Amount("totalAmount", total, 1, limits.MaxAmount); err != nil {
+		return 0, err
 	}
-	return merged, total, nil
+	return total, nil
 }
 
 // validateAddress requires everything but State, which many countries lack.
 func validateAddress(field string, a messages.Address) error {
-	switch {
-	case blank(a.Street):
-		return invalid(field+".street", "street is required")
-	case blank(a.City):
-		return invalid(field+".city", "city is required")
-	case blank(a.Zip):
-		return invalid(field+".zip", "zip is required")
-	case blank(a.Country):
-		return invalid(field+".country", "country is required")
+	for _, f := range []struct {
+		name, value string
+		maxLen      int
+		required    bool
+	}{
+		{"street", a.Street, limits.MaxStreetLength, true},
+		{"city", a.City, limits.MaxCityLength, true},
+		{"zip", a.Zip, limits.MaxZipLength, true},
+		{"country", a.Country, limits.MaxCountryLength, true},
+		{"state", a.State, limits.MaxStateLength, false},
+	} {
+		check := limits.Text
+		if f.required {
+			check = limits.RequiredText
+		}
+		if err := check(field+"."+f.name, f.value, f.maxLen); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ package payments
 import (
 	"strings"
 
+	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -81,49 +82,47 @@ func (c *Customer) Version() int { return c.version }
 
 func (c *Customer) exists() bool { return c.id != "" }
 
-// Register decides the account's first event.
+// Register decides the account's first event. The email and name are
+// trimmed and bounded (limits.MaxEmailLength, limits.MaxCustomerNameLength)
+// and the initial credit is 0 to limits.MaxAmount.
 func (c *Customer) Register(cmd messages.RegisterCustomer) ([]messages.Event, error) {
 	if c.exists() {
 		return nil, errcode.New(errcode.Conflict, "customer %s already exists", c.id)
 	}
-	email := strings.TrimSpace(cmd.Email)
-	switch {
-	case blank(cmd.CustomerID):
-		return nil, invalid("customerId", "customer id is required")
-	case !strings.Contains(email, "@"):
-		return nil, invalid("email", "email must contain @")
-	case blank(cmd.Name):
-		return nil, invalid("name", "name is required")
-	case cmd.InitialCredit < 0:
-		return nil, invalid("initialCredit", "initial credit must not be negative")
+	email, name := strings.TrimSpace(cmd.Email), strings.TrimSpace(cmd.Name)
+	for _, err := range []error{
+		limits.RequiredText("customerId", cmd.CustomerID, limits.MaxIDLength),
+		limits.Email("email", email),
+		limits.RequiredText("name", name, limits.MaxCustomerNameLength),
+		limits.Amount("initialCredit", cmd.InitialCredit, 0, limits.MaxAmount),
+	} {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return []messages.Event{messages.CustomerRegistered{
 		CustomerID:    cmd.CustomerID,
 		Email:         email,
-		Name:          strings.TrimSpace(cmd.Name),
+		Name:          name,
 		InitialCredit: cmd.InitialCredit,
 	}}, nil
 }
 
-// AddFunds decides to raise the balance by a positive amount.
+// AddFunds decides to raise the balance by 0.01 to limits.MaxAmount. The
+// money the account ever received (balance, held and captured) stays at
+// most limits.MaxBalance, so none of its sums can overflow.
 func (c *Customer) AddFunds(amount money.Amount) ([]messages.Event, error) {
 	if err := c.mustExist(); err != nil {
 		return nil, err
 	}
-	if amount <= 0 {
-		return nil, invalid("amount", "amount must be positive")
+	if err := limits.Amount("amount", amount, 1, limits.MaxAmount); err != nil {
+		return nil, err
 	}
-	// The account's lifetime total (balance+held+captured) must stay
-	// representable, or the bookkeeping itself would overflow.
-	total, err := c.balance.Add(c.held)
-	if err == nil {
-		total, err = total.Add(c.captured)
-	}
-	if err == nil {
-		_, err = total.Add(amount)
-	}
-	if err != nil {
-		return nil, invalid("amount", "amount is too large")
+	// Each term is at most MaxBalance, so the sum cannot overflow.
+	if received := c.balance + c.held + c.captured; amount > limits.MaxBalance-received {
+		return nil, limits.Invalid("amount", limits.MaxBalance.String(),
+			"amount %s would give customer %s more than %s in its lifetime (%s received so far)",
+			amount, c.id, limits.MaxBalance, received)
 	}
 	return []messages.Event{messages.FundsAdded{CustomerID: c.id, Amount: amount}}, nil
 }

@@ -818,7 +818,17 @@ func newExecutionContext(
 var sources = []*ast.Source{
 	{Name: "../schema/catalog.graphqls", Input: `type Product { id: ID! sku: String! name: String! price: Decimal! available: Int! reserved: Int! }
 
-input CreateProductInput { sku: String! name: String! price: Decimal! initialStock: Int! }
+"A new catalog entry. Text is trimmed, must not be blank and holds no control characters (line breaks included). A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound."
+input CreateProductInput {
+  "1 to 64 characters."
+  sku: String!
+  "1 to 200 characters."
+  name: String!
+  "0.01 to 1000000000.00."
+  price: Decimal!
+  "0 to 2147483647 units."
+  initialStock: Int!
+}
 
 extend type Query {
   product(id: ID!): Product
@@ -828,12 +838,24 @@ extend type Mutation {
   "Admin only."
   createProduct(input: CreateProductInput!): Product!
   "Admin only."
-  restockProduct(productId: ID!, quantity: Int!): Product!
+  restockProduct(
+    productId: ID!
+    "At least 1. A product receives at most 2147483647 units in its lifetime (initial stock plus every restock), so each of its counts fits an Int; a restock beyond that is refused."
+    quantity: Int!
+  ): Product!
 }
 `, BuiltIn: false},
 	{Name: "../schema/customers.graphqls", Input: `type Customer { id: ID! email: String! name: String! balance: Decimal! held: Decimal! }
 
-input RegisterCustomerInput { email: String! name: String! initialCredit: Decimal }
+"A new account. Text is trimmed, must not be blank and holds no control characters. A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound."
+input RegisterCustomerInput {
+  "An address of the form name@domain: at most 254 characters, no white space."
+  email: String!
+  "1 to 200 characters."
+  name: String!
+  "0.00 to 1000000000.00; 0.00 when omitted."
+  initialCredit: Decimal
+}
 
 extend type Query {
   customer(id: ID!): Customer
@@ -843,7 +865,11 @@ extend type Mutation {
   "Admin only."
   registerCustomer(input: RegisterCustomerInput!): Customer!
   "Admin only."
-  addFunds(customerId: ID!, amount: Decimal!): Customer!
+  addFunds(
+    customerId: ID!
+    "0.01 to 1000000000.00. The money an account ever receives (initial credit plus every addition) is at most 10000000000000.00; an addition beyond that is refused."
+    amount: Decimal!
+  ): Customer!
 }
 `, BuiltIn: false},
 	{Name: "../schema/operations.graphqls", Input: `"Where a read-model projection stands: its live index and its lag behind the event topic."
@@ -917,14 +943,40 @@ type FacetCount { value: String! count: Int! }
 
 enum OrderSort { CREATED_DESC CREATED_ASC TOTAL_DESC TOTAL_ASC }
 
-input AddressInput { street: String! city: String! zip: String! country: String! state: String }
-input PaymentMethodInput { type: String! token: String! }
-input OrderItemInput { productId: ID! quantity: Int! }
+"A postal address. Each field is one line of text: not only white space, no control characters (line breaks included); letters of any script are welcome."
+input AddressInput {
+  "1 to 200 characters."
+  street: String!
+  "1 to 100 characters."
+  city: String!
+  "1 to 20 characters."
+  zip: String!
+  "1 to 100 characters."
+  country: String!
+  "Optional; at most 100 characters."
+  state: String
+}
+"How the customer pays. Only the token's last four characters are kept."
+input PaymentMethodInput {
+  "1 to 32 characters, such as \"card\"."
+  type: String!
+  "At most 200 characters; may be empty for a method that needs none."
+  token: String!
+}
+input OrderItemInput {
+  "A catalog product, at most 64 characters. Each product appears on one line only."
+  productId: ID!
+  "1 to 10000 units."
+  quantity: Int!
+}
+"An order as a customer places it; prices come from the catalog. A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound, and nothing is recorded."
 input PlaceOrderInput {
-  "Same key, same order: a retried request never places a second order."
+  "Same key, same order: a retried request never places a second order. 1 to 200 characters."
   idempotencyKey: String!
+  "1 to 50 lines, one per product (two lines of one product are refused). The order's total is at most 1000000000.00."
   items: [OrderItemInput!]!
   shippingAddress: AddressInput!
+  "The shipping address when omitted."
   billingAddress: AddressInput
   paymentMethod: PaymentMethodInput!
   "Admins may place an order for a customer; customers order for themselves."
@@ -955,7 +1007,11 @@ type Query {
 
 type Mutation {
   placeOrder(input: PlaceOrderInput!): PlaceOrderPayload!
-  cancelOrder(orderId: ID!, reason: String): Order!
+  cancelOrder(
+    orderId: ID!
+    "Optional; at most 500 characters, no control characters."
+    reason: String
+  ): Order!
 }
 
 type Subscription {
@@ -963,7 +1019,7 @@ type Subscription {
   orderStatusChanged(orderId: ID!): Order!
 }
 `, BuiltIn: false},
-	{Name: "../schema/scalars.graphqls", Input: `"A decimal amount as a string with two fraction digits, e.g. \"29.99\"."
+	{Name: "../schema/scalars.graphqls", Input: `"A decimal amount as a string with two fraction digits, e.g. \"29.99\". Input takes an optional sign, digits and at most two fraction digits: no JSON number, exponent, NaN or grouping. Each field states its bounds."
 scalar Decimal
 "RFC 3339 timestamp."
 scalar Time

@@ -12,19 +12,30 @@ import (
 	"github.com/orderflow/orderflow/internal/money"
 )
 
+// A postal address. Each field is one line of text: not only white space, no control characters (line breaks included); letters of any script are welcome.
 type AddressInput struct {
-	Street  string  `json:"street"`
-	City    string  `json:"city"`
-	Zip     string  `json:"zip"`
-	Country string  `json:"country"`
-	State   *string `json:"state,omitempty"`
+	// 1 to 200 characters.
+	Street string `json:"street"`
+	// 1 to 100 characters.
+	City string `json:"city"`
+	// 1 to 20 characters.
+	Zip string `json:"zip"`
+	// 1 to 100 characters.
+	Country string `json:"country"`
+	// Optional; at most 100 characters.
+	State *string `json:"state,omitempty"`
 }
 
+// A new catalog entry. Text is trimmed, must not be blank and holds no control characters (line breaks included). A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound.
 type CreateProductInput struct {
-	Sku          string       `json:"sku"`
-	Name         string       `json:"name"`
-	Price        money.Amount `json:"price"`
-	InitialStock int          `json:"initialStock"`
+	// 1 to 64 characters.
+	Sku string `json:"sku"`
+	// 1 to 200 characters.
+	Name string `json:"name"`
+	// 0.01 to 1000000000.00.
+	Price money.Amount `json:"price"`
+	// 0 to 2147483647 units.
+	InitialStock int `json:"initialStock"`
 }
 
 type Customer struct {
@@ -82,8 +93,10 @@ type OrderItem struct {
 }
 
 type OrderItemInput struct {
+	// A catalog product, at most 64 characters. Each product appears on one line only.
 	ProductID string `json:"productId"`
-	Quantity  int    `json:"quantity"`
+	// 1 to 10000 units.
+	Quantity int `json:"quantity"`
 }
 
 type OrderSearchFilter struct {
@@ -122,18 +135,24 @@ type PartitionCheckpoint struct {
 	Lag       int `json:"lag"`
 }
 
+// How the customer pays. Only the token's last four characters are kept.
 type PaymentMethodInput struct {
-	Type  string `json:"type"`
+	// 1 to 32 characters, such as "card".
+	Type string `json:"type"`
+	// At most 200 characters; may be empty for a method that needs none.
 	Token string `json:"token"`
 }
 
+// An order as a customer places it; prices come from the catalog. A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound, and nothing is recorded.
 type PlaceOrderInput struct {
-	// Same key, same order: a retried request never places a second order.
-	IdempotencyKey  string              `json:"idempotencyKey"`
-	Items           []OrderItemInput    `json:"items"`
-	ShippingAddress *AddressInput       `json:"shippingAddress"`
-	BillingAddress  *AddressInput       `json:"billingAddress,omitempty"`
-	PaymentMethod   *PaymentMethodInput `json:"paymentMethod"`
+	// Same key, same order: a retried request never places a second order. 1 to 200 characters.
+	IdempotencyKey string `json:"idempotencyKey"`
+	// 1 to 50 lines, one per product (two lines of one product are refused). The order's total is at most 1000000000.00.
+	Items           []OrderItemInput `json:"items"`
+	ShippingAddress *AddressInput    `json:"shippingAddress"`
+	// The shipping address when omitted.
+	BillingAddress *AddressInput       `json:"billingAddress,omitempty"`
+	PaymentMethod  *PaymentMethodInput `json:"paymentMethod"`
 	// Admins may place an order for a customer; customers order for themselves.
 	CustomerID *string `json:"customerId,omitempty"`
 }
@@ -171,9 +190,13 @@ type ProjectionStatus struct {
 type Query struct {
 }
 
+// A new account. Text is trimmed, must not be blank and holds no control characters. A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound.
 type RegisterCustomerInput struct {
-	Email         string        `json:"email"`
-	Name          string        `json:"name"`
+	// An address of the form name@domain: at most 254 characters, no white space.
+	Email string `json:"email"`
+	// 1 to 200 characters.
+	Name string `json:"name"`
+	// 0.00 to 1000000000.00; 0.00 when omitted.
 	InitialCredit *money.Amount `json:"initialCredit,omitempty"`
 }
 

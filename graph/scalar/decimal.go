@@ -20,7 +20,9 @@ func MarshalDecimal(a money.Amount) graphql.Marshaler {
 }
 
 // UnmarshalDecimal accepts only the decimal string form; a JSON number is
-// refused because floats cannot carry money exactly.
+// refused because floats cannot carry money exactly, and so are exponents,
+// NaN, infinities and more than two fraction digits. It checks only the
+// form: the bounds of each amount (sign, maximum) are the domain's.
 func UnmarshalDecimal(v any) (money.Amount, error) {
 	s, ok := v.(string)
 	if !ok {
@@ -28,7 +30,7 @@ func UnmarshalDecimal(v any) (money.Amount, error) {
 	}
 	a, err := money.Parse(s)
 	if err != nil {
-		return 0, errcode.New(errcode.InvalidOrderData, "invalid Decimal %q: %v", s, err)
+		return 0, errcode.New(errcode.InvalidOrderData, "invalid Decimal (a string such as \"29.99\": digits, at most two after the point, no exponent): %v", err)
 	}
 	return a, nil
 }

@@ -35,7 +35,7 @@ func UnmarshalInt(v any) (int, error) {
 	case json.Number:
 		i, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {
-			return 0, errcode.New(errcode.InvalidOrderData, "Int must be a whole number, got %s", v)
+			return 0, errcode.New(errcode.InvalidOrderData, "Int must be a whole number, got %.40s", v)
 		}
 		n = i
 	default:

@@ -7,6 +7,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -14,6 +15,8 @@ import (
 	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 	gometrics "github.com/rcrowley/go-metrics"
+
+	"github.com/orderflow/orderflow/messages"
 )
 
 func init() {
@@ -28,6 +31,21 @@ func init() {
 // default (1.0) is refused by Kafka 4; 3.9 is what deploy/local runs.
 var ProtocolVersion = sarama.V3_9_0_0
 
+// ProducerMaxMessageBytes is every producer's Producer.MaxMessageBytes.
+// Sarama fills a record batch up to it, counting records uncompressed; the
+// broker and topics accept batches of messages.MaxMessageBytes. The 16 KiB
+// between them cover the batch's framing and what compression may add to
+// incompressible data (LZ4: 1/255 of it plus a few bytes), so no batch a
+// producer sends is ever too large for the broker. An event the event store
+// accepted (at most messages.MaxEventBytes) fits it with its key and
+// headers.
+const ProducerMaxMessageBytes = messages.MaxMessageBytes - 16<<10
+
+// TopicMaxMessageBytesConfig is the topic setting EnsureTopics sets to
+// messages.MaxMessageBytes; the broker-wide default of the same limit is
+// message.max.bytes, which deploy/local/deps writes.
+const TopicMaxMessageBytesConfig = "max.message.bytes"
+
 // PartitionKeyHeader carries the aggregate id a message is partitioned by,
 // so everything about one aggregate lands on one partition, in order.
 const PartitionKeyHeader = "partition_key"
@@ -36,9 +54,10 @@ const PartitionKeyHeader = "partition_key"
 //
 // Producers are idempotent with acks from all in-sync replicas and a single
 // in-flight request per connection: a retried send can neither duplicate nor
-// overtake an earlier message of the same key. Consumers of a new group
-// start at the oldest offset, so a projector or saga started after events
-// were written still sees them.
+// overtake an earlier message of the same key. They send batches of at
+// most ProducerMaxMessageBytes. Consumers of a new group start at the
+// oldest offset, so a projector or saga started after events were written
+// still sees them.
 func SaramaConfig(clientID string) *sarama.Config {
 	c := sarama.NewConfig()
 	c.ClientID = clientID
@@ -53,6 +72,7 @@ func SaramaConfig(clientID string) *sarama.Config {
 	c.Producer.Return.Errors = true
 	c.Producer.Partitioner = sarama.NewHashPartitioner
 	c.Producer.Compression = sarama.CompressionLZ4
+	c.Producer.MaxMessageBytes = ProducerMaxMessageBytes
 
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.Return.Errors = true
@@ -142,7 +162,8 @@ func Ping(brokers []string) error {
 }
 
 // EnsureTopics creates the topics that do not exist yet, with the given
-// partition count, so partitioning never depends on broker auto-creation.
+// partition count and max.message.bytes = messages.MaxMessageBytes, so
+// partitioning and size limits never depend on broker auto-creation.
 // It returns once every partition has a leader: a producer that starts
 // right after a topic was created would otherwise be told the partition
 // does not exist.
@@ -152,8 +173,12 @@ func EnsureTopics(brokers []string, partitions int32, topics ...string) error {
 		return fmt.Errorf("connect kafka admin: %w", err)
 	}
 	defer admin.Close()
+	maxMessageBytes := strconv.Itoa(messages.MaxMessageBytes)
 	for _, topic := range topics {
-		err := admin.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1}, false)
+		err := admin.CreateTopic(topic, &sarama.TopicDetail{
+			NumPartitions: partitions, ReplicationFactor: 1,
+			ConfigEntries: map[string]*string{TopicMaxMessageBytesConfig: &maxMessageBytes},
+		}, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", topic, err)
 		}

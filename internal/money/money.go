@@ -31,7 +31,9 @@ var (
 // "+3". It accepts an optional sign and rejects everything else: spaces,
 // exponents, a missing integer part (".5"), a dangling point ("5."), more
 // than two fraction digits and values that do not fit. Sign checks belong to
-// the caller, which knows whether a negative amount makes sense.
+// the caller, which knows whether a negative amount makes sense. Errors
+// quote at most the first 40 characters of s, so a huge input is never
+// echoed back whole.
 func Parse(s string) (Amount, error) {
 	neg := false
 	rest := s
@@ -45,20 +47,20 @@ func Parse(s string) (Amount, error) {
 		if rest[i] == '.' {
 			intPart, fracPart = rest[:i], rest[i+1:]
 			if fracPart == "" {
-				return 0, fmt.Errorf("parse %q: %w", s, ErrSyntax)
+				return 0, fmt.Errorf("parse %.40q: %w", s, ErrSyntax)
 			}
 			break
 		}
 	}
 	if intPart == "" || len(fracPart) > 2 || !digits(intPart) || !digits(fracPart) {
-		return 0, fmt.Errorf("parse %q: %w", s, ErrSyntax)
+		return 0, fmt.Errorf("parse %.40q: %w", s, ErrSyntax)
 	}
 
 	// Build the magnitude in uint64 so the most negative amount, whose
 	// magnitude is one more than the largest positive one, still parses.
 	major, err := strconv.ParseUint(intPart, 10, 64)
 	if err != nil || major > math.MaxUint64/100 {
-		return 0, fmt.Errorf("parse %q: %w", s, ErrOverflow)
+		return 0, fmt.Errorf("parse %.40q: %w", s, ErrOverflow)
 	}
 	var minor uint64
 	if fracPart != "" {
@@ -74,7 +76,7 @@ func Parse(s string) (Amount, error) {
 		limit++
 	}
 	if mag < major*100 || mag > limit {
-		return 0, fmt.Errorf("parse %q: %w", s, ErrOverflow)
+		return 0, fmt.Errorf("parse %.40q: %w", s, ErrOverflow)
 	}
 	if neg {
 		return Amount(-mag), nil // wraps to MinInt64 for the largest magnitude

@@ -2,6 +2,8 @@ package money_test
 
 import (
 	"math"
+	"math/big"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -154,29 +156,46 @@ func TestArithmeticOverflow(t *testing.T) {
 	require.Equal(t, minA, edge)
 }
 
-// FuzzParseRoundTrip checks that every string Parse accepts formats to a
-// canonical string that parses back to the same amount, and that every
-// amount survives String then Parse.
-func FuzzParseRoundTrip(f *testing.F) {
+// decimal is the whole grammar Parse accepts.
+var decimal = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]{1,2})?$`)
+
+// FuzzParse checks Parse against an independent reading with math/big: it
+// accepts exactly the strings of the grammar whose value fits int64 minor
+// units, returns that value, and String gives a form that parses back to
+// it. A refusal is ErrSyntax or ErrOverflow and quotes a short prefix only.
+func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
-		"29.99", "5", "0.5", "1000.00", "-1.20", "+0.01", "007", "",
-		".5", "5.", "1.234", "92233720368547758.07", "-92233720368547758.08",
+		"29.99", "5", "0.5", "-1.20", "+3", "007.10", "-0", "0.00",
+		"92233720368547758.07", "-92233720368547758.08", "92233720368547758.08", "184467440737095516.16",
+		"", "-", ".5", "5.", "1.234", "1e3", "1E-2", "NaN", "Inf", "0x1F", "1_000", " 5", "١٢", "１", "1.2.3", "--1",
 	} {
 		f.Add(seed)
 	}
+	minInt64, maxInt64 := big.NewInt(-1<<63), big.NewInt(1<<63-1)
+
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := money.Parse(s)
-		if err != nil {
+		if !decimal.MatchString(s) {
+			require.ErrorIs(t, err, money.ErrSyntax, "%q", s)
 			return
 		}
-		canonical := a.String()
-		dot := strings.IndexByte(canonical, '.')
-		require.Equal(t, len(canonical)-3, dot, "two fraction digits in %q", canonical)
+		want, ok := new(big.Rat).SetString(s)
+		require.True(t, ok, "%q", s)
+		want.Mul(want, big.NewRat(100, 1))
+		require.True(t, want.IsInt(), "%q", s)
+		cents := want.Num()
+		if cents.Cmp(minInt64) < 0 || cents.Cmp(maxInt64) > 0 {
+			require.ErrorIs(t, err, money.ErrOverflow, "%q", s)
+			require.Less(t, len(err.Error()), 100)
+			return
+		}
+		require.NoError(t, err, "%q", s)
+		require.Equal(t, cents.Int64(), int64(a), "%q", s)
 
-		b, err := money.Parse(canonical)
+		back, err := money.Parse(a.String())
 		require.NoError(t, err)
-		require.Equal(t, a, b)
-		require.Equal(t, canonical, b.String())
+		require.Equal(t, a, back, "String round-trips")
+		require.Regexp(t, `^-?[0-9]+\.[0-9]{2}$`, a.String())
 	})
 }
 
@@ -191,4 +210,17 @@ func FuzzStringParse(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, money.Amount(n), got)
 	})
+}
+
+// A refused input is quoted in the error only by its first 40
+// characters: a megabyte of digits is never echoed back to a client.
+func TestParseErrorsQuoteAShortPrefix(t *testing.T) {
+	t.Parallel()
+
+	for _, in := range []string{strings.Repeat("9", 1<<20), strings.Repeat("x", 1<<20), "1." + strings.Repeat("0", 1<<20)} {
+		_, err := money.Parse(in)
+		require.Error(t, err)
+		require.Less(t, len(err.Error()), 100, "%.20s…", in)
+		require.Contains(t, err.Error(), in[:40])
+	}
 }

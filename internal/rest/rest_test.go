@@ -220,6 +220,19 @@ func TestErrorsAreCodedJSON(t *testing.T) {
 	forOther["customer_id"] = f.other
 	forOtherBody, err := json.Marshal(forOther)
 	require.NoError(t, err)
+	// edited is a valid order body with one change.
+	edited := func(edit func(map[string]any)) []byte {
+		in := map[string]any{}
+		require.NoError(t, json.Unmarshal(orderBody(t, "k", f.product, 1), &in))
+		edit(in)
+		b, err := json.Marshal(in)
+		require.NoError(t, err)
+		return b
+	}
+	longStreet := edited(func(in map[string]any) {
+		in["shipping_address"].(map[string]any)["street"] = strings.Repeat("x", 512<<10)
+	})
+	noPayment := edited(func(in map[string]any) { delete(in, "payment_method") })
 
 	cases := []errorCase{
 		{name: "no token", method: http.MethodGet, path: "/api/v1/orders/" + otherOrder, status: 401, code: "UNAUTHENTICATED"},
@@ -236,6 +249,10 @@ func TestErrorsAreCodedJSON(t *testing.T) {
 		{name: "not JSON", method: http.MethodPost, path: "/api/v1/orders", token: token, body: []byte(`{"items": [`), status: 400, code: "INVALID_ORDER_DATA"},
 		{name: "two JSON values", method: http.MethodPost, path: "/api/v1/orders", token: token, body: append(orderBody(t, "k", f.product, 1), []byte(`{}`)...), status: 400, code: "INVALID_ORDER_DATA"},
 		{name: "empty body", method: http.MethodPost, path: "/api/v1/orders", token: token, body: []byte{}, status: 400, code: "INVALID_ORDER_DATA"},
+		{name: "quantity beyond 32 bits", method: http.MethodPost, path: "/api/v1/orders", token: token, body: orderBody(t, "k", f.product, 1<<40), status: 400, code: "INVALID_ORDER_DATA", field: "items[0].quantity", message: "10000"},
+		{name: "two lines of one product", method: http.MethodPost, path: "/api/v1/orders", token: token, body: orderBody(t, "k", f.product, 1, f.product, 2), status: 400, code: "INVALID_ORDER_DATA", field: "items[1].productId"},
+		{name: "half a MiB of street", method: http.MethodPost, path: "/api/v1/orders", token: token, body: longStreet, status: 400, code: "INVALID_ORDER_DATA", field: "shippingAddress.street", message: "200"},
+		{name: "no payment method", method: http.MethodPost, path: "/api/v1/orders", token: token, body: noPayment, status: 400, code: "INVALID_ORDER_DATA", field: "paymentMethod.type"},
 		{name: "no idempotency key", method: http.MethodPost, path: "/api/v1/orders", token: token, body: orderBody(t, "", f.product, 1), status: 400, code: "INVALID_ORDER_DATA", field: "idempotencyKey"},
 		{name: "header and body keys differ", method: http.MethodPost, path: "/api/v1/orders", token: token, body: orderBody(t, "body-key", f.product, 1),
 			header: map[string]string{"Idempotency-Key": "header-key"}, status: 400, code: "INVALID_ORDER_DATA", field: "idempotency_key"},
