@@ -15,7 +15,12 @@ GOFLAGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: deps build ## start the dependencies, migrate and serve everything on :8080
+# `make run` is development mode (the built-in JWT secret, GraphQL
+# introspection); the binary's own default is not. ORDERFLOW_DEV=false in the
+# environment (with ORDERFLOW_JWT_SECRET) runs it as production would.
+run migrate: export ORDERFLOW_DEV ?= true
+
+run: deps build ## start the dependencies, migrate and serve everything on :8080 (development mode)
 	$(BIN) migrate
 	$(BIN) all
 

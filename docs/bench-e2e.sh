@@ -24,6 +24,9 @@ mkdir -p "$out"
 
 PG=(-h 127.0.0.1 -p 5433 -U postgres)
 ADDR=:18080
+# development mode, as `make run`: the server and the bench share the
+# built-in JWT secret
+export ORDERFLOW_DEV=true
 go build -o bin/orderflow ./cmd/orderflow
 
 # jiffies used by the processes matching a pattern, and the host's steal

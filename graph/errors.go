@@ -36,15 +36,18 @@ import (
 
 // Reasons the handler adds next to INVALID_ORDER_DATA for its own limits.
 const (
-	reasonDepthLimit   = "DEPTH_LIMIT_EXCEEDED"
-	reasonBodyTooLarge = "BODY_TOO_LARGE"
-	reasonBadRequest   = "BAD_REQUEST"
+	reasonDepthLimit      = "DEPTH_LIMIT_EXCEEDED"
+	reasonComplexityLimit = "COMPLEXITY_LIMIT_EXCEEDED"
+	reasonBodyTooLarge    = "BODY_TOO_LARGE"
+	reasonBadRequest      = "BAD_REQUEST"
 )
 
 func init() {
-	// Like gqlgen's validation failures, an over-deep query is a protocol
-	// error: HTTP 422, or an error message on a websocket.
+	// Like gqlgen's validation failures, an over-deep or over-complex
+	// query is a protocol error: HTTP 422, or an error message on a
+	// websocket.
 	gqlerrcode.RegisterErrorType(reasonDepthLimit, gqlerrcode.KindProtocol)
+	gqlerrcode.RegisterErrorType(reasonComplexityLimit, gqlerrcode.KindProtocol)
 }
 
 // internalMessage is all a client learns about an internal error.

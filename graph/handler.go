@@ -1,7 +1,7 @@
 package graph
 
 import (
-	"context"
+	"math"
 	"net/http"
 	"time"
 
@@ -30,10 +30,12 @@ type HandlerOptions struct {
 	// off; when off, validation errors also stop suggesting field names.
 	Introspection bool
 	// ComplexityLimit rejects operations whose computed cost (one per
-	// field) exceeds it. Default 500.
+	// field selected, aliases, fragment spreads and introspection fields
+	// included) exceeds it. Default 500.
 	ComplexityLimit int
-	// DepthLimit rejects operations nested deeper than this many fields.
-	// Default 10.
+	// DepthLimit rejects operations nested deeper than this many fields,
+	// introspection fields included. Default 15: the schema's data is at
+	// most a few levels deep, and GraphiQL's introspection query needs 15.
 	DepthLimit int
 	// ParserTokenLimit rejects query documents of more tokens before
 	// parsing them further. Default 10,000.
@@ -53,7 +55,7 @@ type HandlerOptions struct {
 // The defaults of HandlerOptions.
 const (
 	DefaultComplexityLimit  = 500
-	DefaultDepthLimit       = 10
+	DefaultDepthLimit       = 15
 	DefaultParserTokenLimit = 10_000
 	DefaultMaxBodyBytes     = 1 << 20
 	DefaultRequestTimeout   = 30 * time.Second
@@ -70,6 +72,14 @@ func (o HandlerOptions) withDefaults() HandlerOptions {
 	setDefault(&o.KeepAlive, DefaultKeepAlive)
 	setDefault(&o.InitTimeout, DefaultInitTimeout)
 	return o
+}
+
+// limitOrNone is a limit of HandlerOptions, switched off when negative.
+func limitOrNone(n int) int {
+	if n > 0 {
+		return n
+	}
+	return math.MaxInt
 }
 
 func setDefault[T int | int64 | time.Duration](v *T, def T) {
@@ -101,6 +111,7 @@ func NewHandler(resolver *Resolver, opts HandlerOptions) http.Handler {
 				CheckOrigin:     func(*http.Request) bool { return true },
 				ReadBufferSize:  1024,
 				WriteBufferSize: 1024,
+				Subprotocols:    wsSubprotocols,
 			},
 			InitFunc: websocketAuth(opts.JWTSecret),
 		},
@@ -124,41 +135,16 @@ func NewHandler(resolver *Resolver, opts HandlerOptions) http.Handler {
 	} else {
 		srv.Use(noIntrospection{})
 	}
-	if opts.ComplexityLimit > 0 {
-		srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
-	}
-	if opts.DepthLimit > 0 {
-		srv.Use(DepthLimit{Max: opts.DepthLimit})
+	if opts.ComplexityLimit > 0 || opts.DepthLimit > 0 {
+		srv.Use(operationLimits{maxDepth: limitOrNone(opts.DepthLimit), maxComplexity: limitOrNone(opts.ComplexityLimit)})
 	}
 
-	var h http.Handler = srv
+	var h http.Handler = withWebsocketClose(srv)
 	h = supportedOnly(transports, h)
 	h = limitBody(opts.MaxBodyBytes, h)
 	h = withTimeout(opts.RequestTimeout, h)
 	h = auth.Middleware(opts.JWTSecret)(h)
 	return withRequestID(h)
-}
-
-// websocketAuth authenticates a websocket by the token in its
-// connection_init payload, {"Authorization": "Bearer <jwt>"}. Browsers
-// cannot set headers on websockets, so this replaces the HTTP middleware;
-// an Authorization header on the upgrade request still counts when the
-// payload has none. Invalid tokens close the connection; no token at all
-// leaves it anonymous, like an HTTP request without one.
-func websocketAuth(secret []byte) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if header := payload.Authorization(); header != "" {
-			p, err := auth.VerifyWithSecret(secret, header)
-			if err != nil {
-				return ctx, nil, err
-			}
-			return auth.WithPrincipal(ctx, p), nil, nil
-		}
-		if err := auth.TokenError(ctx); err != nil {
-			return ctx, nil, err
-		}
-		return ctx, nil, nil
-	}
 }
 
 // Playground is the GraphiQL page served at "/".

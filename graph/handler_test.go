@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/client"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
@@ -327,9 +329,99 @@ func TestComplexityLimitIsConfigurable(t *testing.T) {
 	res := e.post(t, "", `query { order(id: "o") { id status currency } }`, nil)
 	got := requireCode(t, res, "INVALID_ORDER_DATA")
 	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", got.Extensions["reason"])
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status)
 
 	res = e.post(t, "", `query { order(id: "o") { id } }`, nil)
 	requireCode(t, res, "UNAUTHENTICATED") // within the limit: reaches the application
+}
+
+// Wide queries are bounded like deep ones: every alias, every fragment
+// spread and every introspection field costs, with the default limits.
+func TestWideQueriesAreRefused(t *testing.T) {
+	t.Parallel()
+	e, _ := setupOffline(t, graph.HandlerOptions{Introspection: true})
+	admin := e.token(t, "admin-1", auth.RoleAdmin)
+
+	aliases := func(n int, field string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "a%d: %s ", i, field)
+		}
+		return b.String()
+	}
+	// Each fragment spreads the one before twice: 2^12 fields from a
+	// few lines.
+	var doubling strings.Builder
+	doubling.WriteString(`query { ...F12 } fragment F0 on Query { __typename } `)
+	for i := 1; i <= 12; i++ {
+		fmt.Fprintf(&doubling, "fragment F%d on Query { ...F%d ... on Query { ...F%d } } ", i, i-1, i-1)
+	}
+
+	for name, query := range map[string]string{
+		"aliased data fields":          `query { ` + aliases(300, `order(id: "o") { id }`) + ` }`,
+		"aliased __typename":           `query { ` + aliases(501, `__typename`) + ` }`,
+		"aliased introspection":        `query { __schema { ` + aliases(300, `types { name }`) + ` } }`,
+		"aliased __type":               `query { ` + aliases(200, `__type(name: "Order") { name fields { name } }`) + ` }`,
+		"fragments spread many times":  doubling.String(),
+		"introspection query repeated": strings.Replace(introspectionQuery(9), "__schema {", "a: __schema { types { ...FullType } } b: __schema { types { ...FullType } } c: __schema {", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res := e.post(t, admin, query, nil)
+			got := requireCode(t, res, "INVALID_ORDER_DATA")
+			require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", got.Extensions["reason"], "%+v", got)
+			require.Equal(t, http.StatusUnprocessableEntity, res.Status)
+		})
+	}
+}
+
+// A document of several operations runs one, named by operationName;
+// batches (a JSON array of requests) are not accepted at all. Either way
+// the answer is a coded refusal, not a 5xx.
+func TestBatchedOperationsAreRefused(t *testing.T) {
+	t.Parallel()
+	e, _ := setupOffline(t, graph.HandlerOptions{})
+	admin := e.token(t, "admin-1", auth.RoleAdmin)
+
+	one := map[string]any{"query": `query { __typename }`}
+	for name, batch := range map[string][]map[string]any{
+		"two":  {one, one},
+		"many": slicesRepeat(one, 1000),
+	} {
+		t.Run("json array of "+name, func(t *testing.T) {
+			t.Parallel()
+			body, err := json.Marshal(batch)
+			require.NoError(t, err)
+			res := e.postRaw(t, admin, "application/json", body)
+			require.Less(t, res.Status, 500)
+			require.GreaterOrEqual(t, res.Status, 400)
+			requireCode(t, res, "INVALID_ORDER_DATA")
+			require.Contains(t, []string{"", "null"}, string(res.Data), "nothing was executed")
+		})
+	}
+
+	t.Run("several operations without a name", func(t *testing.T) {
+		t.Parallel()
+		res := e.post(t, admin, `query A { __typename } query B { __typename }`, nil)
+		require.Less(t, res.Status, 500)
+		requireCode(t, res, "INVALID_ORDER_DATA")
+	})
+	t.Run("several operations, one named", func(t *testing.T) {
+		t.Parallel()
+		body, err := json.Marshal(map[string]any{"query": `query A { __typename } query B { b: __typename }`, "operationName": "B"})
+		require.NoError(t, err)
+		res := e.postRaw(t, admin, "application/json", body)
+		require.Empty(t, res.Errors)
+		require.JSONEq(t, `{"b": "Query"}`, string(res.Data), "only the named operation runs")
+	})
+}
+
+func slicesRepeat[T any](v T, n int) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
 }
 
 func TestIntrospectionIsConfigurable(t *testing.T) {
@@ -339,6 +431,8 @@ func TestIntrospectionIsConfigurable(t *testing.T) {
 	off, _ := setupOffline(t, graph.HandlerOptions{})
 	res := off.post(t, "", query, nil)
 	requireCode(t, res, "FORBIDDEN")
+	res = off.post(t, "", introspectionQuery(9), nil)
+	requireCode(t, res, "FORBIDDEN")
 
 	res = off.post(t, "", `query { __typename }`, nil)
 	require.Empty(t, res.Errors, "__typename is always allowed")
@@ -347,11 +441,50 @@ func TestIntrospectionIsConfigurable(t *testing.T) {
 	res = on.post(t, "", query, nil)
 	require.Empty(t, res.Errors)
 	require.JSONEq(t, `{"__schema": {"queryType": {"name": "Query"}}}`, string(res.Data))
+}
 
-	// GraphiQL's full introspection query is deeper than the depth limit;
-	// introspection fields do not count.
-	res = on.post(t, "", introspectionQuery, nil)
-	require.Empty(t, res.Errors)
+// Introspection fields count towards the depth limit like any other:
+// __Type.ofType is the schema's one recursive field, and a client used to
+// walk it as deep as it liked. GraphiQL's own introspection query still
+// fits the default limits.
+func TestIntrospectionIsBoundedByTheLimits(t *testing.T) {
+	t.Parallel()
+	e, _ := setupOffline(t, graph.HandlerOptions{Introspection: true})
+
+	for _, depth := range []int{7, 9} {
+		t.Run(fmt.Sprintf("GraphiQL's query, typeDepth %d", depth), func(t *testing.T) {
+			t.Parallel()
+			res := e.post(t, "", introspectionQuery(depth), nil)
+			require.Empty(t, res.Errors)
+			var data struct {
+				Schema struct {
+					QueryType struct{ Name string }
+					Types     []struct{ Name string }
+				} `json:"__schema"`
+			}
+			require.NoError(t, json.Unmarshal(res.Data, &data))
+			require.Equal(t, "Query", data.Schema.QueryType.Name)
+			require.NotEmpty(t, data.Schema.Types)
+		})
+	}
+
+	for name, query := range map[string]string{
+		"__type.ofType 50 deep":    `query { __type(name: "Order") { ` + typeRef(50) + ` } }`,
+		"__type.ofType 15 deep":    `query { __type(name: "Order") { ` + typeRef(15) + ` } }`,
+		"through fields and types": `query { __type(name: "Order") { fields { type { ` + typeRef(12) + ` } } } }`,
+		"__schema, then ofType":    `query { __schema { types { ` + typeRef(15) + ` } } }`,
+		"in fragments":             `query { __type(name: "Order") { ...T } } fragment T on __Type { ofType { ...U } } fragment U on __Type { ` + typeRef(20) + ` }`,
+		"in an inline fragment":    `query { ... on Query { __type(name: "Order") { ` + typeRef(50) + ` } } }`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res := e.post(t, "", query, nil)
+			got := requireCode(t, res, "INVALID_ORDER_DATA")
+			require.Equal(t, "DEPTH_LIMIT_EXCEEDED", got.Extensions["reason"], "%+v", got)
+			require.Equal(t, http.StatusUnprocessableEntity, res.Status)
+			require.Contains(t, []string{"", "null"}, string(res.Data), "nothing was executed")
+		})
+	}
 }
 
 func TestSearchFilterTypesAreChecked(t *testing.T) {
@@ -396,40 +529,97 @@ func TestWebsocketAuthentication(t *testing.T) {
 	t.Parallel()
 	secret := []byte("offline-test-secret")
 	h := graph.NewHandler(graph.NewResolver(app.Application{}, nil), graph.HandlerOptions{JWTSecret: secret})
-	c := client.New(h)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http")
 	const subscription = `subscription { orderStatusChanged(orderId: "o1") { id status } }`
 
-	t.Run("invalid token is refused at connection_init", func(t *testing.T) {
-		t.Parallel()
-		srv := httptest.NewServer(h)
-		defer srv.Close()
-		for _, payload := range []map[string]any{
-			{"Authorization": "Bearer not-a-jwt"},
-			{"authorization": "Bearer not-a-jwt"},
-		} {
-			conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	expired, err := auth.Issue(secret, "ops", -time.Minute, auth.RoleAdmin)
+	require.NoError(t, err)
+	unknownRole, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": uuid.NewString(), "roles": []string{"superuser"}, "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString(secret)
+	require.NoError(t, err)
+	bad := map[string]struct {
+		payload map[string]any
+		header  http.Header
+		message string
+	}{
+		"garbage":               {map[string]any{"Authorization": "Bearer not-a-jwt"}, nil, "invalid bearer token"},
+		"lower-case key":        {map[string]any{"authorization": "Bearer not-a-jwt"}, nil, "invalid bearer token"},
+		"expired":               {map[string]any{"Authorization": "Bearer " + expired}, nil, "expired"},
+		"unknown role":          {map[string]any{"Authorization": "Bearer " + unknownRole}, nil, "roles must be exactly"},
+		"bad header on upgrade": {nil, http.Header{"Authorization": {"Bearer not-a-jwt"}}, "invalid bearer token"},
+	}
+
+	// graphql-transport-ws: "the server ... closes the socket with 4403:
+	// Forbidden" when it refuses connection_init.
+	for name, tc := range bad {
+		t.Run("graphql-transport-ws closes with 4403: "+name, func(t *testing.T) {
+			t.Parallel()
+			d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+			conn, resp, err := d.Dial(wsURL, tc.header)
 			require.NoError(t, err)
-			require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": payload}))
-			var msg struct {
-				Type    string `json:"type"`
-				Payload struct {
-					Message string `json:"message"`
-				} `json:"payload"`
-			}
-			require.NoError(t, conn.ReadJSON(&msg))
-			require.Equal(t, "connection_error", msg.Type)
-			require.Contains(t, msg.Payload.Message, "invalid bearer token")
-			_, _, err = conn.ReadMessage()
-			require.Error(t, err, "the server closes the connection")
-			_ = conn.Close()
+			defer conn.Close()
+			require.Equal(t, "graphql-transport-ws", resp.Header.Get("Sec-Websocket-Protocol"))
+			require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": tc.payload}))
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+			_, msg, err := conn.ReadMessage()
+			var closeErr *websocket.CloseError
+			require.ErrorAs(t, err, &closeErr, "the first thing the client reads is the close, got %s", msg)
+			require.Equal(t, 4403, closeErr.Code)
+			require.Contains(t, closeErr.Text, "Forbidden")
+			require.Contains(t, closeErr.Text, tc.message)
+		})
+	}
+
+	// The legacy graphql-ws protocol (also what a client offering no
+	// sub-protocol gets) answers connection_error, then closes.
+	for name, tc := range bad {
+		for _, protocols := range [][]string{{"graphql-ws"}, nil} {
+			t.Run(fmt.Sprintf("graphql-ws %v answers connection_error: %s", protocols, name), func(t *testing.T) {
+				t.Parallel()
+				d := websocket.Dialer{Subprotocols: protocols}
+				conn, _, err := d.Dial(wsURL, tc.header)
+				require.NoError(t, err)
+				defer conn.Close()
+				require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": tc.payload}))
+				require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+				var msg struct {
+					Type    string `json:"type"`
+					Payload struct {
+						Message string `json:"message"`
+					} `json:"payload"`
+				}
+				require.NoError(t, conn.ReadJSON(&msg))
+				require.Equal(t, "connection_error", msg.Type)
+				require.Contains(t, msg.Payload.Message, "UNAUTHENTICATED")
+				require.Contains(t, msg.Payload.Message, tc.message)
+				_, _, err = conn.ReadMessage()
+				var closeErr *websocket.CloseError
+				require.ErrorAs(t, err, &closeErr, "the server closes the connection")
+			})
 		}
+	}
+
+	t.Run("both offered: the legacy protocol is chosen and keeps its convention", func(t *testing.T) {
+		t.Parallel()
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws", "graphql-ws"}}
+		conn, resp, err := d.Dial(wsURL, nil)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.Equal(t, "graphql-ws", resp.Header.Get("Sec-Websocket-Protocol"))
+		require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": bad["garbage"].payload}))
+		var msg struct{ Type string }
+		require.NoError(t, conn.ReadJSON(&msg))
+		require.Equal(t, "connection_error", msg.Type)
 	})
 
 	t.Run("valid token connects", func(t *testing.T) {
 		t.Parallel()
-		tok, err := auth.Issue(secret, "c1", time.Hour, auth.RoleCustomer)
+		tok, err := auth.Issue(secret, uuid.NewString(), time.Hour, auth.RoleCustomer)
 		require.NoError(t, err)
-		sub := c.WebsocketWithPayload(subscription, map[string]any{"Authorization": "Bearer " + tok})
+		sub := client.New(h).WebsocketWithPayload(subscription, map[string]any{"Authorization": "Bearer " + tok})
 		defer func() { _ = sub.Close() }()
 		var resp map[string]any
 		err = sub.Next(&resp)
@@ -440,23 +630,57 @@ func TestWebsocketAuthentication(t *testing.T) {
 		require.NotContains(t, err.Error(), "invalid bearer token")
 		require.Contains(t, err.Error(), `"code":"INTERNAL"`)
 	})
+
+	t.Run("valid token over graphql-transport-ws is acknowledged", func(t *testing.T) {
+		t.Parallel()
+		tok, err := auth.Issue(secret, "ops", time.Hour, auth.RoleAdmin)
+		require.NoError(t, err)
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+		conn, _, err := d.Dial(wsURL, nil)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tok}}))
+		var msg struct{ Type string }
+		require.NoError(t, conn.ReadJSON(&msg))
+		require.Equal(t, "connection_ack", msg.Type)
+	})
 }
 
-// introspectionQuery is the query GraphiQL sends, abridged to its deepest
-// part.
-var introspectionQuery = fmt.Sprintf(`query IntrospectionQuery {
+// introspectionQuery is the query GraphiQL sends (graphql-js'
+// getIntrospectionQuery with every option on), with typeDepth levels of
+// ofType: 7 in graphql-js 16, 9 in later versions.
+func introspectionQuery(typeDepth int) string {
+	return fmt.Sprintf(`query IntrospectionQuery {
   __schema {
-    queryType { name }
+    description
+    queryType { name kind }
+    mutationType { name kind }
+    subscriptionType { name kind }
     types { ...FullType }
+    directives {
+      name description isRepeatable locations
+      args(includeDeprecated: true) { ...InputValue }
+    }
   }
 }
 fragment FullType on __Type {
-  kind name
-  fields(includeDeprecated: true) { name args { ...InputValue } type { ...TypeRef } }
-  inputFields { ...InputValue }
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) {
+    name description
+    args(includeDeprecated: true) { ...InputValue }
+    type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
 }
-fragment InputValue on __InputValue { name type { ...TypeRef } defaultValue }
-fragment TypeRef on __Type { %s }`, typeRef(7))
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+}
+fragment TypeRef on __Type { %s }`, typeRef(typeDepth))
+}
 
 func typeRef(depth int) string {
 	if depth == 0 {

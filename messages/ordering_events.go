@@ -115,8 +115,9 @@ type OrderConfirmed struct {
 	At      time.Time `json:"at"`
 }
 
-// OrderCancelled ends an order because of a refusal or a cancellation
-// request. Step is the last step completed when it ended.
+// OrderCancelled ends an order because of a refusal (Code says which) or a
+// cancellation request (no Code: the order has no failure). Step is the
+// last step completed when it ended.
 type OrderCancelled struct {
 	OrderID string       `json:"orderId"`
 	Code    errcode.Code `json:"code,omitempty"`

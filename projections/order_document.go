@@ -144,7 +144,9 @@ func ApplyOrderEvent(doc OrderDocument, e Event) OrderDocument {
 		entry.At, entry.Step = p.At, messages.StepOrderConfirmed
 	case messages.OrderCancelled:
 		d.Status = messages.StatusCancelled
-		d.Failure = &OrderFailureDocument{Code: p.Code, Message: p.Message, Step: p.Step, At: p.At}
+		if p.Code != "" { // without a code, a cancellation on request: no failure
+			d.Failure = &OrderFailureDocument{Code: p.Code, Message: p.Message, Step: p.Step, At: p.At}
+		}
 		d.UpdatedAt = p.At
 		entry.At, entry.Step, entry.Detail = p.At, p.Step, joinDetail(string(p.Code), p.Message)
 	case messages.OrderFailed:

@@ -132,6 +132,32 @@ func TestFoldOrderCancellationRequestAndFailure(t *testing.T) {
 	require.Equal(t, "changed my mind: by c1", d.Timeline[1].Detail)
 }
 
+// A cancellation the customer asked for is no failure: the document has
+// none (a failure's code is always one of the contract's), and the reason
+// stays in the timeline.
+func TestFoldOrderCancelledOnRequestHasNoFailure(t *testing.T) {
+	t.Parallel()
+	events := stream("o4", "Order",
+		placed("o4"),
+		messages.OrderCancellationRequested{OrderID: "o4", Reason: "changed my mind", By: "c1", At: at(1)},
+		messages.OrderCancelled{OrderID: "o4", Message: "cancelled by customer", Step: messages.StepOrderCreated, At: at(2)},
+	)
+	d, err := projections.FoldOrder(projections.NewOrderDocument("o4"), events...)
+	require.NoError(t, err)
+	require.Equal(t, messages.StatusCancelled, d.Status)
+	require.Nil(t, d.Failure)
+	require.Equal(t, "changed my mind: by c1", d.Timeline[1].Detail)
+	require.Equal(t, "cancelled by customer", d.Timeline[2].Detail)
+
+	refused := stream("o5", "Order",
+		placed("o5"),
+		messages.OrderCancelled{OrderID: "o5", Code: errcode.InventoryUnavailable, Message: "out of stock", Step: messages.StepOrderCreated, At: at(1)},
+	)
+	d, err = projections.FoldOrder(projections.NewOrderDocument("o5"), refused...)
+	require.NoError(t, err)
+	require.Equal(t, &projections.OrderFailureDocument{Code: errcode.InventoryUnavailable, Message: "out of stock", Step: messages.StepOrderCreated, At: at(1)}, d.Failure)
+}
+
 // Duplicates, redeliveries and any order of arrival that leaves no hole
 // yield the document of the stream applied once, in order.
 func TestFoldOrderIgnoresDuplicatesAndOrder(t *testing.T) {

@@ -315,6 +315,7 @@ func TestCancellationCompensates(t *testing.T) {
 	for _, id := range []string{early.ID, during.ID} {
 		o := w.settled(id)
 		require.Equal(t, messages.StatusCancelled, o.Status, id)
+		require.Nil(t, o.Failure, "a cancellation on request is no failure: %s", id)
 	}
 	// The slow authorization of the second order may land after the
 	// cancellation; the saga voids it. Wait for the account to be whole.

@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg := config.Default()
 	fs := flag.NewFlagSet("orderflow "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg.RegisterFlags(fs, config.OSEnv)
+	envErr := cfg.RegisterFlags(fs, config.OSEnv)
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}
@@ -75,7 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if err := cfg.Validate(); err != nil {
+	// A malformed variable is refused even when a flag overrides it: it
+	// is still a mistake in the deployment.
+	if err := errors.Join(envErr, cfg.Validate()); err != nil {
 		fmt.Fprintf(stderr, "orderflow %s: invalid configuration:\n%v\n", cmd.name, err)
 		return 2
 	}

@@ -31,8 +31,9 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// Failure explains why an order ended CANCELLED or FAILED. Code is empty for
-// a plain customer cancellation.
+// Failure explains why an order ended FAILED, or CANCELLED after a refusal.
+// Code is always one of the contract's codes: a plain cancellation at the
+// customer's (or an admin's) request is no failure, and the order has none.
 type Failure struct {
 	Code    errcode.Code
 	Message string
@@ -136,7 +137,8 @@ func (o *Order) CancellationRequested() bool { return o.cancelRequested }
 // Compensations returns the compensations recorded so far, oldest first.
 func (o *Order) Compensations() []Compensation { return slices.Clone(o.compensations) }
 
-// Failure returns why the order was cancelled or failed, nil otherwise.
+// Failure returns why the order failed or was cancelled after a refusal,
+// nil otherwise (a cancellation on request included).
 func (o *Order) Failure() *Failure {
 	if o.failure == nil {
 		return nil
@@ -384,7 +386,9 @@ func (o *Order) Apply(e messages.Event) {
 		o.updatedAt = e.At
 	case messages.OrderCancelled:
 		o.status = messages.StatusCancelled
-		o.failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
+		if e.Code != "" { // without a code, a cancellation on request
+			o.failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
+		}
 		o.updatedAt = e.At
 	case messages.OrderFailed:
 		o.status = messages.StatusFailed

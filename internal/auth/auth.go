@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/internal/errcode"
 )
@@ -39,15 +40,44 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-// Issue signs a token for subject with roles, valid for ttl.
-func Issue(secret []byte, subject string, ttl time.Duration, roles ...Role) (string, error) {
-	if subject == "" {
-		return "", errors.New("token subject is empty")
+// MaxSubjectLength bounds a token's subject. An admin's subject is an
+// operator name, recorded in events (who cancelled an order), so it is
+// input like any other.
+const MaxSubjectLength = 128
+
+// checkClaims holds a token to the contract: its roles are exactly
+// ["customer"] or ["admin"], a customer's subject is a customer id (the
+// canonical UUID registerCustomer mints) and an admin's a name of at most
+// MaxSubjectLength bytes. Anything else is not a principal of this API, so
+// a role it does not know can never fall through to a default.
+func checkClaims(subject string, roles []Role) error {
+	if len(roles) != 1 || (roles[0] != RoleCustomer && roles[0] != RoleAdmin) {
+		return errors.New(`roles must be exactly ["customer"] or ["admin"]`)
 	}
-	for _, r := range roles {
-		if r != RoleCustomer && r != RoleAdmin {
-			return "", fmt.Errorf("unknown role %q (want customer or admin)", r)
-		}
+	switch {
+	case strings.TrimSpace(subject) == "":
+		return errors.New("subject is empty")
+	case len(subject) > MaxSubjectLength:
+		return fmt.Errorf("subject is longer than %d bytes", MaxSubjectLength)
+	case roles[0] == RoleCustomer && !isCustomerID(subject):
+		return errors.New("a customer's subject must be a customer id (a UUID such as 0b0c7e8e-3f7a-4e0b-9a51-6f1f4c0f2a11)")
+	}
+	return nil
+}
+
+// isCustomerID reports whether s is a UUID in the canonical lower-case form
+// customer ids are minted in.
+func isCustomerID(s string) bool {
+	id, err := uuid.Parse(s)
+	return err == nil && id.String() == s
+}
+
+// Issue signs a token for subject with roles, valid for ttl. It refuses
+// the claims Verify would refuse: roles must be exactly one of customer or
+// admin, and a customer's subject a customer id.
+func Issue(secret []byte, subject string, ttl time.Duration, roles ...Role) (string, error) {
+	if err := checkClaims(subject, roles); err != nil {
+		return "", fmt.Errorf("token claims: %w", err)
 	}
 	now := time.Now()
 	token := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
@@ -62,7 +92,10 @@ func Issue(secret []byte, subject string, ttl time.Duration, roles ...Role) (str
 }
 
 // Verify checks a bearer header value ("Bearer <jwt>", or the bare token)
-// and returns its principal, or an UNAUTHENTICATED error.
+// and returns its principal, or an UNAUTHENTICATED error. A token that is
+// well signed but whose claims break the contract (an unknown role, several
+// roles, a customer subject that is not a customer id) is refused too: it
+// authenticates no one this API knows.
 func Verify(secret []byte, header string) (Principal, error) {
 	raw := strings.TrimSpace(header)
 	if after, ok := strings.CutPrefix(raw, "Bearer "); ok {
@@ -77,8 +110,8 @@ func Verify(secret []byte, header string) (Principal, error) {
 	if err != nil {
 		return Principal{}, errcode.New(errcode.Unauthenticated, "invalid bearer token: %v", err)
 	}
-	if c.Subject == "" || len(c.Roles) == 0 {
-		return Principal{}, errcode.New(errcode.Unauthenticated, "token has no subject or roles")
+	if err := checkClaims(c.Subject, c.Roles); err != nil {
+		return Principal{}, errcode.New(errcode.Unauthenticated, "invalid bearer token: %v", err)
 	}
 	return Principal{Subject: c.Subject, Roles: c.Roles}, nil
 }

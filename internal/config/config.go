@@ -7,21 +7,26 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // Defaults match the servers started by deploy/local/deps, so `make run` and
-// `make test` need no configuration at all.
+// `make test` need no configuration beyond development mode.
 const (
 	DefaultHTTPAddr         = ":8080"
 	DefaultPostgresURL      = "postgres://postgres@127.0.0.1:5433/orderflow?sslmode=disable"
 	DefaultKafkaBrokers     = "127.0.0.1:9092"
 	DefaultElasticsearchURL = "http://127.0.0.1:9200"
-	// DefaultJWTSecret only exists so a fresh checkout runs; production sets
-	// ORDERFLOW_JWT_SECRET and Validate refuses the default outside dev mode.
+	// DefaultJWTSecret only exists so a fresh checkout runs in development
+	// mode; Validate refuses it otherwise, so production sets
+	// ORDERFLOW_JWT_SECRET.
 	DefaultJWTSecret = "orderflow-local-dev-secret"
 )
 
@@ -31,7 +36,9 @@ type Config struct {
 	HTTPAddr string
 	// JWTSecret signs and verifies HS256 bearer tokens.
 	JWTSecret string
-	// Dev allows the built-in JWT secret; it is on for the local defaults.
+	// Dev is development mode: the built-in JWT secret is allowed and
+	// GraphQL introspection is on. Off by default; `make run` and the
+	// tests turn it on.
 	Dev bool
 
 	// PostgresURL is the default database of every bounded context.
@@ -144,12 +151,15 @@ func (c Config) prefixed(name, sep string) string {
 	return c.Namespace + sep + name
 }
 
-// Default is the configuration of a local development machine.
+// Default is the configuration of a local development machine, except
+// that development mode is off: the built-in JWT secret and introspection
+// are only there when a process opts in with ORDERFLOW_DEV=true (`make run`
+// and the tests do), so a binary started without configuration is never
+// the unsafe one.
 func Default() Config {
 	return Config{
 		HTTPAddr:         DefaultHTTPAddr,
 		JWTSecret:        DefaultJWTSecret,
-		Dev:              true,
 		PostgresURL:      DefaultPostgresURL,
 		KafkaBrokers:     strings.Split(DefaultKafkaBrokers, ","),
 		ElasticsearchURL: DefaultElasticsearchURL,
@@ -158,102 +168,233 @@ func Default() Config {
 	}
 }
 
-// Validate reports every problem at once so an operator fixes them in one go.
+// Validate reports every problem at once so an operator fixes them in one
+// go. Each names the variable and flag that set the value, and the value.
 func (c Config) Validate() error {
 	var errs []error
-	if c.PostgresURL == "" {
-		errs = append(errs, errors.New("postgres url is empty (ORDERFLOW_POSTGRES_URL)"))
+	bad := func(flagName string, value any, problem string) {
+		errs = append(errs, fmt.Errorf("%s (--%s) %q: %s", envName(flagName), flagName, fmt.Sprint(value), problem))
 	}
-	if len(c.KafkaBrokers) == 0 || c.KafkaBrokers[0] == "" {
-		errs = append(errs, errors.New("no kafka brokers (ORDERFLOW_KAFKA_BROKERS)"))
+
+	if err := checkListenAddr(c.HTTPAddr); err != nil {
+		bad("http-addr", c.HTTPAddr, err.Error())
 	}
-	if c.ElasticsearchURL == "" {
-		errs = append(errs, errors.New("elasticsearch url is empty (ORDERFLOW_ELASTICSEARCH_URL)"))
+	// The secret itself is never quoted.
+	switch {
+	case (c.JWTSecret == "" || c.JWTSecret == DefaultJWTSecret) && !c.Dev:
+		errs = append(errs, errors.New("ORDERFLOW_JWT_SECRET (--jwt-secret) is not set: set the HS256 secret of the bearer tokens, or ORDERFLOW_DEV=true for development mode and its built-in secret"))
+	case c.JWTSecret == "":
+		errs = append(errs, errors.New("ORDERFLOW_JWT_SECRET (--jwt-secret) is empty"))
 	}
-	if c.JWTSecret == "" {
-		errs = append(errs, errors.New("jwt secret is empty (ORDERFLOW_JWT_SECRET)"))
+	if err := checkURL(c.PostgresURL, "postgres", "postgresql"); err != nil {
+		bad("postgres-url", redactURL(c.PostgresURL), err.Error())
 	}
-	if c.JWTSecret == DefaultJWTSecret && !c.Dev {
-		errs = append(errs, errors.New("the built-in jwt secret is only allowed with ORDERFLOW_DEV=true; set ORDERFLOW_JWT_SECRET"))
-	}
-	for name, rate := range map[string]float64{"payment transient error rate": c.PaymentFaults.TransientErrorRate, "payment refusal rate": c.PaymentFaults.RefusalRate} {
-		if rate < 0 || rate > 1 {
-			errs = append(errs, fmt.Errorf("%s %v is not between 0 and 1", name, rate))
+	for flagName, u := range map[string]string{
+		"ordering-postgres-url":  c.OrderingPostgresURL,
+		"inventory-postgres-url": c.InventoryPostgresURL,
+		"payments-postgres-url":  c.PaymentsPostgresURL,
+	} {
+		if u == "" {
+			continue // the context uses PostgresURL
+		}
+		if err := checkURL(u, "postgres", "postgresql"); err != nil {
+			bad(flagName, redactURL(u), err.Error())
 		}
 	}
+	if len(c.KafkaBrokers) == 0 {
+		bad("kafka-brokers", "", "no broker given")
+	}
+	for _, b := range c.KafkaBrokers {
+		if err := checkHostPort(b); err != nil {
+			bad("kafka-brokers", strings.Join(c.KafkaBrokers, ","), fmt.Sprintf("broker %q: %v", b, err))
+		}
+	}
+	if err := checkURL(c.ElasticsearchURL, "http", "https"); err != nil {
+		bad("elasticsearch-url", redactURL(c.ElasticsearchURL), err.Error())
+	}
+	if c.Namespace != "" && !namespacePattern.MatchString(c.Namespace) {
+		bad("namespace", c.Namespace, "must be 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit (it prefixes topic and index names)")
+	}
+	for flagName, rate := range map[string]float64{
+		"payment-fault-rate":   c.PaymentFaults.TransientErrorRate,
+		"payment-refusal-rate": c.PaymentFaults.RefusalRate,
+	} {
+		if !(rate >= 0 && rate <= 1) { // NaN fails both
+			bad(flagName, rate, "must be between 0 and 1")
+		}
+	}
+	if c.PaymentFaults.Latency < 0 {
+		bad("payment-latency", c.PaymentFaults.Latency, "must not be negative")
+	}
+	if c.MaxPendingCommands < 0 {
+		bad("max-pending-commands", c.MaxPendingCommands, "must not be negative (0 takes the default)")
+	}
 	if c.ShutdownTimeout <= 0 {
-		errs = append(errs, errors.New("shutdown timeout must be positive"))
+		bad("shutdown-timeout", c.ShutdownTimeout, "must be positive")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
+		bad("log-level", c.LogLevel, "must be one of debug, info, warn, error")
 	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)
+}
+
+var namespacePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// checkListenAddr accepts host:port with an empty host (all interfaces)
+// and port 0 (any free port).
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("must be host:port, e.g. :8080")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// checkHostPort accepts host:port with a host and a port from 1 to 65535.
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return errors.New("must be host:port")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return nil
+}
+
+// checkURL accepts an absolute URL with one of schemes. Its host may be
+// empty only for PostgreSQL, whose URLs can name a socket directory in a
+// query parameter instead.
+func checkURL(raw string, schemes ...string) error {
+	if raw == "" {
+		return errors.New("is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// Not url's own message: it would repeat the URL, password and all.
+		return errors.New("is not a URL")
+	}
+	if !slices.Contains(schemes, u.Scheme) {
+		return fmt.Errorf("must be a %s:// URL", strings.Join(schemes, ":// or "))
+	}
+	if u.Host == "" && u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return errors.New("has no host")
+	}
+	return nil
+}
+
+// redactURL hides the password of a URL quoted in an error, even one that
+// does not parse.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if j := strings.LastIndex(raw, "@"); j > i {
+			return raw[:i+3] + "xxxxx" + raw[j:]
+		}
+	}
+	return raw
 }
 
 // Env reads one variable; main passes os.LookupEnv, tests pass a map.
 type Env func(key string) (string, bool)
 
-// RegisterFlags binds the Config's fields to fs, with ORDERFLOW_* variables
-// from env as defaults (a flag given on the command line wins).
-func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) {
-	str := func(p *string, name, envKey, usage string) {
-		if v, ok := env(envKey); ok {
-			*p = v
-		}
-		fs.StringVar(p, name, *p, usage+" (env "+envKey+")")
-	}
-	str(&c.HTTPAddr, "http-addr", "ORDERFLOW_HTTP_ADDR", "HTTP listen address")
-	str(&c.JWTSecret, "jwt-secret", "ORDERFLOW_JWT_SECRET", "HS256 secret for bearer tokens")
-	str(&c.PostgresURL, "postgres-url", "ORDERFLOW_POSTGRES_URL", "PostgreSQL URL of every context")
-	str(&c.OrderingPostgresURL, "ordering-postgres-url", "ORDERFLOW_ORDERING_POSTGRES_URL", "separate database of the ordering context")
-	str(&c.InventoryPostgresURL, "inventory-postgres-url", "ORDERFLOW_INVENTORY_POSTGRES_URL", "separate database of the inventory context")
-	str(&c.PaymentsPostgresURL, "payments-postgres-url", "ORDERFLOW_PAYMENTS_POSTGRES_URL", "separate database of the payments context")
-	str(&c.ElasticsearchURL, "elasticsearch-url", "ORDERFLOW_ELASTICSEARCH_URL", "Elasticsearch URL")
-	str(&c.Namespace, "namespace", "ORDERFLOW_NAMESPACE", "prefix of topics, consumer groups and indexes")
-	str(&c.LogLevel, "log-level", "ORDERFLOW_LOG_LEVEL", "debug, info, warn or error")
-
-	if v, ok := env("ORDERFLOW_KAFKA_BROKERS"); ok {
-		c.KafkaBrokers = splitList(v)
-	}
-	fs.Func("kafka-brokers", "comma-separated Kafka bootstrap brokers (env ORDERFLOW_KAFKA_BROKERS, default "+DefaultKafkaBrokers+")",
-		func(s string) error { c.KafkaBrokers = splitList(s); return nil })
-
-	if v, ok := env("ORDERFLOW_DEV"); ok {
-		b, err := strconv.ParseBool(v)
-		c.Dev = err == nil && b
-	}
-	fs.BoolVar(&c.Dev, "dev", c.Dev, "allow the built-in development JWT secret (env ORDERFLOW_DEV)")
-	if v, ok := env("ORDERFLOW_SHUTDOWN_TIMEOUT"); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			c.ShutdownTimeout = d
-		}
-	}
-	float := func(p *float64, name, envKey, usage string) {
-		if v, ok := env(envKey); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				*p = f
-			}
-		}
-		fs.Float64Var(p, name, *p, usage+" (env "+envKey+")")
-	}
-	float(&c.PaymentFaults.TransientErrorRate, "payment-fault-rate", "ORDERFLOW_PAYMENT_FAULT_RATE", "share of payment authorizations failing transiently, 0..1 (fault injection)")
-	float(&c.PaymentFaults.RefusalRate, "payment-refusal-rate", "ORDERFLOW_PAYMENT_REFUSAL_RATE", "share of payment authorizations declined, 0..1 (fault injection)")
-	if v, ok := env("ORDERFLOW_PAYMENT_LATENCY"); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			c.PaymentFaults.Latency = d
-		}
-	}
-	fs.DurationVar(&c.PaymentFaults.Latency, "payment-latency", c.PaymentFaults.Latency, "latency added to every payment authorization (fault injection; env ORDERFLOW_PAYMENT_LATENCY)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful stop deadline (env ORDERFLOW_SHUTDOWN_TIMEOUT)")
-	if v, ok := env("ORDERFLOW_MAX_PENDING_COMMANDS"); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			c.MaxPendingCommands = n
-		}
-	}
-	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands, "synchronous commands an API process waits on at most; more are refused unsent, retryable (env ORDERFLOW_MAX_PENDING_COMMANDS, 0: 512)")
+// envName is the environment variable of a flag: --max-pending-commands
+// reads ORDERFLOW_MAX_PENDING_COMMANDS.
+func envName(flagName string) string {
+	return "ORDERFLOW_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
+
+// RegisterFlags binds the Config's fields to fs, then sets each from its
+// ORDERFLOW_* variable in env, if present, so a flag given on the command
+// line still wins. A variable whose value does not parse is an error naming
+// the variable and the value, never silently replaced by the default;
+// ranges are Validate's.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
+	usage := func(text, flagName string) string { return text + " (env " + envName(flagName) + ")" }
+	str := func(p *string, name, text string) { fs.StringVar(p, name, *p, usage(text, name)) }
+
+	str(&c.HTTPAddr, "http-addr", "HTTP listen address")
+	str(&c.JWTSecret, "jwt-secret", "HS256 secret of the bearer tokens; required unless --dev")
+	fs.BoolVar(&c.Dev, "dev", c.Dev, usage("development mode: the built-in JWT secret and GraphQL introspection", "dev"))
+	str(&c.PostgresURL, "postgres-url", "PostgreSQL URL of every context")
+	str(&c.OrderingPostgresURL, "ordering-postgres-url", "separate database of the ordering context")
+	str(&c.InventoryPostgresURL, "inventory-postgres-url", "separate database of the inventory context")
+	str(&c.PaymentsPostgresURL, "payments-postgres-url", "separate database of the payments context")
+	fs.Var((*brokerList)(&c.KafkaBrokers), "kafka-brokers", usage("comma-separated Kafka bootstrap brokers", "kafka-brokers"))
+	str(&c.ElasticsearchURL, "elasticsearch-url", "Elasticsearch URL")
+	str(&c.Namespace, "namespace", "prefix of topics, consumer groups and indexes")
+	str(&c.LogLevel, "log-level", "debug, info, warn or error")
+	fs.Float64Var(&c.PaymentFaults.TransientErrorRate, "payment-fault-rate", c.PaymentFaults.TransientErrorRate,
+		usage("share of payment authorizations failing transiently, 0..1 (fault injection)", "payment-fault-rate"))
+	fs.Float64Var(&c.PaymentFaults.RefusalRate, "payment-refusal-rate", c.PaymentFaults.RefusalRate,
+		usage("share of payment authorizations declined, 0..1 (fault injection)", "payment-refusal-rate"))
+	fs.DurationVar(&c.PaymentFaults.Latency, "payment-latency", c.PaymentFaults.Latency,
+		usage("latency added to every payment authorization (fault injection)", "payment-latency"))
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, usage("graceful stop deadline", "shutdown-timeout"))
+	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands,
+		usage("synchronous commands an API process waits on at most; more are refused unsent, retryable (0: 512)", "max-pending-commands"))
+
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		key := envName(f.Name)
+		v, ok := env(key)
+		if !ok {
+			return
+		}
+		old := f.Value.String()
+		if err := fs.Set(f.Name, v); err != nil {
+			// The flag package's values store what they parsed, zero on
+			// failure; put the default back so Validate does not report
+			// the same variable again.
+			_ = f.Value.Set(old)
+			errs = append(errs, fmt.Errorf("%s %q: %s", key, v, expected(f)))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// expected describes the values a flag takes, for a variable that did not
+// parse.
+func expected(f *flag.Flag) string {
+	switch f.Value.(flag.Getter).Get().(type) {
+	case bool:
+		return "not a boolean (want true or false)"
+	case int:
+		return "not an integer"
+	case float64:
+		return "not a number"
+	case time.Duration:
+		return "not a duration (want a number with a unit, e.g. 15s or 1m30s)"
+	default:
+		return "not a valid value"
+	}
+}
+
+// brokerList is a comma-separated flag value.
+type brokerList []string
+
+func (l *brokerList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ",")
+}
+
+func (l *brokerList) Set(s string) error {
+	*l = splitList(s)
+	return nil
+}
+
+// Get implements flag.Getter.
+func (l *brokerList) Get() any { return []string(*l) }
 
 // OSEnv is Env backed by the process environment.
 func OSEnv(key string) (string, bool) { return os.LookupEnv(key) }

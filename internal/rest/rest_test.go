@@ -288,7 +288,7 @@ func TestPanicBecomesInternalError(t *testing.T) {
 	t.Cleanup(srv.Close)
 	f := &fixture{url: srv.URL, secret: secret}
 
-	res := f.do(t, http.MethodGet, "/api/v1/orders/o1", f.token(t, "c1"), nil, nil)
+	res := f.do(t, http.MethodGet, "/api/v1/orders/o1", f.token(t, uuid.NewString()), nil, nil)
 	require.Equal(t, http.StatusInternalServerError, res.status)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(res.body, &got))

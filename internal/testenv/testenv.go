@@ -63,6 +63,9 @@ func New(t testing.TB) *Env {
 	cfg := base
 	cfg.Namespace = "t" + id
 	cfg.HTTPAddr = "127.0.0.1:0"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test configuration: %v", err)
+	}
 
 	dbURL := createDatabase(ctx, t, base.PostgresURL, "test_"+id)
 	cfg.PostgresURL = dbURL
@@ -94,6 +97,10 @@ func New(t testing.TB) *Env {
 // servers).
 func baseConfig() config.Config {
 	cfg := config.Default()
+	// Tests opt in to development mode, as `make run` does: the built-in
+	// JWT secret (tests mint tokens with Config.JWTSecret) and
+	// introspection.
+	cfg.Dev = true
 	if v, ok := os.LookupEnv("ORDERFLOW_POSTGRES_URL"); ok {
 		cfg.PostgresURL = v
 	}
