@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/client"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/internal/auth"
@@ -245,4 +247,66 @@ func rawToken(t *testing.T, secret []byte, subject string, roles ...string) stri
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 	require.NoError(t, err)
 	return tok
+}
+
+// A websocket client cannot make the server read a huge message into
+// memory, nor run unbounded subscriptions on one connection.
+func TestWebsocketLimits(t *testing.T) {
+	t.Parallel()
+	f := setup(t) // no saga: orders stay PENDING, their subscriptions open
+	mug := f.createProduct(t, "5.00", 10)
+	c := f.registerCustomer(t, "100.00")
+	token := f.token(t, c.ID, auth.RoleCustomer)
+	o := f.placeOrder(t, token, placeOrderInput("ws-limits", mug.ID, 1))
+
+	t.Run("a message beyond 64 KiB closes the connection with 1009", func(t *testing.T) {
+		ws := dialWS(t, f.baseURL, "graphql-transport-ws", token)
+		ws.subscribe("big", statusSubscription, map[string]any{"id": o.ID, "padding": strings.Repeat("x", 100_000)})
+		require.NoError(t, ws.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		for {
+			_, _, err := ws.conn.ReadMessage()
+			if err == nil {
+				continue // a keep-alive
+			}
+			var closeErr *websocket.CloseError
+			require.ErrorAs(t, err, &closeErr)
+			require.Equal(t, websocket.CloseMessageTooBig, closeErr.Code)
+			return
+		}
+	})
+
+	t.Run("at most 64 subscriptions per connection", func(t *testing.T) {
+		ws := dialWS(t, f.baseURL, "graphql-transport-ws", token)
+		for i := range 64 {
+			ws.subscribe(fmt.Sprint(i), statusSubscription, map[string]any{"id": o.ID})
+		}
+		for first := 0; first < 64; {
+			if m := ws.read(); m.Type == "next" {
+				first++
+			}
+		}
+		ws.subscribe("one-too-many", statusSubscription, map[string]any{"id": o.ID})
+		for {
+			m := ws.read()
+			if m.ID != "one-too-many" {
+				continue
+			}
+			require.Contains(t, []string{"error", "next"}, m.Type, string(m.Payload))
+			require.Contains(t, string(m.Payload), `"code":"INVALID_ORDER_DATA"`)
+			require.NotContains(t, string(m.Payload), `"status"`)
+			break
+		}
+		// Ending one frees its slot.
+		ws.send(map[string]any{"id": "0", "type": "complete"})
+		require.Eventually(t, func() bool {
+			id := "retry-" + uuid.NewString()
+			ws.subscribe(id, statusSubscription, map[string]any{"id": o.ID})
+			for {
+				m := ws.read()
+				if m.ID == id {
+					return m.Type == "next" && strings.Contains(string(m.Payload), `"status":"PENDING"`)
+				}
+			}
+		}, 10*time.Second, 100*time.Millisecond)
+	})
 }
