@@ -60,12 +60,18 @@ func (r *queryResolver) OrderEvents(ctx context.Context, orderID string) ([]mode
 
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
 func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID string) (<-chan *model.Order, error) {
+	release, err := AcquireSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
 	states, err := r.app.Queries.OrderStatusChanged.Handle(ctx, actor(ctx), orderID)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	out := make(chan *model.Order, 1)
 	go func() {
+		defer release()
 		defer close(out)
 		for o := range states {
 			select {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -81,7 +82,7 @@ func withWebsocketClose(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		c := &wsConn{protocol: negotiatedProtocol(r)}
+		c := &wsConn{protocol: negotiatedProtocol(r), frames: frameGuard{limit: maxWebsocketMessage}}
 		hw := hijackWriter{ResponseWriter: w, conn: c}
 		next.ServeHTTP(hw, r.WithContext(context.WithValue(r.Context(), wsConnKey{}, c)))
 	})
@@ -130,13 +131,149 @@ func (w hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // wsConn is a websocket's network connection that can be closed with a
-// close frame of our own.
+// close frame of our own, refuses messages larger than the client may
+// send, and counts the subscriptions running on it.
 type wsConn struct {
 	net.Conn
 	protocol string
+	frames   frameGuard // touched by the connection's one reader only
 
-	mu     sync.Mutex
-	closed bool // our close frame is sent: later writes are dropped
+	mu            sync.Mutex
+	closed        bool // our close frame is sent: later writes are dropped
+	subscriptions int
+}
+
+// maxWebsocketMessage bounds one message a client sends on a websocket:
+// connection_init with its token, subscribe, ping. gorilla/websocket, under
+// gqlgen, would otherwise read a message of any size into memory.
+const maxWebsocketMessage = 64 << 10
+
+// maxSubscriptionsPerConnection bounds the subscriptions one websocket
+// may run at once; each holds a goroutine and a change-feed watcher.
+const maxSubscriptionsPerConnection = 64
+
+// closeMessageTooBig is RFC 6455's close code for a message too big to
+// process.
+const closeMessageTooBig = 1009
+
+// Read implements net.Conn: a frame header announcing a message beyond
+// maxWebsocketMessage closes the connection with 1009 before its payload
+// is read.
+func (c *wsConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		if tooBig := c.frames.scan(p[:n]); tooBig != nil {
+			c.closeWith(closeMessageTooBig, tooBig.Error())
+			_ = c.Conn.Close()
+			return 0, tooBig
+		}
+	}
+	return n, err
+}
+
+// acquireSubscription reserves one of the connection's subscriptions; the
+// release func gives it back.
+func (c *wsConn) acquireSubscription() (release func(), ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subscriptions >= maxSubscriptionsPerConnection {
+		return nil, false
+	}
+	c.subscriptions++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			c.subscriptions--
+			c.mu.Unlock()
+		})
+	}, true
+}
+
+// AcquireSubscription reserves a subscription slot of the websocket ctx
+// belongs to, refusing more than maxSubscriptionsPerConnection at once;
+// release is called when the subscription ends. Outside a websocket it
+// always succeeds.
+func AcquireSubscription(ctx context.Context) (release func(), err error) {
+	c := wsConnFrom(ctx)
+	if c == nil {
+		return func() {}, nil
+	}
+	release, ok := c.acquireSubscription()
+	if !ok {
+		return nil, errcode.New(errcode.InvalidOrderData, "a connection runs at most %d subscriptions at once", maxSubscriptionsPerConnection)
+	}
+	return release, nil
+}
+
+// frameGuard follows the frame headers of a client's byte stream (RFC 6455
+// section 5.2) and reports a data message whose frames add up to more
+// than limit bytes. Control frames (at most 125 bytes) do not count.
+type frameGuard struct {
+	limit   int64
+	header  [14]byte
+	have    int   // header bytes collected
+	payload int64 // payload bytes of the current frame still to pass
+	message int64 // bytes of the current data message so far
+}
+
+func (g *frameGuard) scan(p []byte) error {
+	for len(p) > 0 {
+		if g.payload > 0 {
+			skip := min(g.payload, int64(len(p)))
+			g.payload -= skip
+			p = p[skip:]
+			continue
+		}
+		g.header[g.have] = p[0]
+		g.have++
+		p = p[1:]
+		if g.have < 2 || g.have < headerSize(g.header[1]) {
+			continue
+		}
+		size := payloadSize(g.header[:g.have])
+		g.have = 0
+		g.payload = size
+		switch opcode := g.header[0] & 0x0f; {
+		case opcode >= 0x8: // control frame
+			continue
+		case opcode == 0x0: // continuation
+			g.message += size
+		default:
+			g.message = size
+		}
+		if g.message > g.limit || size < 0 {
+			return fmt.Errorf("message of more than %d bytes", g.limit)
+		}
+	}
+	return nil
+}
+
+// headerSize is the length of a frame header whose second byte is b1.
+func headerSize(b1 byte) int {
+	n := 2
+	switch b1 & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b1&0x80 != 0 { // masked, as every client frame is
+		n += 4
+	}
+	return n
+}
+
+// payloadSize reads the payload length of a complete frame header.
+func payloadSize(h []byte) int64 {
+	switch n := h[1] & 0x7f; n {
+	case 126:
+		return int64(binary.BigEndian.Uint16(h[2:4]))
+	case 127:
+		return int64(binary.BigEndian.Uint64(h[2:10])) // negative when the top bit is set: refused
+	default:
+		return int64(n)
+	}
 }
 
 // Write implements net.Conn.

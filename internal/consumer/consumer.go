@@ -1,0 +1,347 @@
+// Package consumer is the one loop through which orderflow reads Kafka in
+// a consumer group: the command handlers, the order saga and the
+// projectors all hand it a batch handler and get the same guarantees.
+//
+//   - Batches. Whatever a partition has ready (up to MaxBatch records) is
+//     handed over at once, in offset order, so a handler can do one
+//     database transaction or one bulk request for many messages.
+//   - Offsets after effects. A partition's offset is marked only once the
+//     handler returned nil for the records up to it; a crash in between
+//     redelivers them, so handlers must be idempotent (the command inbox,
+//     the saga's processed events, external versions in Elasticsearch).
+//   - One failure does not fail the others. A failing batch is split in
+//     halves, handled in order, down to the one message that fails; the
+//     messages before it are committed, and it is retried alone with a
+//     growing backoff, holding the partition so no later message of its
+//     aggregate can overtake it.
+//
+// Records that cannot be decoded into a watermill message with a message
+// id are logged, counted and skipped: no handler could recognise their
+// redelivery.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderflow/orderflow/internal/kafka"
+)
+
+// Message is one consumed record, decoded.
+type Message struct {
+	// Message is the watermill message: UUID, metadata and payload.
+	*message.Message
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Key is the record key: the aggregate id the record is partitioned by.
+	Key string
+	// Timestamp is the record's timestamp (the producer's send time).
+	Timestamp time.Time
+}
+
+// Handler handles one batch of one partition's messages, in offset order.
+// Returning nil means every effect of every message is durable; an error
+// means none of them need be (the batch is split and handled again, so
+// each message must be idempotent). ctx ends when the partition is taken
+// away or the consumer stops.
+type Handler func(ctx context.Context, batch []Message) error
+
+// Config is one consumer: a consumer group reading topics.
+type Config struct {
+	// Name is the handler's stable name, for logs and metrics.
+	Name string
+	// Group is the (namespaced) consumer group; a new group starts at the
+	// oldest offset.
+	Group string
+	// Topics are the (namespaced) topics read.
+	Topics   []string
+	Brokers  []string
+	ClientID string
+	// MaxBatch bounds the messages of one batch. Default 100.
+	MaxBatch int
+	// RetryInitial and RetryMax bound the backoff between attempts of a
+	// message that fails alone. Defaults 20 ms and 5 s.
+	RetryInitial, RetryMax time.Duration
+	// Metrics, when set, records message age, handling time, splits,
+	// retries and undecodable records under Name.
+	Metrics *Metrics
+	Logger  *slog.Logger
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Name == "" || c.Group == "":
+		return errors.New("consumer needs a name and a consumer group")
+	case len(c.Topics) == 0:
+		return fmt.Errorf("consumer %s has no topics", c.Name)
+	case len(c.Brokers) == 0:
+		return fmt.Errorf("consumer %s has no brokers", c.Name)
+	case c.Logger == nil:
+		return fmt.Errorf("consumer %s has no logger", c.Name)
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 100
+	}
+	if c.RetryInitial <= 0 {
+		c.RetryInitial = 20 * time.Millisecond
+	}
+	if c.RetryMax < c.RetryInitial {
+		c.RetryMax = max(5*time.Second, c.RetryInitial)
+	}
+	if c.Metrics == nil {
+		c.Metrics = newMetrics(nil)
+	}
+	if c.ClientID == "" {
+		c.ClientID = c.Name
+	}
+	return nil
+}
+
+// Consumer runs one handler over its topics.
+type Consumer struct {
+	cfg     Config
+	handle  Handler
+	group   sarama.ConsumerGroup
+	running chan struct{}
+	once    sync.Once
+}
+
+// New joins nothing yet: it connects the consumer group that Run consumes
+// with.
+func New(cfg Config, h Handler) (*Consumer, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	g, err := sarama.NewConsumerGroup(cfg.Brokers, cfg.Group, kafka.SaramaConfig(cfg.ClientID))
+	if err != nil {
+		return nil, fmt.Errorf("consumer group %s: %w", cfg.Group, err)
+	}
+	return &Consumer{cfg: cfg, handle: h, group: g, running: make(chan struct{})}, nil
+}
+
+// Running is closed once the group has joined and been assigned its
+// partitions for the first time.
+func (c *Consumer) Running() <-chan struct{} { return c.running }
+
+// Run consumes until ctx ends, then leaves the group. Messages being
+// handled when ctx ends are not marked, so whoever takes the partitions
+// over handles them again.
+func (c *Consumer) Run(ctx context.Context) error {
+	defer c.group.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for err := range c.group.Errors() {
+			c.cfg.Logger.Error("kafka consumer error", "handler", c.cfg.Name, "error", err)
+		}
+	}()
+	for ctx.Err() == nil {
+		// Consume returns at every rebalance; join again.
+		err := c.group.Consume(ctx, c.cfg.Topics, claimHandler{c})
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+			break
+		}
+		c.cfg.Logger.Error("kafka consumer stopped, joining again", "handler", c.cfg.Name, "error", err)
+		sleep(ctx, time.Second)
+	}
+	_ = c.group.Close()
+	<-done
+	return nil
+}
+
+type claimHandler struct{ c *Consumer }
+
+func (h claimHandler) Setup(sarama.ConsumerGroupSession) error {
+	h.c.once.Do(func() { close(h.c.running) })
+	return nil
+}
+
+func (claimHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	c := h.c
+	ctx := sess.Context()
+	records := claim.Messages()
+	unmarshaler := kafka.Marshaler()
+	for {
+		batch, ok := nextBatch(ctx, records, c.cfg.MaxBatch)
+		if !ok {
+			return nil
+		}
+		start := time.Now()
+		msgs := make([]Message, 0, len(batch))
+		for _, r := range batch {
+			c.cfg.Metrics.started(c.cfg.Name, r.Timestamp, start)
+			m, err := unmarshaler.Unmarshal(r)
+			if err == nil && m.UUID == "" {
+				err = errors.New("record has no message id")
+			}
+			if err != nil {
+				c.cfg.Metrics.undecodable.WithLabelValues(c.cfg.Name).Inc()
+				c.cfg.Logger.Error("undecodable kafka record skipped", "handler", c.cfg.Name,
+					"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "error", err)
+				continue
+			}
+			m.SetContext(ctx)
+			msgs = append(msgs, Message{Message: m, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Timestamp: r.Timestamp})
+		}
+		if !c.handleSplitting(ctx, sess, msgs) {
+			return nil
+		}
+		sess.MarkMessage(batch[len(batch)-1], "")
+	}
+}
+
+// nextBatch waits for one record, then takes whatever else is ready, up to
+// max. ok is false once the claim ends.
+func nextBatch(ctx context.Context, records <-chan *sarama.ConsumerMessage, max int) (batch []*sarama.ConsumerMessage, ok bool) {
+	select {
+	case r, open := <-records:
+		if !open {
+			return nil, false
+		}
+		batch = append(batch, r)
+	case <-ctx.Done():
+		return nil, false
+	}
+	for len(batch) < max {
+		select {
+		case r, open := <-records:
+			if !open {
+				return batch, true
+			}
+			batch = append(batch, r)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// handleSplitting handles msgs; on failure it handles each half in turn,
+// marking the offsets of what succeeded, down to the single message that
+// fails, which is retried alone until it succeeds. It reports false when
+// ctx ended first (nothing after the last mark may be marked).
+func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGroupSession, msgs []Message) bool {
+	if len(msgs) == 0 {
+		return true
+	}
+	if c.attempt(ctx, msgs) == nil {
+		return true
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	if len(msgs) > 1 {
+		c.cfg.Metrics.splits.WithLabelValues(c.cfg.Name).Inc()
+		half := len(msgs) / 2
+		if !c.handleSplitting(ctx, sess, msgs[:half]) {
+			return false
+		}
+		markMessage(sess, msgs[half-1])
+		return c.handleSplitting(ctx, sess, msgs[half:])
+	}
+	for wait := c.cfg.RetryInitial; ; wait = min(2*wait, c.cfg.RetryMax) {
+		c.cfg.Metrics.retries.WithLabelValues(c.cfg.Name).Inc()
+		if !sleep(ctx, wait) {
+			return false
+		}
+		err := c.attempt(ctx, msgs)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.cfg.Logger.Warn("message failed, retrying it", "handler", c.cfg.Name, "topic", msgs[0].Topic,
+			"partition", msgs[0].Partition, "offset", msgs[0].Offset, "key", msgs[0].Key, "message_id", msgs[0].UUID,
+			"retry_in", min(2*wait, c.cfg.RetryMax), "error", err)
+	}
+}
+
+// attempt runs the handler once, measured.
+func (c *Consumer) attempt(ctx context.Context, msgs []Message) error {
+	start := time.Now()
+	err := c.handle(ctx, msgs)
+	c.cfg.Metrics.handled(c.cfg.Name, start, err)
+	if err != nil && len(msgs) > 1 && ctx.Err() == nil {
+		c.cfg.Logger.Info("batch failed, splitting it", "handler", c.cfg.Name, "topic", msgs[0].Topic,
+			"partition", msgs[0].Partition, "first_offset", msgs[0].Offset, "messages", len(msgs), "error", err)
+	}
+	return err
+}
+
+func markMessage(sess sarama.ConsumerGroupSession, m Message) {
+	sess.MarkOffset(m.Topic, m.Partition, m.Offset+1, "")
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Metrics are the loop's own counters beside the per-message age and
+// handling time of kafka.ConsumerMetrics; one per process, shared by its
+// consumers.
+type Metrics struct {
+	messages                     *kafka.ConsumerMetrics
+	undecodable, splits, retries *prometheus.CounterVec
+}
+
+// NewMetrics registers the loop's counters with reg; messages is the
+// process's message age and handling time metrics.
+func NewMetrics(reg prometheus.Registerer, messages *kafka.ConsumerMetrics) *Metrics {
+	m := newMetrics(messages)
+	reg.MustRegister(m.undecodable, m.splits, m.retries)
+	return m
+}
+
+// newMetrics returns unregistered metrics; messages may be nil.
+func newMetrics(messages *kafka.ConsumerMetrics) *Metrics {
+	return &Metrics{
+		messages: messages,
+		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_messages_undecodable_total",
+			Help: "Kafka records a consumer could not decode and skipped.",
+		}, []string{"handler"}),
+		splits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_consumer_batch_splits_total",
+			Help: "Failed batches split to isolate the failing message.",
+		}, []string{"handler"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_consumer_retries_total",
+			Help: "Attempts of a message that failed alone, after the first.",
+		}, []string{"handler"}),
+	}
+}
+
+func (m *Metrics) started(handler string, recordTime, now time.Time) {
+	if m.messages != nil {
+		m.messages.Started(handler, recordTime, now)
+	}
+}
+
+func (m *Metrics) handled(handler string, start time.Time, err error) {
+	if m.messages != nil {
+		m.messages.Handled(handler, start, err)
+	}
+}

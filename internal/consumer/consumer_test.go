@@ -1,0 +1,166 @@
+package consumer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/kafka"
+	"github.com/orderflow/orderflow/internal/testenv"
+)
+
+// recorder is a handler that remembers what it committed and fails every
+// batch holding a poisoned message while poisoned.
+type recorder struct {
+	mu       sync.Mutex
+	done     []string
+	batches  []int
+	attempts map[string]int
+	poison   string
+	poisoned bool
+}
+
+func (r *recorder) handle(_ context.Context, batch []consumer.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches = append(r.batches, len(batch))
+	for _, m := range batch {
+		if string(m.Payload) == r.poison {
+			r.attempts[r.poison]++
+			if r.poisoned {
+				return errors.New("poisoned")
+			}
+		}
+	}
+	for _, m := range batch {
+		r.done = append(r.done, string(m.Payload))
+	}
+	return nil
+}
+
+func (r *recorder) snapshot() (done []string, batches []int, attempts int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.done), slices.Clone(r.batches), r.attempts[r.poison]
+}
+
+func (r *recorder) cure() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.poisoned = false
+}
+
+func payloads(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("m%02d", i))
+	}
+	return out
+}
+
+// run starts a consumer of group on topic and returns its stop function.
+func run(t *testing.T, env *testenv.Env, group, topic string, h consumer.Handler) (stop func()) {
+	t.Helper()
+	c, err := consumer.New(consumer.Config{
+		Name: "test", Group: group, Topics: []string{topic}, Brokers: env.Config.KafkaBrokers,
+		MaxBatch: 50, RetryInitial: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, Logger: env.Logger,
+	}, h)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Run(ctx)
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestFailingMessageIsIsolatedAndTheOthersCommit(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	topic, group := env.Config.Topic("consumer.test"), env.Config.ConsumerGroup("consumer.test")
+	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 1, topic))
+
+	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
+	require.NoError(t, err)
+	defer pub.Close()
+	all := payloads(0, 30)
+	var msgs []*message.Message
+	for _, p := range all {
+		m := message.NewMessage(watermill.NewUUID(), []byte(p))
+		m.Metadata.Set(kafka.PartitionKeyHeader, "one-aggregate")
+		msgs = append(msgs, m)
+	}
+	// Published before anyone consumes: the first batch holds them all.
+	require.NoError(t, pub.Publish(topic, msgs...))
+
+	rec := &recorder{attempts: map[string]int{}, poison: "m17", poisoned: true}
+	stop := run(t, env, group, topic, rec.handle)
+
+	require.Eventually(t, func() bool {
+		done, _, attempts := rec.snapshot()
+		return attempts >= 5 && len(done) == 17
+	}, 60*time.Second, 10*time.Millisecond, "the messages before the poisoned one commit while it is retried")
+	done, batches, _ := rec.snapshot()
+	require.Equal(t, payloads(0, 17), done, "exactly the messages before it, in order, once each")
+	require.Greater(t, slices.Max(batches), 1, "ready messages come in batches")
+	stop()
+
+	// The offsets before the poisoned message were committed: a new
+	// consumer of the group starts at it, and once it is cured, everything
+	// after it follows in order.
+	rec2 := &recorder{attempts: map[string]int{}, poison: "m17", poisoned: true}
+	run(t, env, group, topic, rec2.handle)
+	require.Eventually(t, func() bool {
+		_, _, attempts := rec2.snapshot()
+		return attempts >= 2
+	}, 60*time.Second, 10*time.Millisecond, "the restarted consumer starts at the poisoned message")
+	rec2.cure()
+	require.Eventually(t, func() bool {
+		done, _, _ := rec2.snapshot()
+		return len(done) == 13
+	}, 60*time.Second, 10*time.Millisecond)
+	done, _, _ = rec2.snapshot()
+	require.Equal(t, payloads(17, 30), done, "from the poisoned message on, in order, once each")
+}
+
+func TestUndecodableRecordIsSkipped(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	topic, group := env.Config.Topic("consumer.raw"), env.Config.ConsumerGroup("consumer.raw")
+	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 1, topic))
+
+	// A record without watermill's headers (no message id) cannot be
+	// decoded; the one after it still arrives.
+	raw, err := sarama.NewSyncProducer(env.Config.KafkaBrokers, kafka.SaramaConfig("consumer-test"))
+	require.NoError(t, err)
+	defer raw.Close()
+	_, _, err = raw.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder("k"), Value: sarama.StringEncoder("garbage")})
+	require.NoError(t, err)
+	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
+	require.NoError(t, err)
+	defer pub.Close()
+	m := message.NewMessage(watermill.NewUUID(), []byte("m00"))
+	m.Metadata.Set(kafka.PartitionKeyHeader, "k")
+	require.NoError(t, pub.Publish(topic, m))
+
+	rec := &recorder{attempts: map[string]int{}}
+	run(t, env, group, topic, rec.handle)
+	require.Eventually(t, func() bool {
+		done, _, _ := rec.snapshot()
+		return slices.Equal(done, []string{"m00"})
+	}, 60*time.Second, 10*time.Millisecond)
+}
