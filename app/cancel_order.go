@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
@@ -20,6 +21,14 @@ type CancelOrderHandler struct{ d *deps }
 func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, orderID, reason string) (query.Order, error) {
 	if actor.Subject == "" {
 		return query.Order{}, errcode.New(errcode.Unauthenticated, "authentication required")
+	}
+	// The input's bounds first (the domain checks them again when it
+	// decides): junk costs no read of the order.
+	if err := limits.RequiredText("orderId", orderID, limits.MaxIDLength); err != nil {
+		return query.Order{}, err
+	}
+	if err := limits.Text("reason", reason, limits.MaxReasonLength); err != nil {
+		return query.Order{}, err
 	}
 	o, err := h.d.h.Orders.Load(ctx, orderID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/query"
@@ -19,6 +20,9 @@ type OrderHandler struct{ d *deps }
 func (h OrderHandler) Handle(ctx context.Context, actor auth.Principal, id string, minVersion int) (query.Order, error) {
 	if actor.Subject == "" {
 		return query.Order{}, errcode.New(errcode.Unauthenticated, "authentication required")
+	}
+	if err := limits.RequiredText("id", id, limits.MaxIDLength); err != nil {
+		return query.Order{}, err
 	}
 	var o query.Order
 	var err error
@@ -47,6 +51,9 @@ func (h SearchOrdersHandler) Handle(ctx context.Context, actor auth.Principal, s
 	if err := requireAdmin(actor); err != nil {
 		return query.OrderSearchResult{}, err
 	}
+	if err := validateSearch(s); err != nil {
+		return query.OrderSearchResult{}, err
+	}
 	return h.d.read.Orders.Search(ctx, s)
 }
 
@@ -57,6 +64,9 @@ type ProductHandler struct{ d *deps }
 func (h ProductHandler) Handle(ctx context.Context, actor auth.Principal, id string) (query.Product, error) {
 	if actor.Subject == "" {
 		return query.Product{}, errcode.New(errcode.Unauthenticated, "authentication required")
+	}
+	if err := limits.RequiredText("id", id, limits.MaxIDLength); err != nil {
+		return query.Product{}, err
 	}
 	return h.d.read.Products.Product(ctx, id)
 }
@@ -72,6 +82,9 @@ func (h CustomerHandler) Handle(ctx context.Context, actor auth.Principal, id st
 		}
 		return query.Customer{}, err
 	}
+	if err := limits.RequiredText("id", id, limits.MaxIDLength); err != nil {
+		return query.Customer{}, err
+	}
 	return h.d.read.Customers.Customer(ctx, id)
 }
 
@@ -84,6 +97,9 @@ type OrderEventsHandler struct{ d *deps }
 func (h OrderEventsHandler) Handle(ctx context.Context, actor auth.Principal, orderID string) ([]query.OrderEvent, error) {
 	if actor.Subject == "" {
 		return nil, errcode.New(errcode.Unauthenticated, "authentication required")
+	}
+	if err := limits.RequiredText("orderId", orderID, limits.MaxIDLength); err != nil {
+		return nil, err
 	}
 	o, err := h.d.h.Orders.Load(ctx, orderID)
 	if err != nil {
@@ -103,4 +119,35 @@ func (h OrderEventsHandler) Handle(ctx context.Context, actor auth.Principal, or
 			CorrelationID: r.CorrelationID, CausationID: r.CausationID}
 	}
 	return out, nil
+}
+
+// Bounds of a search's own inputs; the page size is bounded by the index
+// (query.MaxOrderPageSize).
+const (
+	maxSearchTextLength  = 200
+	maxSearchCursorBytes = 1024
+	maxSearchValues      = 10
+)
+
+// validateSearch refuses search inputs no client needs, before they reach
+// Elasticsearch (a 1 MB text would be an expensive query or a refusal).
+func validateSearch(s query.OrderSearch) error {
+	if err := limits.Text("filter.text", s.Text, maxSearchTextLength); err != nil {
+		return err
+	}
+	for field, id := range map[string]string{"filter.customerId": s.CustomerID, "filter.productId": s.ProductID} {
+		if err := limits.Text(field, id, limits.MaxIDLength); err != nil {
+			return err
+		}
+	}
+	if err := limits.Text("filter.failureCode", string(s.FailureCode), limits.MaxIDLength); err != nil {
+		return err
+	}
+	if len(s.After) > maxSearchCursorBytes {
+		return limits.Invalid("after", maxSearchCursorBytes, "the cursor is not valid for this search")
+	}
+	if len(s.Statuses) > maxSearchValues || len(s.CurrentSteps) > maxSearchValues {
+		return limits.Invalid("filter", maxSearchValues, "a filter lists at most %d statuses and %d steps", maxSearchValues, maxSearchValues)
+	}
+	return nil
 }
