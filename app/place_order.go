@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -71,26 +71,20 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	if err != nil {
 		return query.Order{}, err
 	}
-	// Deciding on an empty order runs every domain validation before
-	// anything is sent: bad input never reaches the bus.
-	if _, err := (&ordering.Order{}).Place(cmd, h.d.now()); err != nil {
-		return query.Order{}, err
-	}
 	// The message id is the order id: retries of one key, concurrent or
-	// late, send the same message, which the handler's inbox applies once;
-	// each then answers with the order as recorded.
-	err = h.d.sendAndWait(ctx, h.d.h.Orders.Store(), cmd, bus.Envelope{MessageID: orderID, CorrelationID: orderID})
-	if err != nil && !errcode.Is(err, errcode.Conflict) {
-		return query.Order{}, err
-	}
-	placed, err := h.d.h.Orders.Load(ctx, orderID)
+	// late, are the same message, which the handler's inbox applies once;
+	// each answers with the order as recorded.
+	var placed query.Order
+	err = h.d.execute(cmd, func() error {
+		_, err := h.d.h.PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
+			View: func(o *ordering.Order) { placed = query.OrderFromAggregate(o) },
+		})
+		return err
+	})
 	if err != nil {
 		return query.Order{}, err
 	}
-	if placed.Version() == 0 {
-		return query.Order{}, errcode.New(errcode.Internal, "order %s was not recorded", orderID)
-	}
-	return query.OrderFromAggregate(placed), nil
+	return placed, nil
 }
 
 // priced looks every line up in the catalog and the customer in payments.

@@ -56,9 +56,9 @@ type Config struct {
 	// tests and drills; all zero (no faults) in production.
 	PaymentFaults PaymentFaults
 
-	// MaxPendingCommands bounds the synchronous commands an API process
-	// waits on; beyond it they are refused before being sent (0: the
-	// application's default).
+	// MaxPendingCommands bounds the commands an API process runs at once;
+	// beyond it they are refused before they run (0: the application's
+	// default).
 	MaxPendingCommands int
 
 	// ShutdownTimeout bounds a graceful stop.
@@ -252,7 +252,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) {
 			c.MaxPendingCommands = n
 		}
 	}
-	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands, "synchronous commands an API process waits on at most; more are refused unsent, retryable (env ORDERFLOW_MAX_PENDING_COMMANDS, 0: 512)")
+	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands, "commands an API process runs at once at most; more are refused before they run, retryable (env ORDERFLOW_MAX_PENDING_COMMANDS, 0: 512)")
 }
 
 // OSEnv is Env backed by the process environment.

@@ -219,18 +219,14 @@ func (s *Service) Bus() (*bus.Bus, error) {
 	return b, nil
 }
 
-// Application returns the application seam over the command bus and the
-// Elasticsearch read models.
+// Application returns the application seam over the command handlers
+// (run in this process) and the Elasticsearch read models.
 func (s *Service) Application() (app.Application, error) {
-	b, err := s.Bus()
-	if err != nil {
-		return app.Application{}, err
-	}
 	cfg := app.DefaultConfig()
 	if s.Config.MaxPendingCommands > 0 {
 		cfg.MaxPendingCommands = s.Config.MaxPendingCommands
 	}
-	return app.New(cfg, b, s.Handlers(), s.ReadModels(), time.Now, s.Logger), nil
+	return app.New(cfg, s.Handlers(), s.ReadModels(), s.Logger), nil
 }
 
 // ReadModels returns the Elasticsearch readers the queries are served from.
