@@ -9,6 +9,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/query"
 )
@@ -74,6 +76,13 @@ type CustomerReader interface {
 	Customer(ctx context.Context, id string) (query.Customer, error)
 }
 
+// OrderSagas start an order's saga in the transaction that places it
+// (sagas.Processor): the returned func, run after the commit, sends the
+// saga's first commands.
+type OrderSagas interface {
+	StartInTx(ctx context.Context, tx pgx.Tx, placement handlers.Result) (func(), error)
+}
+
 // Config tunes the application.
 type Config struct {
 	// MaxOrderLines caps the lines of one order.
@@ -92,9 +101,10 @@ func DefaultConfig() Config {
 	return Config{MaxOrderLines: 50, MaxPendingCommands: 512}
 }
 
-// New wires the use cases onto the command handlers and the read models.
-func New(cfg Config, h *handlers.Handlers, read ReadModels, logger *slog.Logger) Application {
-	d := &deps{cfg: cfg, h: h, read: read, changes: read.Changes, catalog: &catalog{}, logger: logger}
+// New wires the use cases onto the command handlers, the order sagas and
+// the read models.
+func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, logger *slog.Logger) Application {
+	d := &deps{cfg: cfg, h: h, sagas: sagas, read: read, changes: read.Changes, catalog: &catalog{}, logger: logger}
 	if cfg.MaxPendingCommands > 0 {
 		d.pending = make(chan struct{}, cfg.MaxPendingCommands)
 	}
@@ -121,9 +131,10 @@ func New(cfg Config, h *handlers.Handlers, read ReadModels, logger *slog.Logger)
 }
 
 type deps struct {
-	cfg  Config
-	h    *handlers.Handlers
-	read ReadModels
+	cfg   Config
+	h     *handlers.Handlers
+	sagas OrderSagas
+	read  ReadModels
 	// changes is nil when the process serves no subscriptions.
 	changes OrderChangeWatcher
 	// pending holds a token per command running (nil: no bound).

@@ -42,8 +42,9 @@ func OrderID(customerID, key string) string {
 	return uuid.NewSHA1(orderNamespace, []byte(customerID+"\x00"+key)).String()
 }
 
-// PlaceOrderHandler validates an order against the catalog, records it and
-// answers with the order PENDING; the saga takes it from there.
+// PlaceOrderHandler validates an order against the catalog, records it with
+// the start of its saga and answers with the order PENDING; the saga takes
+// it from there.
 type PlaceOrderHandler struct{ d *deps }
 
 // Handle places the order, or returns the order already placed with the
@@ -73,10 +74,13 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	}
 	// The message id is the order id: retries of one key, concurrent or
 	// late, are the same message, which the handler's inbox applies once;
-	// each answers with the order as recorded.
+	// each answers with the order as recorded. The saga starts in the
+	// placement's transaction and sends its first commands after the
+	// commit.
 	var placed query.Order
 	err = h.d.execute(cmd, func() error {
 		_, err := h.d.h.PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
+			InTx: h.d.sagas.StartInTx,
 			View: func(o *ordering.Order) { placed = query.OrderFromAggregate(o) },
 		})
 		return err

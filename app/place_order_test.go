@@ -17,8 +17,8 @@ import (
 // Two API processes (own executors, caches and stream locks) place one
 // idempotency key 20 times at once. No worker runs: the placement is
 // executed in the API process and needs no message handled elsewhere.
-// One order is placed, with one OrderPlaced, and every retry answers the
-// same order as recorded.
+// One order is placed, with one OrderPlaced and one saga, and every retry
+// answers the same order as recorded.
 func TestPlacementIsIdempotentUnderConcurrentRetriesAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
@@ -67,6 +67,10 @@ func TestPlacementIsIdempotentUnderConcurrentRetriesAcrossProcesses(t *testing.T
 	require.Equal(t, 1, events, "one OrderPlaced")
 	require.NoError(t, sys.Env.Pool.QueryRow(ctx, `SELECT count(*) FROM ordering.inbox WHERE stream_id = $1`, placed.ID).Scan(&inbox))
 	require.Equal(t, 1, inbox, "one message handled")
+	var sagas, processed int
+	require.NoError(t, sys.Env.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM sagas.order_sagas WHERE order_id = $1), (SELECT count(*) FROM sagas.processed_events WHERE order_id = $1)`, placed.ID).Scan(&sagas, &processed))
+	require.Equal(t, 1, sagas, "one saga, started with the order")
+	require.Equal(t, 1, processed, "OrderPlaced recorded once as processed")
 }
 
 // A placement the domain refuses records nothing, so the same key with

@@ -58,6 +58,14 @@ type Result struct {
 // With is what a caller in this process that waits for a command's answer
 // (the API) adds to its execution; see ExecuteForCaller.
 type With[A Aggregate] struct {
+	// InTx runs in the command's transaction once the command was applied
+	// (not for a duplicate or a refusal), with what it appended in res
+	// (Records, Events): what it writes commits with the command, and its
+	// error rolls both back (a concurrency conflict is retried, InTx
+	// included). The func it returns, if any, runs once they committed,
+	// outside the stream's lock: the order saga starts with the order and
+	// sends its first commands after the commit.
+	InTx func(ctx context.Context, tx pgx.Tx, res Result) (committed func(), err error)
 	// View sees the aggregate as the command left it (for a duplicate or a
 	// refusal: as the stream stands), under the stream's lock, so the
 	// caller answers without reading the stream again. It must not keep
@@ -117,7 +125,8 @@ func (x *Executor[A]) Execute(ctx context.Context, msg Message, streamID string,
 
 // ExecuteForCaller handles msg like Execute, for a caller in this process
 // that waits for the answer (the API's commands): no message crosses
-// Kafka, and with.View answers from the aggregate the command left. The
+// Kafka, with.InTx adds the caller's writes to the command's transaction,
+// and with.View answers from the aggregate the command left. The
 // inbox works as for the bus: a message id handled before changes nothing
 // and answers with the stream as it stands. A refusal is returned and not
 // recorded: the caller has it, nothing is written, and a retry with the
@@ -132,30 +141,40 @@ func (x *Executor[A]) execute(ctx context.Context, msg Message, streamID string,
 	if msg.Handler == "" || msg.ID == "" {
 		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
 	}
+	res, committed, err := x.executeLocked(ctx, msg, streamID, decide, with)
+	if committed != nil {
+		committed()
+	}
+	return res, err
+}
+
+// executeLocked holds the stream's lock while it tries, and retries a
+// decision that met a concurrent writer.
+func (x *Executor[A]) executeLocked(ctx context.Context, msg Message, streamID string, decide func(A) ([]messages.Event, error), with *With[A]) (Result, func(), error) {
 	e := x.lock(streamID)
 	defer e.mu.Unlock()
 
 	for attempt := 0; ; attempt++ {
-		res, err := x.try(ctx, e, msg, streamID, decide, with)
+		res, committed, err := x.try(ctx, e, msg, streamID, decide, with)
 		retry := errors.Is(err, eventstore.ErrConcurrencyConflict) || isUniqueViolation(err)
 		if !retry || attempt == maxConflictRetries {
-			return res, err
+			return res, committed, err
 		}
 		// Another process moved the stream (or handled the same message)
 		// at the same time: start over on fresh state after a short jitter.
 		e.ok = false
 		select {
 		case <-ctx.Done():
-			return Result{}, ctx.Err()
+			return Result{}, nil, ctx.Err()
 		case <-time.After(time.Duration(rand.IntN(5*(attempt+1))) * time.Millisecond):
 		}
 	}
 }
 
-func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamID string, decide func(A) ([]messages.Event, error), with *With[A]) (Result, error) {
+func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamID string, decide func(A) ([]messages.Event, error), with *With[A]) (Result, func(), error) {
 	tx, err := x.store.Pool().BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return Result{}, fmt.Errorf("begin transaction for stream %s: %w", streamID, err)
+		return Result{}, nil, fmt.Errorf("begin transaction for stream %s: %w", streamID, err)
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
 
@@ -167,14 +186,20 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 	e.ok = false
 	res, err := x.handle(ctx, tx, msg, streamID, e.agg, decide, with == nil)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	e.ok = true
+	var committed func()
 	// A duplicate wrote nothing, nor did a refusal a caller was told of.
 	if !res.Duplicate && (res.Refusal == nil || with == nil) {
+		if res.Refusal == nil && with != nil && with.InTx != nil {
+			if committed, err = with.InTx(ctx, tx, res); err != nil {
+				return Result{}, nil, err
+			}
+		}
 		if err := tx.Commit(ctx); err != nil {
 			e.ok = false
-			return Result{}, fmt.Errorf("commit stream %s: %w", streamID, err)
+			return Result{}, nil, fmt.Errorf("commit stream %s: %w", streamID, err)
 		}
 		for _, ev := range res.Events {
 			e.agg.Apply(ev)
@@ -182,7 +207,7 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 		res.Version = e.agg.Version()
 	}
 	with.view(e.agg)
-	return res, res.Refusal
+	return res, committed, res.Refusal
 }
 
 // ExecuteInTx handles msg like Execute, inside the caller's transaction:

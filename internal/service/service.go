@@ -220,13 +220,18 @@ func (s *Service) Bus() (*bus.Bus, error) {
 }
 
 // Application returns the application seam over the command handlers
-// (run in this process) and the Elasticsearch read models.
+// (run in this process), the order sagas they start and the Elasticsearch
+// read models.
 func (s *Service) Application() (app.Application, error) {
+	saga, err := s.Sagas()
+	if err != nil {
+		return app.Application{}, err
+	}
 	cfg := app.DefaultConfig()
 	if s.Config.MaxPendingCommands > 0 {
 		cfg.MaxPendingCommands = s.Config.MaxPendingCommands
 	}
-	return app.New(cfg, s.Handlers(), s.ReadModels(), s.Logger), nil
+	return app.New(cfg, s.Handlers(), saga, s.ReadModels(), s.Logger), nil
 }
 
 // ReadModels returns the Elasticsearch readers the queries are served from.
