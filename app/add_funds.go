@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -19,9 +22,15 @@ func (h AddFundsHandler) Handle(ctx context.Context, actor auth.Principal, custo
 		return query.Customer{}, err
 	}
 	cmd := messages.AddFunds{CustomerID: customerID, Amount: amount}
-	if err := h.d.sendAndWait(ctx, h.d.h.Customers.Store(), cmd, bus.Envelope{}); err != nil {
+	var credited query.Customer
+	err := h.d.execute(cmd, func() error {
+		_, err := h.d.h.AddFunds(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*payments.Customer]{
+			View: func(c *payments.Customer) { credited = query.CustomerFromAggregate(c) },
+		})
+		return err
+	})
+	if err != nil {
 		return query.Customer{}, err
 	}
-	c, err := h.d.h.Customers.Load(ctx, customerID)
-	return query.CustomerFromAggregate(c), err
+	return credited, nil
 }

@@ -1,17 +1,17 @@
 // Package app is the application seam: the use cases the GraphQL and REST
-// ports, the saga and the jobs call. Commands validate what they can up
-// front, travel over the command bus, and — where the caller needs the
-// result — wait until the handler recorded its outcome. Queries read state.
+// ports, the saga and the jobs call. Commands run in this process through
+// the command handlers (their inbox, decision and append) and answer from
+// what the handler did; no command of a caller crosses Kafka. Queries read
+// state.
 package app
 
 import (
 	"context"
 	"log/slog"
-	"time"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
 )
 
@@ -76,34 +76,33 @@ type CustomerReader interface {
 	Customer(ctx context.Context, id string) (query.Customer, error)
 }
 
-// CommandSender is the command bus as the application sees it.
-type CommandSender interface {
-	Send(ctx context.Context, cmd messages.Command, env bus.Envelope) (string, error)
+// OrderSagas start an order's saga in the transaction that places it
+// (sagas.Processor): the returned func, run after the commit, sends the
+// saga's first commands.
+type OrderSagas interface {
+	StartInTx(ctx context.Context, tx pgx.Tx, placement handlers.Result) (func(), error)
 }
 
 // Config tunes the application.
 type Config struct {
-	// OutcomeTimeout bounds how long a synchronous command waits for its
-	// handler to record the outcome.
-	OutcomeTimeout time.Duration
-	// MaxPendingCommands bounds the synchronous commands (placeOrder,
-	// cancelOrder, the admin mutations) this process has sent and waits
-	// on. Beyond it a command is refused at once, before it is sent
-	// (INTERNAL, retryable): under a load the handlers cannot keep up with,
-	// callers learn it in milliseconds instead of after OutcomeTimeout,
-	// and an error always means nothing was recorded. 0 means no bound.
+	// MaxPendingCommands bounds the commands (placeOrder, cancelOrder,
+	// the admin mutations) this process runs at once. Beyond it a command
+	// is refused at once, before it runs (INTERNAL, retryable): under a
+	// load the database cannot keep up with, callers learn it in
+	// milliseconds instead of queueing for connections, and an error
+	// always means nothing was recorded. 0 means no bound.
 	MaxPendingCommands int
 }
 
 // DefaultConfig is what `orderflow all` uses.
 func DefaultConfig() Config {
-	return Config{OutcomeTimeout: 15 * time.Second, MaxPendingCommands: 512}
+	return Config{MaxPendingCommands: 512}
 }
 
-// New wires the use cases onto the command bus and the command handlers'
-// event stores.
-func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels, now func() time.Time, logger *slog.Logger) Application {
-	d := &deps{cfg: cfg, sender: sender, h: h, read: read, changes: read.Changes, catalog: &catalog{}, now: now, logger: logger}
+// New wires the use cases onto the command handlers, the order sagas and
+// the read models.
+func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, logger *slog.Logger) Application {
+	d := &deps{cfg: cfg, h: h, sagas: sagas, read: read, changes: read.Changes, catalog: &catalog{}, logger: logger}
 	if cfg.MaxPendingCommands > 0 {
 		d.pending = make(chan struct{}, cfg.MaxPendingCommands)
 	}
@@ -130,16 +129,14 @@ func New(cfg Config, sender CommandSender, h *handlers.Handlers, read ReadModels
 }
 
 type deps struct {
-	cfg    Config
-	sender CommandSender
-	h      *handlers.Handlers
-	read   ReadModels
+	cfg   Config
+	h     *handlers.Handlers
+	sagas OrderSagas
+	read  ReadModels
 	// changes is nil when the process serves no subscriptions.
 	changes OrderChangeWatcher
-	// pending holds a token per synchronous command in flight (nil: no
-	// bound).
+	// pending holds a token per command running (nil: no bound).
 	pending chan struct{}
 	catalog *catalog
-	now     func() time.Time
 	logger  *slog.Logger
 }

@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -41,12 +44,15 @@ func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, or
 		return query.Order{}, errcode.New(errcode.NotFound, "order %s not found", orderID)
 	}
 	cmd := messages.CancelOrder{OrderID: orderID, Reason: reason, RequestedBy: actor.Subject}
-	if err := h.d.sendAndWait(ctx, h.d.h.Orders.Store(), cmd, bus.Envelope{CorrelationID: orderID}); err != nil {
-		return query.Order{}, err
-	}
-	o, err = h.d.h.Orders.Load(ctx, orderID)
+	var cancelled query.Order
+	err = h.d.execute(cmd, func() error {
+		_, err := h.d.h.CancelOrder(ctx, handlers.Message{ID: uuid.NewString(), CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
+			View: func(o *ordering.Order) { cancelled = query.OrderFromAggregate(o) },
+		})
+		return err
+	})
 	if err != nil {
 		return query.Order{}, err
 	}
-	return query.OrderFromAggregate(o), nil
+	return cancelled, nil
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/money"
@@ -30,12 +30,15 @@ func (h CreateProductHandler) Handle(ctx context.Context, actor auth.Principal, 
 		return query.Product{}, err
 	}
 	cmd := messages.CreateProduct{ProductID: uuid.NewString(), SKU: in.SKU, Name: in.Name, Price: in.Price, InitialStock: in.InitialStock}
-	if _, err := (&inventory.Product{}).Create(cmd); err != nil {
+	var created query.Product
+	err := h.d.execute(cmd, func() error {
+		_, err := h.d.h.CreateProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*inventory.Product]{
+			View: func(p *inventory.Product) { created = query.ProductFromAggregate(p) },
+		})
+		return err
+	})
+	if err != nil {
 		return query.Product{}, err
 	}
-	if err := h.d.sendAndWait(ctx, h.d.h.Products.Store(), cmd, bus.Envelope{}); err != nil {
-		return query.Product{}, err
-	}
-	p, err := h.d.h.Products.Load(ctx, cmd.ProductID)
-	return query.ProductFromAggregate(p), err
+	return created, nil
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -42,8 +42,9 @@ func OrderID(customerID, key string) string {
 	return uuid.NewSHA1(orderNamespace, []byte(customerID+"\x00"+key)).String()
 }
 
-// PlaceOrderHandler validates an order against the catalog, records it and
-// answers with the order PENDING; the saga takes it from there.
+// PlaceOrderHandler validates an order against the catalog, records it with
+// the start of its saga and answers with the order PENDING; the saga takes
+// it from there.
 type PlaceOrderHandler struct{ d *deps }
 
 // Handle places the order, or returns the order already placed with the
@@ -60,27 +61,23 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	if err != nil {
 		return query.Order{}, err
 	}
-	// Deciding on an empty order runs every domain validation, the
-	// catalog's names and prices included, before anything is sent: bad
-	// input never reaches the bus.
-	if _, err := (&ordering.Order{}).Place(cmd, h.d.now()); err != nil {
-		return query.Order{}, err
-	}
 	// The message id is the order id: retries of one key, concurrent or
-	// late, send the same message, which the handler's inbox applies once;
-	// each then answers with the order as recorded.
-	err = h.d.sendAndWait(ctx, h.d.h.Orders.Store(), cmd, bus.Envelope{MessageID: orderID, CorrelationID: orderID})
-	if err != nil && !errcode.Is(err, errcode.Conflict) {
-		return query.Order{}, err
-	}
-	placed, err := h.d.h.Orders.Load(ctx, orderID)
+	// late, are the same message, which the handler's inbox applies once;
+	// each answers with the order as recorded. The saga starts in the
+	// placement's transaction and sends its first commands after the
+	// commit.
+	var placed query.Order
+	err = h.d.execute(cmd, func() error {
+		_, err := h.d.h.PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
+			InTx: h.d.sagas.StartInTx,
+			View: func(o *ordering.Order) { placed = query.OrderFromAggregate(o) },
+		})
+		return err
+	})
 	if err != nil {
 		return query.Order{}, err
 	}
-	if placed.Version() == 0 {
-		return query.Order{}, errcode.New(errcode.Internal, "order %s was not recorded", orderID)
-	}
-	return query.OrderFromAggregate(placed), nil
+	return placed, nil
 }
 
 // priced checks the placement against the domain's bounds

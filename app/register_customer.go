@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/money"
@@ -29,12 +29,15 @@ func (h RegisterCustomerHandler) Handle(ctx context.Context, actor auth.Principa
 		return query.Customer{}, err
 	}
 	cmd := messages.RegisterCustomer{CustomerID: uuid.NewString(), Email: in.Email, Name: in.Name, InitialCredit: in.InitialCredit}
-	if _, err := (&payments.Customer{}).Register(cmd); err != nil {
+	var registered query.Customer
+	err := h.d.execute(cmd, func() error {
+		_, err := h.d.h.RegisterCustomer(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*payments.Customer]{
+			View: func(c *payments.Customer) { registered = query.CustomerFromAggregate(c) },
+		})
+		return err
+	})
+	if err != nil {
 		return query.Customer{}, err
 	}
-	if err := h.d.sendAndWait(ctx, h.d.h.Customers.Store(), cmd, bus.Envelope{}); err != nil {
-		return query.Customer{}, err
-	}
-	c, err := h.d.h.Customers.Load(ctx, cmd.CustomerID)
-	return query.CustomerFromAggregate(c), err
+	return registered, nil
 }

@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/bus"
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
@@ -18,9 +21,15 @@ func (h RestockProductHandler) Handle(ctx context.Context, actor auth.Principal,
 		return query.Product{}, err
 	}
 	cmd := messages.RestockProduct{ProductID: productID, Quantity: quantity}
-	if err := h.d.sendAndWait(ctx, h.d.h.Products.Store(), cmd, bus.Envelope{}); err != nil {
+	var restocked query.Product
+	err := h.d.execute(cmd, func() error {
+		_, err := h.d.h.RestockProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*inventory.Product]{
+			View: func(p *inventory.Product) { restocked = query.ProductFromAggregate(p) },
+		})
+		return err
+	})
+	if err != nil {
 		return query.Product{}, err
 	}
-	p, err := h.d.h.Products.Load(ctx, productID)
-	return query.ProductFromAggregate(p), err
+	return restocked, nil
 }

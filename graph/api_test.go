@@ -22,9 +22,10 @@ import (
 )
 
 // These tests drive the API end to end over HTTP against the real servers:
-// GraphQL handler -> application -> command bus on Kafka -> command
-// handlers -> PostgreSQL event stores. The saga does not run here, so
-// orders stay PENDING.
+// GraphQL handler -> application -> command handlers, run in the API
+// process -> PostgreSQL event stores. A placement starts its order's saga,
+// which reserves the stock, but the saga's event handlers do not run here,
+// so orders stay PENDING.
 
 type fixture struct {
 	endpoint
@@ -220,6 +221,20 @@ func (f *fixture) eventCount(t *testing.T) int {
 	return n
 }
 
+// awaitReservation waits until the stock of an order is reserved: the
+// placement started its saga, which sent ReserveStock; nothing moves the
+// order on here.
+func (f *fixture) awaitReservation(t *testing.T, orderID string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var n int
+		err := f.env.Pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM inventory.events WHERE event_type = 'inventory.StockReserved' AND data->>'orderId' = $1`, orderID).Scan(&n)
+		require.NoError(t, err)
+		return n > 0
+	}, 30*time.Second, 10*time.Millisecond, "stock reserved for order %s", orderID)
+}
+
 func TestAdminManagesCatalogAndCustomers(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
@@ -345,34 +360,42 @@ func TestPlaceOrderIsIdempotentUnderConcurrentRetries(t *testing.T) {
 	token := f.token(t, c.ID, auth.RoleCustomer)
 	before := f.eventCount(t)
 
+	// The API runs the placement in its own process: the retries race for
+	// the order's stream and inbox row, and every one answers from what
+	// the handler did or found.
 	const retries = 20
-	ids := make([]string, retries)
+	answers := make([]placeOrderPayload, retries)
 	var wg sync.WaitGroup
 	for i := range retries {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var resp placeOrderPayload
-			if err := f.client(token).Post(placeOrderMutation, &resp, client.Var("in", placeOrderInput("same-key", mug.ID, 2))); err != nil {
+			if err := f.client(token).Post(placeOrderMutation, &answers[i], client.Var("in", placeOrderInput("same-key", mug.ID, 2))); err != nil {
 				t.Errorf("retry %d: %v", i, err)
-				return
 			}
-			ids[i] = resp.PlaceOrder.Order.ID
 		}()
 	}
 	wg.Wait()
 
-	for _, id := range ids {
-		require.Equal(t, ids[0], id, "every retry answers the same order")
+	first := answers[0].PlaceOrder
+	require.NotEmpty(t, first.Order.ID)
+	require.Equal(t, "PENDING", first.Order.Status)
+	require.Equal(t, 1, first.Order.Version)
+	for i, a := range answers {
+		require.Equal(t, answers[0], a, "retry %d answers the same order, as recorded", i)
 	}
-	events := f.orderEvents(t, token, ids[0])
+	events := f.orderEvents(t, token, first.Order.ID)
 	require.Len(t, events, 1)
 	require.Equal(t, "ordering.OrderPlaced", events[0].Type)
-	require.Equal(t, before+1, f.eventCount(t), "one event in all: the order placed once")
+	f.awaitReservation(t, first.Order.ID)
+	require.Equal(t, before+2, f.eventCount(t), "the order placed once, its stock reserved once")
+	var sagas int
+	require.NoError(t, f.env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sagas.order_sagas WHERE order_id = $1`, first.Order.ID).Scan(&sagas))
+	require.Equal(t, 1, sagas, "one saga, started with the order")
 
 	// A different key is a different order.
 	other := f.placeOrder(t, token, placeOrderInput("another-key", mug.ID, 2))
-	require.NotEqual(t, ids[0], other.ID)
+	require.NotEqual(t, first.Order.ID, other.ID)
 }
 
 func TestAuthorization(t *testing.T) {
@@ -384,6 +407,7 @@ func TestAuthorization(t *testing.T) {
 	tokenA := f.token(t, a.ID, auth.RoleCustomer)
 	tokenB := f.token(t, b.ID, auth.RoleCustomer)
 	orderB := f.placeOrder(t, tokenB, placeOrderInput("b-1", mug.ID, 1))
+	f.awaitReservation(t, orderB.ID)
 	before := f.eventCount(t)
 
 	orderVars := map[string]any{"id": orderB.ID}

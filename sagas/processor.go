@@ -67,7 +67,9 @@ const maxLocalRounds = 8
 // through Kafka per step. Only the other contexts' commands (inventory,
 // payments) travel over the bus, after the commit. The events appended
 // here still reach Kafka through the outbox, like any other; the saga finds
-// them processed already.
+// them processed already. The saga starts in the transaction that places
+// the order (StartInTx, in the API process); an OrderPlaced without a saga
+// (placed by a message on the bus) starts it when it arrives.
 type Processor struct {
 	cfg    Config
 	store  store
@@ -137,8 +139,9 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 	if orderID == "" {
 		return nil
 	}
-	// Most events of the order stream were appended by the saga itself and
-	// applied then: skip them without a transaction.
+	// Most events of the order stream were appended by the saga itself, or
+	// with it (OrderPlaced, by the placement that started it), and applied
+	// then: skip them without a transaction.
 	if strings.HasPrefix(e.EventType(), "ordering.") {
 		if done, err := p.store.processed(ctx, p.store.pool, eventID); err != nil || done {
 			return err
@@ -162,20 +165,56 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 		default:
 			d = st.Handle(e, p.now(), p.cfg.Policy, p.jitter)
 		}
-		var applied []string
-		if d, applied, err = p.runLocal(ctx, tx, st, d); err != nil {
-			return err
-		}
-		if err := p.sendIfFinished(ctx, st, &d); err != nil {
-			return err
-		}
-		return p.store.save(ctx, tx, st, append(applied, eventID))
+		d, err = p.decideInTx(ctx, tx, st, d, eventID)
+		return err
 	})
 	if err != nil || st == nil {
 		return err
 	}
 	p.send(ctx, st, d)
 	return nil
+}
+
+// StartInTx starts the saga of an order in the transaction that places it,
+// given what the placement appended (a placement that appended no
+// OrderPlaced starts nothing): the saga's state and deadline commit with
+// the order, and OrderPlaced is recorded as processed, so when it arrives
+// from Kafka later it changes nothing. It takes no saga lock: until this
+// transaction commits, nothing else can see the order, and every other
+// event of the saga follows OrderPlaced. The returned func sends the first
+// commands (ReserveStock) in the background, as for every later step; call
+// it once the transaction committed. If it never runs (the process died
+// first), the saga's deadline sends them, with the same message ids.
+func (p *Processor) StartInTx(ctx context.Context, tx pgx.Tx, placement handlers.Result) (func(), error) {
+	for i, e := range placement.Events {
+		placed, ok := e.(messages.OrderPlaced)
+		if !ok {
+			continue
+		}
+		st, d := Start(placed, p.now(), p.cfg.Policy, p.jitter)
+		d, err := p.decideInTx(ctx, tx, st, d, placement.Records[i].EventID.String())
+		if err != nil {
+			return nil, err
+		}
+		return func() { p.send(ctx, st, d) }, nil
+	}
+	return nil, nil
+}
+
+// decideInTx carries out the part of a decision that belongs in the
+// saga's transaction: the orders' commands run in tx (see runLocal), a
+// finished saga's commands are sent, and the state is saved with the ids
+// of the events that moved it. The returned decision holds the commands
+// left to send after the commit.
+func (p *Processor) decideInTx(ctx context.Context, tx pgx.Tx, st *State, d Decision, eventIDs ...string) (Decision, error) {
+	d, applied, err := p.runLocal(ctx, tx, st, d)
+	if err != nil {
+		return d, err
+	}
+	if err := p.sendIfFinished(ctx, st, &d); err != nil {
+		return d, err
+	}
+	return d, p.store.save(ctx, tx, st, append(applied, eventIDs...))
 }
 
 // runLocal executes the decision's commands on the order in tx, applies
@@ -298,7 +337,7 @@ func (p *Processor) send(ctx context.Context, st *State, d Decision) {
 func (p *Processor) RunDeadlines(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.DeadlineInterval)
 	defer t.Stop()
-	defer p.drain()
+	defer p.Drain()
 	for {
 		select {
 		case <-ctx.Done():
@@ -321,9 +360,10 @@ func (p *Processor) RunDeadlines(ctx context.Context) error {
 	}
 }
 
-// drain waits for the commands being sent in the background; later ones
-// are sent in the foreground.
-func (p *Processor) drain() {
+// Drain waits for the commands being sent in the background; later ones
+// are sent in the foreground. A process that starts sagas without running
+// their deadlines (the API) calls it when it stops.
+func (p *Processor) Drain() {
 	p.drainMu.Lock()
 	p.draining = true
 	p.drainMu.Unlock()
@@ -353,15 +393,8 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 			}
 			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
 			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)
-			d = st.OnDeadline(p.now(), p.cfg.Policy, p.jitter)
-			var applied []string
-			if d, applied, err = p.runLocal(ctx, tx, st, d); err != nil {
-				return err
-			}
-			if err := p.sendIfFinished(ctx, st, &d); err != nil {
-				return err
-			}
-			return p.store.save(ctx, tx, st, applied)
+			d, err = p.decideInTx(ctx, tx, st, st.OnDeadline(p.now(), p.cfg.Policy, p.jitter))
+			return err
 		})
 		if err != nil {
 			return 0, err

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
@@ -187,10 +189,11 @@ func TestHappyPathConfirms(t *testing.T) {
 	require.Equal(t, money.Amount(10000-2*1250-3*199), acct.Balance)
 	require.Zero(t, acct.Held)
 
-	// The saga records the steps and the confirmation on the order in its
-	// own transaction: none of the orders' commands crossed Kafka.
+	// The API places the order in its own process and the saga records the
+	// steps and the confirmation on the order in its own transaction: none
+	// of the orders' commands crossed Kafka.
 	handled := w.handledFromKafka()
-	for _, h := range []string{handlers.MarkOrderStepHandler, handlers.ConfirmOrderHandler} {
+	for _, h := range []string{handlers.PlaceOrderHandler, handlers.MarkOrderStepHandler, handlers.ConfirmOrderHandler} {
 		require.Zero(t, handled[h], "%s messages consumed from Kafka", h)
 	}
 	require.Positive(t, handled[handlers.ReserveStockHandler], "the metric counts what crossed Kafka")
@@ -395,4 +398,113 @@ func TestWorkerRestartedMidSaga(t *testing.T) {
 	acct := w.account(c.ID)
 	require.Equal(t, money.Amount(10000-5*100), acct.Balance, "each order charged exactly once")
 	require.Zero(t, acct.Held)
+}
+
+// The saga starts in the transaction that records OrderPlaced: its state
+// is there the moment placeOrder answers, with no Kafka message consumed
+// (no worker runs), and OrderPlaced arriving from Kafka later changes
+// nothing.
+func TestSagaStartsInThePlacementTransaction(t *testing.T) {
+	t.Parallel()
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true}), t: t}
+	ctx := context.Background()
+	p := w.product(10, 100)
+	c := w.customer(10000)
+
+	o := w.place(c.ID, item(p, 2))
+
+	st, err := w.sagaState(o.ID)
+	require.NoError(t, err)
+	require.NotNil(t, st, "the saga exists when placeOrder answers")
+	require.Equal(t, sagas.PhaseReserving, st.Phase)
+	require.Equal(t, []sagas.Line{{ProductID: p.ID, Quantity: 2, State: sagas.PartPending}}, st.Lines)
+	require.False(t, st.Deadline.IsZero(), "the deadline is armed: it sends the reservation again if the first send is lost")
+	var sameTx, processed bool
+	require.NoError(t, w.Env.Pool.QueryRow(ctx, `SELECT s.xmin::text = (e.transaction_id::text::bigint % 4294967296)::text,
+			EXISTS (SELECT 1 FROM sagas.processed_events p WHERE p.event_id = e.event_id)
+		FROM sagas.order_sagas s JOIN ordering.events e ON e.stream_id = s.order_id AND e.version = 1
+		WHERE s.order_id = $1`, o.ID).Scan(&sameTx, &processed))
+	require.True(t, sameTx, "the saga's state was written by the transaction that appended OrderPlaced")
+	require.True(t, processed, "OrderPlaced is recorded as processed by the saga")
+
+	// OrderPlaced as the saga's consumer receives it from Kafka: nothing
+	// happens twice.
+	records, err := w.Service.Handlers().Orders.Store().ReadStream(ctx, w.Env.Pool, o.ID, 0)
+	require.NoError(t, err)
+	placed, err := records[0].Decode()
+	require.NoError(t, err)
+	saga, err := w.Service.Sagas()
+	require.NoError(t, err)
+	require.NoError(t, saga.HandleEvent(ctx, records[0].EventID.String(), placed))
+	again, err := w.sagaState(o.ID)
+	require.NoError(t, err)
+	require.Equal(t, st, again)
+
+	// A worker now consumes everything: the order runs through once.
+	w.StartWorker(w.Service)
+	require.Equal(t, messages.StatusConfirmed, w.settled(o.ID).Status)
+	require.Equal(t, 8, w.stock(p.ID).Available, "reserved and committed once")
+	require.Equal(t, money.Amount(10000-200), w.account(c.ID).Balance, "charged once")
+}
+
+// The API process dies after the placement committed and before it sent
+// the saga's first commands: the saga's durable deadline sends them, and
+// the order completes.
+func TestCrashBeforeTheFirstSendIsHealedByTheDeadline(t *testing.T) {
+	t.Parallel()
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true, Configure: func(s *service.Service) {
+		s.SagaConfig.Policy = fastPolicy
+	}}), t: t}
+	ctx := context.Background()
+	p := w.product(10, 100)
+	c := w.customer(10000)
+	saga, err := w.Service.Sagas()
+	require.NoError(t, err)
+
+	orderID := app.OrderID(c.ID, "crash")
+	cmd := messages.PlaceOrder{
+		OrderID: orderID, CustomerID: c.ID, IdempotencyKey: "crash",
+		Items:           []messages.OrderLine{{ProductID: p.ID, ProductName: p.Name, SKU: p.SKU, Quantity: 3, UnitPrice: p.Price}},
+		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
+		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
+	}
+	_, err = w.Service.Handlers().PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
+		InTx: func(ctx context.Context, tx pgx.Tx, res handlers.Result) (func(), error) {
+			_, err := saga.StartInTx(ctx, tx, res)
+			return nil, err // the process dies after the commit: the first commands are never sent
+		},
+	})
+	require.NoError(t, err)
+	st, err := w.sagaState(orderID)
+	require.NoError(t, err)
+	require.Equal(t, sagas.PhaseReserving, st.Phase)
+
+	w.StartWorker(w.Service)
+	o := w.settled(orderID)
+
+	require.Equal(t, messages.StatusConfirmed, o.Status)
+	require.Equal(t, 7, w.stock(p.ID).Available)
+	require.Equal(t, money.Amount(10000-300), w.account(c.ID).Balance)
+	require.Positive(t, w.deadlinesPassed(sagas.PhaseReserving), "the reservation was sent by the deadline")
+}
+
+// deadlinesPassed reads saga_deadline_total for phase.
+func (w *world) deadlinesPassed(phase sagas.Phase) float64 {
+	w.t.Helper()
+	families, err := w.Service.Metrics.Gather()
+	require.NoError(w.t, err)
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "saga_deadline_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "phase" && l.GetValue() == string(phase) {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }

@@ -46,13 +46,24 @@ func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger
 }
 
 // roleAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/,
-// and follows the order change feed for live subscriptions.
+// and follows the order change feed for live subscriptions. Placing an
+// order starts its saga here, whose first commands are sent in the
+// background: they are finished before the process stops.
 func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) error, error) {
 	changes, err := svc.OrderChangeRouter()
 	if err != nil {
 		return nil, err
 	}
-	return changes.Run, svc.MountAPI(srv)
+	saga, err := svc.Sagas()
+	if err != nil {
+		return nil, err
+	}
+	drain := func(ctx context.Context) error {
+		<-ctx.Done()
+		saga.Drain()
+		return nil
+	}
+	return all(changes.Run, drain), svc.MountAPI(srv)
 }
 
 // roleWorker handles the commands of every context and runs the order saga.

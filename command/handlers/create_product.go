@@ -11,8 +11,19 @@ import (
 const CreateProductHandler = "inventory.create-product"
 
 func (h *Handlers) createProduct(ctx context.Context, cmd *messages.CreateProduct) error {
-	_, err := h.Products.Execute(ctx, messageOf(ctx, CreateProductHandler), cmd.ProductID, func(a *inventory.Product) ([]messages.Event, error) {
-		return a.Create(*cmd)
-	})
+	_, err := h.Products.Execute(ctx, messageOf(ctx, CreateProductHandler), cmd.ProductID, decideCreateProduct(cmd))
 	return h.settle(ctx, CreateProductHandler, err)
+}
+
+// CreateProduct creates a product for a caller in this process that waits
+// for the answer (see Executor.ExecuteForCaller).
+func (h *Handlers) CreateProduct(ctx context.Context, msg Message, cmd messages.CreateProduct, with With[*inventory.Product]) (Result, error) {
+	msg.Handler = CreateProductHandler
+	return h.Products.ExecuteForCaller(ctx, msg, cmd.ProductID, decideCreateProduct(&cmd), with)
+}
+
+func decideCreateProduct(cmd *messages.CreateProduct) func(*inventory.Product) ([]messages.Event, error) {
+	return func(a *inventory.Product) ([]messages.Event, error) {
+		return a.Create(*cmd)
+	}
 }

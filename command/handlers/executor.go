@@ -39,18 +39,44 @@ type Message struct {
 
 // Result is what one handled command did.
 type Result struct {
-	// Version is the stream version after the command (0 for a duplicate).
+	// Version is the stream version after the command; for a duplicate or
+	// a refusal, the version the stream stood at.
 	Version int
-	// Records are the appended events (none for a no-op or a duplicate).
+	// Records are the appended events (none for a no-op, a refusal or a
+	// duplicate).
 	Records []eventstore.Record
-	// Events are the appended events, decoded (ExecuteInTx only).
+	// Events are the appended events, decoded.
 	Events []messages.Event
-	// Refusal is the domain's refusal of the command, recorded in the
-	// inbox (ExecuteInTx only; for a duplicate, the refusal recorded the
-	// first time, if any).
+	// Refusal is the domain's refusal of the command (for a duplicate, the
+	// refusal recorded the first time, if any). ExecuteInTx returns it
+	// here only; Execute and ExecuteForCaller return it as their error too.
 	Refusal error
 	// Duplicate is true when the message had been handled before.
 	Duplicate bool
+}
+
+// With is what a caller in this process that waits for a command's answer
+// (the API) adds to its execution; see ExecuteForCaller.
+type With[A Aggregate] struct {
+	// InTx runs in the command's transaction once the command was applied
+	// (not for a duplicate or a refusal), with what it appended in res
+	// (Records, Events): what it writes commits with the command, and its
+	// error rolls both back (a concurrency conflict is retried, InTx
+	// included). The func it returns, if any, runs once they committed,
+	// outside the stream's lock: the order saga starts with the order and
+	// sends its first commands after the commit.
+	InTx func(ctx context.Context, tx pgx.Tx, res Result) (committed func(), err error)
+	// View sees the aggregate as the command left it (for a duplicate or a
+	// refusal: as the stream stands), under the stream's lock, so the
+	// caller answers without reading the stream again. It must not keep
+	// the aggregate: the executor's cache goes on changing it.
+	View func(A)
+}
+
+func (w *With[A]) view(agg A) {
+	if w != nil && w.View != nil {
+		w.View(agg)
+	}
 }
 
 // maxConflictRetries bounds how often a decision is retried on fresh state
@@ -72,9 +98,6 @@ type Executor[A Aggregate] struct {
 	mu      sync.Mutex
 	entries map[string]*entry[A]
 	maxSize int
-
-	// outcomes, when set, is told of every outcome this executor commits.
-	outcomes *outcomes
 }
 
 type entry[A Aggregate] struct {
@@ -91,39 +114,67 @@ func NewExecutor[A Aggregate](store *eventstore.Store, streamType string, newAgg
 // Store is the event store the executor appends to.
 func (x *Executor[A]) Store() *eventstore.Store { return x.store }
 
-// Execute handles msg once: if its id is in the inbox nothing happens (and
-// the recorded outcome is returned); otherwise the stream is loaded, decide
-// is asked, and the events are appended together with the inbox row in one
-// transaction. A refusal by the domain (an *errcode.Error) is recorded too,
-// so it is final and a waiting caller can read it.
+// Execute handles msg once, for the command bus: if its id is in the inbox
+// nothing happens (and the recorded outcome is returned); otherwise the
+// stream is loaded, decide is asked, and the events are appended together
+// with the inbox row in one transaction. A refusal by the domain (an
+// *errcode.Error) is recorded too, so a redelivery gets the same answer.
 func (x *Executor[A]) Execute(ctx context.Context, msg Message, streamID string, decide func(A) ([]messages.Event, error)) (Result, error) {
+	return x.execute(ctx, msg, streamID, decide, nil)
+}
+
+// ExecuteForCaller handles msg like Execute, for a caller in this process
+// that waits for the answer (the API's commands): no message crosses
+// Kafka, with.InTx adds the caller's writes to the command's transaction,
+// and with.View answers from the aggregate the command left. The
+// inbox works as for the bus: a message id handled before changes nothing
+// and answers with the stream as it stands. A refusal is returned and not
+// recorded: the caller has it, nothing is written, and a retry with the
+// same message id decides again (a placement corrected under the same
+// idempotency key is placed).
+func (x *Executor[A]) ExecuteForCaller(ctx context.Context, msg Message, streamID string, decide func(A) ([]messages.Event, error), with With[A]) (Result, error) {
+	return x.execute(ctx, msg, streamID, decide, &with)
+}
+
+// execute runs Execute (with nil) and ExecuteForCaller.
+func (x *Executor[A]) execute(ctx context.Context, msg Message, streamID string, decide func(A) ([]messages.Event, error), with *With[A]) (Result, error) {
 	if msg.Handler == "" || msg.ID == "" {
 		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
 	}
+	res, committed, err := x.executeLocked(ctx, msg, streamID, decide, with)
+	if committed != nil {
+		committed()
+	}
+	return res, err
+}
+
+// executeLocked holds the stream's lock while it tries, and retries a
+// decision that met a concurrent writer.
+func (x *Executor[A]) executeLocked(ctx context.Context, msg Message, streamID string, decide func(A) ([]messages.Event, error), with *With[A]) (Result, func(), error) {
 	e := x.lock(streamID)
 	defer e.mu.Unlock()
 
 	for attempt := 0; ; attempt++ {
-		res, err := x.try(ctx, e, msg, streamID, decide)
+		res, committed, err := x.try(ctx, e, msg, streamID, decide, with)
 		retry := errors.Is(err, eventstore.ErrConcurrencyConflict) || isUniqueViolation(err)
 		if !retry || attempt == maxConflictRetries {
-			return res, err
+			return res, committed, err
 		}
 		// Another process moved the stream (or handled the same message)
 		// at the same time: start over on fresh state after a short jitter.
 		e.ok = false
 		select {
 		case <-ctx.Done():
-			return Result{}, ctx.Err()
+			return Result{}, nil, ctx.Err()
 		case <-time.After(time.Duration(rand.IntN(5*(attempt+1))) * time.Millisecond):
 		}
 	}
 }
 
-func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamID string, decide func(A) ([]messages.Event, error)) (Result, error) {
+func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamID string, decide func(A) ([]messages.Event, error), with *With[A]) (Result, func(), error) {
 	tx, err := x.store.Pool().BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return Result{}, fmt.Errorf("begin transaction for stream %s: %w", streamID, err)
+		return Result{}, nil, fmt.Errorf("begin transaction for stream %s: %w", streamID, err)
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
 
@@ -133,24 +184,30 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 	// Until the stream is read, the cached aggregate is not known to be
 	// whole: a failure on the way leaves it to be loaded afresh.
 	e.ok = false
-	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, e.agg, decide)
-	if err != nil && !res.Duplicate {
-		return res, err
+	res, err := x.handle(ctx, tx, msg, streamID, e.agg, decide, with == nil)
+	if err != nil {
+		return Result{}, nil, err
 	}
 	e.ok = true
-	if res.Duplicate {
-		return res, err
+	var committed func()
+	// A duplicate wrote nothing, nor did a refusal a caller was told of.
+	if !res.Duplicate && (res.Refusal == nil || with == nil) {
+		if res.Refusal == nil && with != nil && with.InTx != nil {
+			if committed, err = with.InTx(ctx, tx, res); err != nil {
+				return Result{}, nil, err
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			e.ok = false
+			return Result{}, nil, fmt.Errorf("commit stream %s: %w", streamID, err)
+		}
+		for _, ev := range res.Events {
+			e.agg.Apply(ev)
+		}
+		res.Version = e.agg.Version()
 	}
-	if err := tx.Commit(ctx); err != nil {
-		e.ok = false
-		return Result{}, fmt.Errorf("commit stream %s: %w", streamID, err)
-	}
-	x.outcomes.committed(msg.Handler, msg.ID)
-	for _, ev := range events {
-		e.agg.Apply(ev)
-	}
-	res.Version = e.agg.Version()
-	return res, refusal
+	with.view(e.agg)
+	return res, committed, res.Refusal
 }
 
 // ExecuteInTx handles msg like Execute, inside the caller's transaction:
@@ -167,34 +224,29 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
 	}
 	agg := x.newAgg()
-	res, events, refusal, err := x.handle(ctx, tx, msg, streamID, agg, decide)
-	if res.Duplicate {
-		res.Refusal = err
-		return res, nil
-	}
+	res, err := x.handle(ctx, tx, msg, streamID, agg, decide, true)
 	if err != nil {
 		return res, err
 	}
-	for _, ev := range events {
+	for _, ev := range res.Events {
 		agg.Apply(ev)
 	}
 	res.Version = agg.Version()
-	res.Events = events
-	res.Refusal = refusal
 	return res, nil
 }
 
 // handle is the transaction's work, reads first and writes last (see the
 // eventstore package comment), in two round trips: the inbox lookup with
 // the stream's events after agg's version (applied to agg), then the
-// decision, and the inbox row with the append. It returns the decided
-// events, to apply once the caller knows they are committed. A refusal by
-// the domain (an *errcode.Error from decide) or by the store (an event
-// larger than messages.MaxEventBytes, which no relay could publish) is
-// recorded, with nothing appended, and returned apart from err, which is
-// for failures: the transaction must then roll back. A duplicate returns
-// the outcome recorded the first time as err.
-func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, decide func(A) ([]messages.Event, error)) (res Result, events []messages.Event, refusal, err error) {
+// decision, and the inbox row with the append. The decided events are in
+// res (Records, Events), not applied: the caller applies them once it
+// knows they are committed. A refusal by the domain (an *errcode.Error
+// from decide) is in res.Refusal, recorded in the inbox if record is set;
+// a duplicate carries the refusal recorded the first time. The store's
+// refusal of an event larger than messages.MaxEventBytes (which no relay
+// could publish) is a refusal too, with nothing appended. err is for
+// failures: the transaction must then roll back.
+func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, decide func(A) ([]messages.Event, error), record bool) (Result, error) {
 	reads := &pgx.Batch{}
 	handled, found := &outcome{}, false
 	reads.Queue(`SELECT error_code, error_message FROM `+x.inboxTable()+` WHERE handler = $1 AND message_id = $2`, msg.Handler, msg.ID).
@@ -212,46 +264,52 @@ func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, stream
 	var records []eventstore.Record
 	x.store.QueueReadStream(reads, streamID, agg.Version(), &records)
 	if err := tx.SendBatch(ctx, reads).Close(); err != nil {
-		return Result{}, nil, nil, err
-	}
-	if found {
-		// A duplicate: nothing is decided, and the stream's version is not
-		// needed.
-		return Result{Duplicate: true}, nil, nil, handled.err()
+		return Result{}, err
 	}
 	if err := applyRecords(agg, streamID, records); err != nil {
-		return Result{}, nil, nil, err
+		return Result{}, err
+	}
+	if found {
+		// A duplicate: nothing is decided; the stream as it stands answers.
+		return Result{Duplicate: true, Version: agg.Version(), Refusal: handled.err()}, nil
 	}
 
 	events, decideErr := decide(agg)
 	var refused *errcode.Error
 	if decideErr != nil && !errors.As(decideErr, &refused) {
-		return Result{}, nil, nil, decideErr
+		return Result{}, decideErr
+	}
+	if refused != nil && !record {
+		return Result{Version: agg.Version(), Refusal: decideErr}, nil
 	}
 	writes := &pgx.Batch{}
 	var appended []eventstore.Record
 	if refused == nil && len(events) > 0 {
+		var err error
 		appended, err = x.store.QueueAppend(ctx, writes, streamID, x.streamType, agg.Version(),
 			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID}, events...)
 		// The store refuses an event too large to ever be published
-		// before queueing anything: that is the command's refusal,
-		// recorded like the domain's.
+		// before queueing anything: that is the command's refusal, like
+		// the domain's.
 		var tooLarge *errcode.Error
 		switch {
 		case errors.As(err, &tooLarge) && tooLarge.Code == errcode.InvalidOrderData:
 			refused, decideErr, appended = tooLarge, err, nil
+			if !record {
+				return Result{Version: agg.Version(), Refusal: decideErr}, nil
+			}
 		case err != nil:
-			return Result{}, nil, nil, err
+			return Result{}, err
 		}
 	}
 	x.queueInbox(writes, msg, streamID, refused)
 	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
-		return Result{}, nil, nil, err
+		return Result{}, err
 	}
 	if refused != nil {
-		return Result{}, nil, decideErr, nil
+		return Result{Version: agg.Version(), Refusal: decideErr}, nil
 	}
-	return Result{Records: appended}, events, nil, nil
+	return Result{Version: agg.Version(), Records: appended, Events: events}, nil
 }
 
 func applyRecords[A Aggregate](agg A, streamID string, records []eventstore.Record) error {

@@ -12,7 +12,6 @@ import (
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/errcode"
-	"github.com/orderflow/orderflow/messages"
 )
 
 // Stream types stored with every event.
@@ -36,9 +35,8 @@ type Handlers struct {
 	// ProviderTimeout bounds one call to the provider.
 	ProviderTimeout time.Duration
 
-	now      func() time.Time
-	logger   *slog.Logger
-	outcomes *outcomes
+	now    func() time.Time
+	logger *slog.Logger
 }
 
 // Stores are the event stores of the three contexts.
@@ -49,8 +47,7 @@ type Stores struct {
 // New returns the handlers over stores. now is the clock the aggregates
 // stamp their events with.
 func New(stores Stores, now func() time.Time, logger *slog.Logger) *Handlers {
-	o := newOutcomes()
-	h := &Handlers{
+	return &Handlers{
 		Orders:    NewExecutor(stores.Ordering, OrderStream, func() *ordering.Order { return &ordering.Order{} }),
 		Products:  NewExecutor(stores.Inventory, ProductStream, func() *inventory.Product { return &inventory.Product{} }),
 		Customers: NewExecutor(stores.Payments, CustomerStream, func() *payments.Customer { return &payments.Customer{} }),
@@ -58,12 +55,9 @@ func New(stores Stores, now func() time.Time, logger *slog.Logger) *Handlers {
 		Provider:        payments.BalanceProvider{},
 		ProviderTimeout: 3 * time.Second,
 
-		now:      now,
-		logger:   logger,
-		outcomes: o,
+		now:    now,
+		logger: logger,
 	}
-	h.Orders.outcomes, h.Products.outcomes, h.Customers.outcomes = o, o, o
-	return h
 }
 
 // Ordering returns the handlers of the ordering context's command bus.
@@ -124,21 +118,3 @@ func (h *Handlers) settle(ctx context.Context, handler string, err error) error 
 	}
 	return err
 }
-
-// HandlerName returns the name of the handler of a command, which keys its
-// inbox rows; callers waiting for a command's outcome look it up there.
-func HandlerName(commandName string) (string, bool) {
-	name, ok := handlerNames[commandName]
-	return name, ok
-}
-
-var handlerNames = func() map[string]string {
-	m := map[string]string{}
-	h := &Handlers{}
-	for _, group := range [][]cqrs.CommandHandler{h.Ordering(), h.Inventory(), h.Payments()} {
-		for _, ch := range group {
-			m[ch.NewCommand().(messages.Command).CommandName()] = ch.HandlerName()
-		}
-	}
-	return m
-}()

@@ -14,6 +14,7 @@ import (
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/inventory"
+	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/service"
 	"github.com/orderflow/orderflow/internal/testenv"
@@ -216,4 +217,48 @@ func TestEventTooLargeForKafkaIsRefusedBeforeAppending(t *testing.T) {
 		})
 	require.NoError(t, err)
 	require.Equal(t, 1, f.product(t, productID).Version())
+}
+
+// A caller in this process is answered from what the handler did: the
+// view sees the aggregate the command left, a repeated message id changes
+// nothing and sees the stream as it stands, and a refusal is returned
+// without being recorded.
+func TestCallerIsAnsweredFromTheHandler(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	h := f.svc.Handlers()
+	productID := uuid.NewString()
+	var onHand, version int
+	view := handlers.With[*inventory.Product]{View: func(p *inventory.Product) { onHand, version = p.OnHand(), p.Version() }}
+
+	res, err := h.CreateProduct(ctx, handlers.Message{ID: uuid.NewString()}, messages.CreateProduct{ProductID: productID, SKU: "S", Name: "N", Price: 100, InitialStock: 5}, view)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Version)
+	require.Equal(t, 5, onHand)
+
+	restock := handlers.Message{ID: uuid.NewString()}
+	res, err = h.RestockProduct(ctx, restock, messages.RestockProduct{ProductID: productID, Quantity: 3}, view)
+	require.NoError(t, err)
+	require.False(t, res.Duplicate)
+	require.Equal(t, 8, onHand)
+	require.Equal(t, 2, version)
+
+	// Another process (its own cache) repeats the message.
+	other := handlers.New(f.svc.Stores(), time.Now, f.svc.Logger)
+	onHand, version = 0, 0
+	res, err = other.RestockProduct(ctx, restock, messages.RestockProduct{ProductID: productID, Quantity: 3}, view)
+	require.NoError(t, err)
+	require.True(t, res.Duplicate)
+	require.Equal(t, 8, onHand, "the stream as it stands, restocked once")
+	require.Equal(t, 2, version)
+	require.Equal(t, 2, res.Version)
+
+	refused := handlers.Message{ID: uuid.NewString()}
+	_, err = h.RestockProduct(ctx, refused, messages.RestockProduct{ProductID: "no-such-product", Quantity: 1}, view)
+	require.True(t, errcode.Is(err, errcode.NotFound), err)
+	var recorded bool
+	require.NoError(t, f.svc.Pools[config.Inventory].QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inventory.inbox WHERE message_id = $1)`, refused.ID).Scan(&recorded))
+	require.False(t, recorded, "a refusal the caller was told of is not recorded")
+	require.Equal(t, 8, f.product(t, productID).OnHand())
 }

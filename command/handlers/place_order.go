@@ -14,11 +14,23 @@ const PlaceOrderHandler = "ordering.place-order"
 // and the idempotency key, so a retried placement finds the order it placed
 // before and changes nothing.
 func (h *Handlers) placeOrder(ctx context.Context, cmd *messages.PlaceOrder) error {
-	_, err := h.Orders.Execute(ctx, messageOf(ctx, PlaceOrderHandler), cmd.OrderID, func(o *ordering.Order) ([]messages.Event, error) {
+	_, err := h.Orders.Execute(ctx, messageOf(ctx, PlaceOrderHandler), cmd.OrderID, h.decidePlaceOrder(cmd))
+	return h.settle(ctx, PlaceOrderHandler, err)
+}
+
+// PlaceOrder places an order for a caller in this process that waits for
+// the answer (the API), with the bus handler's decision and inbox key
+// (see Executor.ExecuteForCaller). msg.Handler is set here.
+func (h *Handlers) PlaceOrder(ctx context.Context, msg Message, cmd messages.PlaceOrder, with With[*ordering.Order]) (Result, error) {
+	msg.Handler = PlaceOrderHandler
+	return h.Orders.ExecuteForCaller(ctx, msg, cmd.OrderID, h.decidePlaceOrder(&cmd), with)
+}
+
+func (h *Handlers) decidePlaceOrder(cmd *messages.PlaceOrder) func(*ordering.Order) ([]messages.Event, error) {
+	return func(o *ordering.Order) ([]messages.Event, error) {
 		if o.Version() > 0 && o.CustomerID() == cmd.CustomerID && o.IdempotencyKey() == cmd.IdempotencyKey {
 			return nil, nil
 		}
 		return o.Place(*cmd, h.now())
-	})
-	return h.settle(ctx, PlaceOrderHandler, err)
+	}
 }

@@ -11,8 +11,19 @@ import (
 const RestockProductHandler = "inventory.restock-product"
 
 func (h *Handlers) restockProduct(ctx context.Context, cmd *messages.RestockProduct) error {
-	_, err := h.Products.Execute(ctx, messageOf(ctx, RestockProductHandler), cmd.ProductID, func(a *inventory.Product) ([]messages.Event, error) {
-		return a.Restock(cmd.Quantity)
-	})
+	_, err := h.Products.Execute(ctx, messageOf(ctx, RestockProductHandler), cmd.ProductID, decideRestockProduct(cmd))
 	return h.settle(ctx, RestockProductHandler, err)
+}
+
+// RestockProduct adds stock to a product for a caller in this process that
+// waits for the answer (see Executor.ExecuteForCaller).
+func (h *Handlers) RestockProduct(ctx context.Context, msg Message, cmd messages.RestockProduct, with With[*inventory.Product]) (Result, error) {
+	msg.Handler = RestockProductHandler
+	return h.Products.ExecuteForCaller(ctx, msg, cmd.ProductID, decideRestockProduct(&cmd), with)
+}
+
+func decideRestockProduct(cmd *messages.RestockProduct) func(*inventory.Product) ([]messages.Event, error) {
+	return func(a *inventory.Product) ([]messages.Event, error) {
+		return a.Restock(cmd.Quantity)
+	}
 }

@@ -340,7 +340,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 		usage("latency added to every payment authorization (fault injection)", "payment-latency"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, usage("graceful stop deadline", "shutdown-timeout"))
 	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands,
-		usage("synchronous commands an API process waits on at most; more are refused unsent, retryable (0: 512)", "max-pending-commands"))
+		usage("commands an API process runs at once at most; more are refused before they run, retryable (0: 512)", "max-pending-commands"))
 
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {

@@ -21,8 +21,9 @@ import (
 	"github.com/orderflow/orderflow/internal/testenv"
 )
 
-// The REST API end to end over HTTP against the real servers; the saga
-// does not run, so orders stay PENDING.
+// The REST API end to end over HTTP against the real servers. A placement
+// starts its order's saga, which reserves the stock, but the saga's event
+// handlers do not run here, so orders stay PENDING.
 
 type fixture struct {
 	url     string
@@ -211,6 +212,14 @@ func TestErrorsAreCodedJSON(t *testing.T) {
 	res := f.do(t, http.MethodPost, "/api/v1/orders", otherToken, orderBody(t, "other-1", f.product, 1), nil)
 	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)
 	otherOrder := decode[placed](t, res).Order.ID
+	// The placement started the order's saga, which reserves its stock:
+	// count the events once that landed.
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, f.env.Pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM inventory.events WHERE event_type = 'inventory.StockReserved' AND data->>'orderId' = $1`, otherOrder).Scan(&n))
+		return n > 0
+	}, 30*time.Second, 10*time.Millisecond)
 	before := f.eventCount(t)
 
 	expired, err := auth.Issue(f.secret, f.customer, -time.Minute, auth.RoleCustomer)

@@ -219,10 +219,11 @@ func (s *Service) Bus() (*bus.Bus, error) {
 	return b, nil
 }
 
-// Application returns the application seam over the command bus and the
-// Elasticsearch read models.
+// Application returns the application seam over the command handlers
+// (run in this process), the order sagas they start and the Elasticsearch
+// read models.
 func (s *Service) Application() (app.Application, error) {
-	b, err := s.Bus()
+	saga, err := s.Sagas()
 	if err != nil {
 		return app.Application{}, err
 	}
@@ -230,7 +231,7 @@ func (s *Service) Application() (app.Application, error) {
 	if s.Config.MaxPendingCommands > 0 {
 		cfg.MaxPendingCommands = s.Config.MaxPendingCommands
 	}
-	return app.New(cfg, b, s.Handlers(), s.ReadModels(), time.Now, s.Logger), nil
+	return app.New(cfg, s.Handlers(), saga, s.ReadModels(), s.Logger), nil
 }
 
 // ReadModels returns the Elasticsearch readers the queries are served from.
@@ -424,8 +425,12 @@ func (s *Service) watermillLogger() watermill.LoggerAdapter {
 	})
 }
 
-// Close releases every connection.
+// Close releases every connection, once the saga's commands being sent in
+// the background have been sent (they need the publisher).
 func (s *Service) Close() {
+	if s.sagas != nil {
+		s.sagas.Drain()
+	}
 	if s.publisher != nil {
 		_ = s.publisher.Close()
 	}

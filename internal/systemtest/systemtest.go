@@ -32,8 +32,10 @@ type Options struct {
 	Configure func(*service.Service)
 	// NoWorker leaves the worker to the test (StartWorker).
 	NoWorker bool
-	// NoSaga runs the command handlers without the order saga, so placed
-	// orders stay PENDING: for tests of the API rather than of the flow.
+	// NoSaga runs the command handlers without the order saga's event
+	// handlers and deadlines, so placed orders stay PENDING: for tests of
+	// the API rather than of the flow. (A placement still starts its saga,
+	// which sends ReserveStock: the stock is reserved.)
 	NoSaga bool
 	// NoProjector runs no projector: queries then see no read models.
 	NoProjector bool
