@@ -6,8 +6,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/limits"
+	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
