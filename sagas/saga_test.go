@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/service"
@@ -340,6 +341,7 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 	t.Parallel()
 	w := setup(t, func(s *service.Service) {
 		s.ConsumerMiddleware = append(s.ConsumerMiddleware, middleware.Duplicator)
+		s.BatchMiddleware = append(s.BatchMiddleware, consumer.Duplicator)
 	})
 	p := w.product(10, 700)
 	poor := w.customer(100)

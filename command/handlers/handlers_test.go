@@ -26,21 +26,21 @@ type fixture struct {
 	bus *bus.Bus
 }
 
-// setup starts a worker (every command handler, consuming real Kafka) on
-// the test's own database and topics.
+// setup starts the command bus's consumers (inventory and payments,
+// consuming real Kafka) on the test's own database and topics.
 func setup(t *testing.T) fixture {
 	t.Helper()
 	env := testenv.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := service.Open(ctx, env.Config, env.Logger)
 	require.NoError(t, err)
-	router, err := svc.CommandRouter()
+	commands, err := svc.CommandProcessor()
 	require.NoError(t, err)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := router.Run(ctx); err != nil {
-			t.Errorf("router: %v", err)
+		if err := commands.Run(ctx); err != nil {
+			t.Errorf("command consumers: %v", err)
 		}
 	}()
 	t.Cleanup(func() {
@@ -49,9 +49,9 @@ func setup(t *testing.T) fixture {
 		svc.Close()
 	})
 	select {
-	case <-router.Running():
+	case <-commands.Running():
 	case <-time.After(time.Minute):
-		t.Fatal("command router did not start")
+		t.Fatal("command consumers did not start")
 	}
 	b, err := svc.Bus()
 	require.NoError(t, err)
@@ -61,6 +61,14 @@ func setup(t *testing.T) fixture {
 func (f fixture) send(t *testing.T, cmd messages.Command, env bus.Envelope) {
 	t.Helper()
 	_, err := f.bus.Send(context.Background(), cmd, env)
+	require.NoError(t, err)
+}
+
+// createProduct creates a product the way the API does, in process.
+func (f fixture) createProduct(t *testing.T, id string, stock int) {
+	t.Helper()
+	_, err := f.svc.Handlers().CreateProduct(context.Background(), handlers.Message{ID: uuid.NewString()},
+		messages.CreateProduct{ProductID: id, SKU: "SKU-" + id, Name: "Mug", Price: 1250, InitialStock: stock}, handlers.With[*inventory.Product]{})
 	require.NoError(t, err)
 }
 
@@ -75,30 +83,28 @@ func TestCommandDeliveredTwiceAppendsOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	productID := uuid.NewString()
-	f.send(t, messages.CreateProduct{ProductID: productID, SKU: "SKU-1", Name: "Mug", Price: 1250, InitialStock: 5}, bus.Envelope{})
-	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 1 }, 30*time.Second, 20*time.Millisecond)
+	f.createProduct(t, productID, 5)
 
 	// The same message twice (a redelivery), then a later, different
 	// message that proves both were consumed.
-	restock := messages.RestockProduct{ProductID: productID, Quantity: 3}
+	reserve := messages.ReserveStock{ProductID: productID, OrderID: "order-1", Quantity: 2}
 	msgID := uuid.NewString()
-	f.send(t, restock, bus.Envelope{MessageID: msgID})
-	f.send(t, restock, bus.Envelope{MessageID: msgID})
-	f.send(t, messages.RestockProduct{ProductID: productID, Quantity: 1}, bus.Envelope{})
-	require.Eventually(t, func() bool { return f.product(t, productID).OnHand() == 9 }, 30*time.Second, 20*time.Millisecond)
+	f.send(t, reserve, bus.Envelope{MessageID: msgID})
+	f.send(t, reserve, bus.Envelope{MessageID: msgID})
+	f.send(t, messages.ReserveStock{ProductID: productID, OrderID: "order-2", Quantity: 1}, bus.Envelope{})
+	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 3 }, 30*time.Second, 20*time.Millisecond)
 
 	p := f.product(t, productID)
-	require.Equal(t, 3, p.Version(), "created, restocked once by the duplicated message, restocked by the last")
+	require.Equal(t, 2, p.Available(), "reserved once by the duplicated message, once by the last")
+	require.Equal(t, 2, p.ReservedFor("order-1"))
+	require.Equal(t, 1, p.ReservedFor("order-2"))
 }
 
 func TestLastUnitGoesToExactlyOneOrderThroughTheBus(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	productID := uuid.NewString()
-	f.send(t, messages.CreateProduct{ProductID: productID, SKU: "LAST", Name: "Last one", Price: 100, InitialStock: 1}, bus.Envelope{})
-	// Commands of different types travel on different topics: wait for the
-	// product before reserving it.
-	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 1 }, 30*time.Second, 20*time.Millisecond)
+	f.createProduct(t, productID, 1)
 
 	const orders = 20
 	var wg sync.WaitGroup
