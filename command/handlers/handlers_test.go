@@ -268,3 +268,81 @@ func TestCallerIsAnsweredFromTheHandler(t *testing.T) {
 	require.False(t, recorded, "a refusal the caller was told of is not recorded")
 	require.Equal(t, 8, f.product(t, productID).OnHand())
 }
+
+// A batch runs in one transaction, in order: a command sees the events of
+// the commands before it on its stream, a refusal is recorded, a message
+// repeated in the batch changes nothing; a failure anywhere writes none
+// of it. The executor's cache follows, so a caller in this process acts
+// on the batch's outcome without a conflict.
+func TestBatchAppliesCommandsInOrderInOneTransaction(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	h := f.svc.Handlers()
+	productID, otherID := uuid.NewString(), uuid.NewString()
+	f.createProduct(t, productID, 3)
+	f.createProduct(t, otherID, 1)
+	reserve := func(id, order string, qty int) handlers.Call[*inventory.Product] {
+		return handlers.Call[*inventory.Product]{
+			Msg:      handlers.Message{Handler: handlers.ReserveStockHandler, ID: uuid.NewString()},
+			StreamID: id,
+			Decide:   func(p *inventory.Product) ([]messages.Event, error) { return p.Reserve(order, qty) },
+		}
+	}
+
+	commit := func(id, order string) handlers.Call[*inventory.Product] {
+		return handlers.Call[*inventory.Product]{
+			Msg:      handlers.Message{Handler: handlers.CommitStockHandler, ID: uuid.NewString()},
+			StreamID: id,
+			Decide:   func(p *inventory.Product) ([]messages.Event, error) { return p.Commit(order) },
+		}
+	}
+
+	first, refused := reserve(productID, "o1", 2), commit(productID, "nobody")
+	calls := []handlers.Call[*inventory.Product]{first, reserve(otherID, "o1", 1), reserve(productID, "o2", 2), refused, reserve(productID, "o3", 1), first}
+	results, err := h.Products.ExecuteBatch(ctx, calls)
+	require.NoError(t, err)
+	require.Len(t, results, 6)
+	require.Equal(t, 2, results[0].Version)
+	require.Equal(t, 2, results[1].Version)
+	require.Equal(t, []messages.Event{messages.StockReservationRejected{ProductID: productID, OrderID: "o2", Requested: 2, Available: 1, Reason: messages.ReasonInsufficientStock}},
+		results[2].Events, "decided on the stream o1 left")
+	require.True(t, errcode.Is(results[3].Refusal, errcode.Conflict), "nothing reserved for the order: %v", results[3].Refusal)
+	require.Equal(t, 4, results[4].Version)
+	require.True(t, results[5].Duplicate, "the repeated message changes nothing")
+	p := f.product(t, productID)
+	require.Equal(t, 4, p.Version())
+	require.Equal(t, 0, p.Available())
+	require.Equal(t, 1, f.product(t, otherID).Reserved())
+
+	// The refusal was recorded: delivered again, it is a duplicate with
+	// the same refusal.
+	again, err := h.Products.ExecuteBatch(ctx, []handlers.Call[*inventory.Product]{refused})
+	require.NoError(t, err)
+	require.True(t, again[0].Duplicate)
+	require.True(t, errcode.Is(again[0].Refusal, errcode.Conflict), again[0].Refusal)
+
+	// A failure rolls the whole batch back.
+	broken := handlers.Call[*inventory.Product]{
+		Msg:      handlers.Message{Handler: handlers.ReleaseStockHandler, ID: uuid.NewString()},
+		StreamID: otherID,
+		Decide:   func(*inventory.Product) ([]messages.Event, error) { return nil, fmt.Errorf("database went away") },
+	}
+	release := handlers.Call[*inventory.Product]{
+		Msg:      handlers.Message{Handler: handlers.ReleaseStockHandler, ID: uuid.NewString()},
+		StreamID: productID,
+		Decide:   func(p *inventory.Product) ([]messages.Event, error) { return p.Release("o1") },
+	}
+	_, err = h.Products.ExecuteBatch(ctx, []handlers.Call[*inventory.Product]{release, broken})
+	require.ErrorContains(t, err, "database went away")
+	require.Equal(t, 4, f.product(t, productID).Version(), "the release before the failure was rolled back")
+
+	// This process's next command starts from the batch's outcome (the
+	// cache holds it): no conflict, the state the batch left.
+	var available, version int
+	_, err = h.RestockProduct(ctx, handlers.Message{ID: uuid.NewString()}, messages.RestockProduct{ProductID: productID, Quantity: 4},
+		handlers.With[*inventory.Product]{View: func(p *inventory.Product) { available, version = p.Available(), p.Version() }})
+	require.NoError(t, err)
+	require.Equal(t, 4, available)
+	require.Equal(t, 5, version)
+}
