@@ -87,12 +87,19 @@ func setup(t *testing.T, opts worldOptions) *world {
 		}
 	}
 	if opts.writePath {
+		commands, err := w.svc.CommandProcessor()
+		require.NoError(t, err)
 		router, err := w.svc.WorkerRouter()
 		require.NoError(t, err)
 		saga, err := w.svc.Sagas()
 		require.NoError(t, err)
-		systemtest.Run(t, router.Run, saga.RunDeadlines)
+		systemtest.Run(t, commands.Run, router.Run, saga.RunDeadlines)
 		waitRunning(t, router)
+		select {
+		case <-commands.Running():
+		case <-time.After(time.Minute):
+			t.Fatal("command handlers did not start")
+		}
 		w.app, err = w.svc.Application()
 		require.NoError(t, err)
 	}

@@ -68,6 +68,10 @@ func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) er
 
 // roleWorker handles the commands of every context and runs the order saga.
 func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
+	commands, err := svc.CommandProcessor()
+	if err != nil {
+		return nil, err
+	}
 	router, err := svc.WorkerRouter()
 	if err != nil {
 		return nil, err
@@ -76,7 +80,7 @@ func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) e
 	if err != nil {
 		return nil, err
 	}
-	return all(router.Run, saga.RunDeadlines), nil
+	return all(commands.Run, router.Run, saga.RunDeadlines), nil
 }
 
 // roleRelay publishes each context's committed events to its topic.

@@ -1,11 +1,16 @@
-// Package bus carries commands over Kafka with watermill's cqrs component.
-// Every command type has its own topic, keyed by the aggregate id, so the
-// commands of one aggregate reach one consumer at a time, in order.
+// Package bus carries the commands that cross bounded contexts (the order
+// saga's to inventory and payments) over Kafka, with watermill's cqrs
+// command bus and JSON marshaler for the wire format. Each context has one
+// command topic, keyed by the aggregate id, so the commands of one
+// aggregate are in one partition, in order, and one consumer group that
+// reads it in batches through the shared consumer loop and dispatches by
+// command name (see Processor).
 package bus
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,24 +28,36 @@ import (
 // (config.Config.Topic / ConsumerGroup).
 type Namer func(name string) string
 
-// CommandTopic is the base topic of a command, e.g.
-// "inventory.ReserveStock" -> "orderflow.inventory.commands.ReserveStock".
-func CommandTopic(commandName string) string {
-	context, name, ok := strings.Cut(commandName, ".")
-	if !ok {
-		return "orderflow.commands." + commandName
-	}
-	return "orderflow." + context + ".commands." + name
+// CommandContexts are the contexts that receive commands over the bus.
+// The ordering context has no command topic: the API runs its commands in
+// process and the saga runs them in its own transaction.
+var CommandContexts = []string{"inventory", "payments"}
+
+// CommandTopic is the base topic of a context's commands, e.g.
+// "inventory" -> "orderflow.inventory.commands".
+func CommandTopic(context string) string {
+	return "orderflow." + context + ".commands"
 }
 
-// CommandTopics lists the base topics of every command, to create them
+// CommandTopics lists the base topics of the command bus, to create them
 // with a fixed partition count before anyone subscribes.
 func CommandTopics() []string {
 	var topics []string
-	for _, name := range messages.CommandNames() {
-		topics = append(topics, CommandTopic(name))
+	for _, c := range CommandContexts {
+		topics = append(topics, CommandTopic(c))
 	}
 	return topics
+}
+
+// topicOf returns the base topic of a command, by the context its name
+// starts with ("inventory.ReserveStock"); ok is false for a context
+// without a command topic.
+func topicOf(commandName string) (topic string, ok bool) {
+	context, _, _ := strings.Cut(commandName, ".")
+	if !slices.Contains(CommandContexts, context) {
+		return "", false
+	}
+	return CommandTopic(context), true
 }
 
 func commandName(v any) string {
@@ -61,7 +78,11 @@ type Bus struct {
 func NewBus(pub message.Publisher, topic Namer, logger watermill.LoggerAdapter) (*Bus, error) {
 	b, err := cqrs.NewCommandBusWithConfig(pub, cqrs.CommandBusConfig{
 		GeneratePublishTopic: func(p cqrs.CommandBusGeneratePublishTopicParams) (string, error) {
-			return topic(CommandTopic(p.CommandName)), nil
+			t, ok := topicOf(p.CommandName)
+			if !ok {
+				return "", fmt.Errorf("command %s has no command topic: its context runs it in process", p.CommandName)
+			}
+			return topic(t), nil
 		},
 		OnSend: func(p cqrs.CommandBusOnSendParams) error {
 			cmd, ok := p.Command.(messages.Command)
@@ -113,28 +134,6 @@ func (b *Bus) Send(ctx context.Context, cmd messages.Command, env Envelope) (str
 // SubscriberFactory returns the subscriber of one handler; its consumer
 // group is the handler name.
 type SubscriberFactory func(handlerName string) (message.Subscriber, error)
-
-// NewProcessor adds every handler to router, each consuming its command's
-// topic in a consumer group named after the handler.
-func NewProcessor(router *message.Router, newSubscriber SubscriberFactory, topic Namer, logger watermill.LoggerAdapter, hs ...cqrs.CommandHandler) error {
-	p, err := cqrs.NewCommandProcessorWithConfig(router, cqrs.CommandProcessorConfig{
-		GenerateSubscribeTopic: func(p cqrs.CommandProcessorGenerateSubscribeTopicParams) (string, error) {
-			return topic(CommandTopic(p.CommandName)), nil
-		},
-		SubscriberConstructor: func(p cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
-			return newSubscriber(p.HandlerName)
-		},
-		Marshaler: marshaler,
-		Logger:    logger,
-	})
-	if err != nil {
-		return fmt.Errorf("create command processor: %w", err)
-	}
-	if err := p.AddHandlers(hs...); err != nil {
-		return fmt.Errorf("add command handlers: %w", err)
-	}
-	return nil
-}
 
 // NewRouter returns a router with the middleware every consumer shares:
 // panics become errors, and a failing message is retried with exponential

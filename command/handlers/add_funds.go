@@ -7,13 +7,8 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// AddFundsHandler is also the consumer group name: never rename it.
+// AddFundsHandler is also the inbox key of its messages: never rename it.
 const AddFundsHandler = "payments.add-funds"
-
-func (h *Handlers) addFunds(ctx context.Context, cmd *messages.AddFunds) error {
-	_, err := h.Customers.Execute(ctx, messageOf(ctx, AddFundsHandler), cmd.CustomerID, decideAddFunds(cmd))
-	return h.settle(ctx, AddFundsHandler, err)
-}
 
 // AddFunds credits a customer account for a caller in this process that
 // waits for the answer (see Executor.ExecuteForCaller).

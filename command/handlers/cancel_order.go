@@ -7,13 +7,8 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// CancelOrderHandler is also the consumer group name: never rename it.
+// CancelOrderHandler is also the inbox key of its messages: never rename it.
 const CancelOrderHandler = "ordering.cancel-order"
-
-func (h *Handlers) cancelOrder(ctx context.Context, cmd *messages.CancelOrder) error {
-	_, err := h.Orders.Execute(ctx, messageOf(ctx, CancelOrderHandler), cmd.OrderID, h.decideCancelOrder(cmd))
-	return h.settle(ctx, CancelOrderHandler, err)
-}
 
 // CancelOrder records a cancellation request for a caller in this process
 // that waits for the answer (see Executor.ExecuteForCaller).

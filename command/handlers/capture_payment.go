@@ -1,18 +1,15 @@
 package handlers
 
 import (
-	"context"
-
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/messages"
 )
 
-// CapturePaymentHandler is also the consumer group name: never rename it.
+// CapturePaymentHandler is also the inbox key of its messages: never rename it.
 const CapturePaymentHandler = "payments.capture-payment"
 
-func (h *Handlers) capturePayment(ctx context.Context, cmd *messages.CapturePayment) error {
-	_, err := h.Customers.Execute(ctx, messageOf(ctx, CapturePaymentHandler), cmd.CustomerID, func(a *payments.Customer) ([]messages.Event, error) {
+func decideCapturePayment(cmd messages.CapturePayment) func(*payments.Customer) ([]messages.Event, error) {
+	return func(a *payments.Customer) ([]messages.Event, error) {
 		return a.Capture(cmd.OrderID)
-	})
-	return h.settle(ctx, CapturePaymentHandler, err)
+	}
 }

@@ -7,13 +7,8 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// CreateProductHandler is also the consumer group name: never rename it.
+// CreateProductHandler is also the inbox key of its messages: never rename it.
 const CreateProductHandler = "inventory.create-product"
-
-func (h *Handlers) createProduct(ctx context.Context, cmd *messages.CreateProduct) error {
-	_, err := h.Products.Execute(ctx, messageOf(ctx, CreateProductHandler), cmd.ProductID, decideCreateProduct(cmd))
-	return h.settle(ctx, CreateProductHandler, err)
-}
 
 // CreateProduct creates a product for a caller in this process that waits
 // for the answer (see Executor.ExecuteForCaller).

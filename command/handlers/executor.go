@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -233,6 +234,81 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 	}
 	res.Version = agg.Version()
 	return res, nil
+}
+
+// Call is one command of a batch: its message, its stream and its
+// decision.
+type Call[A Aggregate] struct {
+	Msg      Message
+	StreamID string
+	Decide   func(A) ([]messages.Event, error)
+}
+
+// ExecuteBatch handles calls like Execute, in order, in one transaction:
+// for the command bus, which takes what a partition has ready at once.
+// A command sees the events of the commands before it on its stream; a
+// message id handled before (or earlier in the batch) changes nothing; a
+// refusal by the domain is recorded and returned in its Result.Refusal.
+// The error is for failures: the whole batch is rolled back, nothing of it
+// is written and the caller retries (smaller batches, down to the failing
+// command). The streams' cache entries are held for the batch, so this
+// process's other commands on them wait, and hold its outcome once it
+// committed (after a failure they are loaded afresh).
+func (x *Executor[A]) ExecuteBatch(ctx context.Context, calls []Call[A]) ([]Result, error) {
+	if len(calls) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	for _, c := range calls {
+		if c.Msg.Handler == "" || c.Msg.ID == "" {
+			return nil, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", c.StreamID)
+		}
+		ids = append(ids, c.StreamID)
+	}
+	// The entries are taken in one order, so two batches sharing streams
+	// cannot each hold one the other waits for.
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	entries := make(map[string]*entry[A], len(ids))
+	for _, id := range ids {
+		e := x.lock(id)
+		defer e.mu.Unlock()
+		if !e.ok {
+			e.agg = x.newAgg()
+		}
+		// Until the batch commits, the cached aggregates are not known to
+		// be whole.
+		e.ok = false
+		entries[id] = e
+	}
+
+	tx, err := x.store.Pool().BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("begin transaction for a batch of %d commands: %w", len(calls), err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	results := make([]Result, len(calls))
+	for i, c := range calls {
+		e := entries[c.StreamID]
+		res, err := x.handle(ctx, tx, c.Msg, c.StreamID, e.agg, c.Decide, true)
+		if err != nil {
+			return nil, fmt.Errorf("command %s on stream %s: %w", c.Msg.ID, c.StreamID, err)
+		}
+		// Applied now, so the next command on the stream, in this
+		// transaction, decides on them and appends after them.
+		for _, ev := range res.Events {
+			e.agg.Apply(ev)
+		}
+		res.Version = e.agg.Version()
+		results[i] = res
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit a batch of %d commands: %w", len(calls), err)
+	}
+	for _, e := range entries {
+		e.ok = true
+	}
+	return results, nil
 }
 
 // handle is the transaction's work, reads first and writes last (see the

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/components/cqrs"
-
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/command/ordering"
@@ -60,54 +58,9 @@ func New(stores Stores, now func() time.Time, logger *slog.Logger) *Handlers {
 	}
 }
 
-// Ordering returns the handlers of the ordering context's command bus.
-func (h *Handlers) Ordering() []cqrs.CommandHandler {
-	return []cqrs.CommandHandler{
-		cqrs.NewCommandHandler(PlaceOrderHandler, h.placeOrder),
-		cqrs.NewCommandHandler(MarkOrderStepHandler, h.markOrderStep),
-		cqrs.NewCommandHandler(RecordOrderCompensationHandler, h.recordOrderCompensation),
-		cqrs.NewCommandHandler(ConfirmOrderHandler, h.confirmOrder),
-		cqrs.NewCommandHandler(CancelOrderHandler, h.cancelOrder),
-		cqrs.NewCommandHandler(CompleteOrderCancellationHandler, h.completeOrderCancellation),
-		cqrs.NewCommandHandler(FailOrderHandler, h.failOrder),
-	}
-}
-
-// Inventory returns the handlers of the inventory context's command bus.
-func (h *Handlers) Inventory() []cqrs.CommandHandler {
-	return []cqrs.CommandHandler{
-		cqrs.NewCommandHandler(CreateProductHandler, h.createProduct),
-		cqrs.NewCommandHandler(RestockProductHandler, h.restockProduct),
-		cqrs.NewCommandHandler(ReserveStockHandler, h.reserveStock),
-		cqrs.NewCommandHandler(ReleaseStockHandler, h.releaseStock),
-		cqrs.NewCommandHandler(CommitStockHandler, h.commitStock),
-	}
-}
-
-// Payments returns the handlers of the payments context's command bus.
-func (h *Handlers) Payments() []cqrs.CommandHandler {
-	return []cqrs.CommandHandler{
-		cqrs.NewCommandHandler(RegisterCustomerHandler, h.registerCustomer),
-		cqrs.NewCommandHandler(AddFundsHandler, h.addFunds),
-		cqrs.NewCommandHandler(AuthorizePaymentHandler, h.authorizePayment),
-		cqrs.NewCommandHandler(VoidPaymentHandler, h.voidPayment),
-		cqrs.NewCommandHandler(CapturePaymentHandler, h.capturePayment),
-	}
-}
-
-// messageOf identifies the Kafka message being handled.
-func messageOf(ctx context.Context, handler string) Message {
-	m := Message{Handler: handler}
-	if msg := cqrs.OriginalMessageFromCtx(ctx); msg != nil {
-		m.ID = msg.UUID
-		m.CorrelationID = msg.Metadata.Get(MetadataCorrelationID)
-	}
-	return m
-}
-
 // settle decides what the bus does with a handled message. A refusal by the
 // domain is final and already recorded in the inbox, so the message is
-// acknowledged; anything else is returned for the retry middleware.
+// acknowledged; anything else is returned for the consumer to retry.
 func (h *Handlers) settle(ctx context.Context, handler string, err error) error {
 	if err == nil {
 		return nil

@@ -26,21 +26,21 @@ type fixture struct {
 	bus *bus.Bus
 }
 
-// setup starts a worker (every command handler, consuming real Kafka) on
-// the test's own database and topics.
+// setup starts the command bus's consumers (inventory and payments,
+// consuming real Kafka) on the test's own database and topics.
 func setup(t *testing.T) fixture {
 	t.Helper()
 	env := testenv.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := service.Open(ctx, env.Config, env.Logger)
 	require.NoError(t, err)
-	router, err := svc.CommandRouter()
+	commands, err := svc.CommandProcessor()
 	require.NoError(t, err)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := router.Run(ctx); err != nil {
-			t.Errorf("router: %v", err)
+		if err := commands.Run(ctx); err != nil {
+			t.Errorf("command consumers: %v", err)
 		}
 	}()
 	t.Cleanup(func() {
@@ -49,9 +49,9 @@ func setup(t *testing.T) fixture {
 		svc.Close()
 	})
 	select {
-	case <-router.Running():
+	case <-commands.Running():
 	case <-time.After(time.Minute):
-		t.Fatal("command router did not start")
+		t.Fatal("command consumers did not start")
 	}
 	b, err := svc.Bus()
 	require.NoError(t, err)
@@ -61,6 +61,14 @@ func setup(t *testing.T) fixture {
 func (f fixture) send(t *testing.T, cmd messages.Command, env bus.Envelope) {
 	t.Helper()
 	_, err := f.bus.Send(context.Background(), cmd, env)
+	require.NoError(t, err)
+}
+
+// createProduct creates a product the way the API does, in process.
+func (f fixture) createProduct(t *testing.T, id string, stock int) {
+	t.Helper()
+	_, err := f.svc.Handlers().CreateProduct(context.Background(), handlers.Message{ID: uuid.NewString()},
+		messages.CreateProduct{ProductID: id, SKU: "SKU-" + id, Name: "Mug", Price: 1250, InitialStock: stock}, handlers.With[*inventory.Product]{})
 	require.NoError(t, err)
 }
 
@@ -75,30 +83,28 @@ func TestCommandDeliveredTwiceAppendsOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	productID := uuid.NewString()
-	f.send(t, messages.CreateProduct{ProductID: productID, SKU: "SKU-1", Name: "Mug", Price: 1250, InitialStock: 5}, bus.Envelope{})
-	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 1 }, 30*time.Second, 20*time.Millisecond)
+	f.createProduct(t, productID, 5)
 
 	// The same message twice (a redelivery), then a later, different
 	// message that proves both were consumed.
-	restock := messages.RestockProduct{ProductID: productID, Quantity: 3}
+	reserve := messages.ReserveStock{ProductID: productID, OrderID: "order-1", Quantity: 2}
 	msgID := uuid.NewString()
-	f.send(t, restock, bus.Envelope{MessageID: msgID})
-	f.send(t, restock, bus.Envelope{MessageID: msgID})
-	f.send(t, messages.RestockProduct{ProductID: productID, Quantity: 1}, bus.Envelope{})
-	require.Eventually(t, func() bool { return f.product(t, productID).OnHand() == 9 }, 30*time.Second, 20*time.Millisecond)
+	f.send(t, reserve, bus.Envelope{MessageID: msgID})
+	f.send(t, reserve, bus.Envelope{MessageID: msgID})
+	f.send(t, messages.ReserveStock{ProductID: productID, OrderID: "order-2", Quantity: 1}, bus.Envelope{})
+	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 3 }, 30*time.Second, 20*time.Millisecond)
 
 	p := f.product(t, productID)
-	require.Equal(t, 3, p.Version(), "created, restocked once by the duplicated message, restocked by the last")
+	require.Equal(t, 2, p.Available(), "reserved once by the duplicated message, once by the last")
+	require.Equal(t, 2, p.ReservedFor("order-1"))
+	require.Equal(t, 1, p.ReservedFor("order-2"))
 }
 
 func TestLastUnitGoesToExactlyOneOrderThroughTheBus(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	productID := uuid.NewString()
-	f.send(t, messages.CreateProduct{ProductID: productID, SKU: "LAST", Name: "Last one", Price: 100, InitialStock: 1}, bus.Envelope{})
-	// Commands of different types travel on different topics: wait for the
-	// product before reserving it.
-	require.Eventually(t, func() bool { return f.product(t, productID).Version() == 1 }, 30*time.Second, 20*time.Millisecond)
+	f.createProduct(t, productID, 1)
 
 	const orders = 20
 	var wg sync.WaitGroup
@@ -261,4 +267,82 @@ func TestCallerIsAnsweredFromTheHandler(t *testing.T) {
 	require.NoError(t, f.svc.Pools[config.Inventory].QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inventory.inbox WHERE message_id = $1)`, refused.ID).Scan(&recorded))
 	require.False(t, recorded, "a refusal the caller was told of is not recorded")
 	require.Equal(t, 8, f.product(t, productID).OnHand())
+}
+
+// A batch runs in one transaction, in order: a command sees the events of
+// the commands before it on its stream, a refusal is recorded, a message
+// repeated in the batch changes nothing; a failure anywhere writes none
+// of it. The executor's cache follows, so a caller in this process acts
+// on the batch's outcome without a conflict.
+func TestBatchAppliesCommandsInOrderInOneTransaction(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	h := f.svc.Handlers()
+	productID, otherID := uuid.NewString(), uuid.NewString()
+	f.createProduct(t, productID, 3)
+	f.createProduct(t, otherID, 1)
+	reserve := func(id, order string, qty int) handlers.Call[*inventory.Product] {
+		return handlers.Call[*inventory.Product]{
+			Msg:      handlers.Message{Handler: handlers.ReserveStockHandler, ID: uuid.NewString()},
+			StreamID: id,
+			Decide:   func(p *inventory.Product) ([]messages.Event, error) { return p.Reserve(order, qty) },
+		}
+	}
+
+	commit := func(id, order string) handlers.Call[*inventory.Product] {
+		return handlers.Call[*inventory.Product]{
+			Msg:      handlers.Message{Handler: handlers.CommitStockHandler, ID: uuid.NewString()},
+			StreamID: id,
+			Decide:   func(p *inventory.Product) ([]messages.Event, error) { return p.Commit(order) },
+		}
+	}
+
+	first, refused := reserve(productID, "o1", 2), commit(productID, "nobody")
+	calls := []handlers.Call[*inventory.Product]{first, reserve(otherID, "o1", 1), reserve(productID, "o2", 2), refused, reserve(productID, "o3", 1), first}
+	results, err := h.Products.ExecuteBatch(ctx, calls)
+	require.NoError(t, err)
+	require.Len(t, results, 6)
+	require.Equal(t, 2, results[0].Version)
+	require.Equal(t, 2, results[1].Version)
+	require.Equal(t, []messages.Event{messages.StockReservationRejected{ProductID: productID, OrderID: "o2", Requested: 2, Available: 1, Reason: messages.ReasonInsufficientStock}},
+		results[2].Events, "decided on the stream o1 left")
+	require.True(t, errcode.Is(results[3].Refusal, errcode.Conflict), "nothing reserved for the order: %v", results[3].Refusal)
+	require.Equal(t, 4, results[4].Version)
+	require.True(t, results[5].Duplicate, "the repeated message changes nothing")
+	p := f.product(t, productID)
+	require.Equal(t, 4, p.Version())
+	require.Equal(t, 0, p.Available())
+	require.Equal(t, 1, f.product(t, otherID).Reserved())
+
+	// The refusal was recorded: delivered again, it is a duplicate with
+	// the same refusal.
+	again, err := h.Products.ExecuteBatch(ctx, []handlers.Call[*inventory.Product]{refused})
+	require.NoError(t, err)
+	require.True(t, again[0].Duplicate)
+	require.True(t, errcode.Is(again[0].Refusal, errcode.Conflict), again[0].Refusal)
+
+	// A failure rolls the whole batch back.
+	broken := handlers.Call[*inventory.Product]{
+		Msg:      handlers.Message{Handler: handlers.ReleaseStockHandler, ID: uuid.NewString()},
+		StreamID: otherID,
+		Decide:   func(*inventory.Product) ([]messages.Event, error) { return nil, fmt.Errorf("database went away") },
+	}
+	release := handlers.Call[*inventory.Product]{
+		Msg:      handlers.Message{Handler: handlers.ReleaseStockHandler, ID: uuid.NewString()},
+		StreamID: productID,
+		Decide:   func(p *inventory.Product) ([]messages.Event, error) { return p.Release("o1") },
+	}
+	_, err = h.Products.ExecuteBatch(ctx, []handlers.Call[*inventory.Product]{release, broken})
+	require.ErrorContains(t, err, "database went away")
+	require.Equal(t, 4, f.product(t, productID).Version(), "the release before the failure was rolled back")
+
+	// This process's next command starts from the batch's outcome (the
+	// cache holds it): no conflict, the state the batch left.
+	var available, version int
+	_, err = h.RestockProduct(ctx, handlers.Message{ID: uuid.NewString()}, messages.RestockProduct{ProductID: productID, Quantity: 4},
+		handlers.With[*inventory.Product]{View: func(p *inventory.Product) { available, version = p.Available(), p.Version() }})
+	require.NoError(t, err)
+	require.Equal(t, 4, available)
+	require.Equal(t, 5, version)
 }

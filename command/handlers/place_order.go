@@ -7,17 +7,12 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// PlaceOrderHandler is also the consumer group name: never rename it.
+// PlaceOrderHandler is also the inbox key of its messages: never rename it.
 const PlaceOrderHandler = "ordering.place-order"
 
 // placeOrder records a new order. The order id is derived from the customer
 // and the idempotency key, so a retried placement finds the order it placed
 // before and changes nothing.
-func (h *Handlers) placeOrder(ctx context.Context, cmd *messages.PlaceOrder) error {
-	_, err := h.Orders.Execute(ctx, messageOf(ctx, PlaceOrderHandler), cmd.OrderID, h.decidePlaceOrder(cmd))
-	return h.settle(ctx, PlaceOrderHandler, err)
-}
-
 // PlaceOrder places an order for a caller in this process that waits for
 // the answer (the API), with the bus handler's decision and inbox key
 // (see Executor.ExecuteForCaller). msg.Handler is set here.

@@ -7,13 +7,8 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// RegisterCustomerHandler is also the consumer group name: never rename it.
+// RegisterCustomerHandler is also the inbox key of its messages: never rename it.
 const RegisterCustomerHandler = "payments.register-customer"
-
-func (h *Handlers) registerCustomer(ctx context.Context, cmd *messages.RegisterCustomer) error {
-	_, err := h.Customers.Execute(ctx, messageOf(ctx, RegisterCustomerHandler), cmd.CustomerID, decideRegisterCustomer(cmd))
-	return h.settle(ctx, RegisterCustomerHandler, err)
-}
 
 // RegisterCustomer opens a customer account for a caller in this process
 // that waits for the answer (see Executor.ExecuteForCaller).

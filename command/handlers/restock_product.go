@@ -7,13 +7,8 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// RestockProductHandler is also the consumer group name: never rename it.
+// RestockProductHandler is also the inbox key of its messages: never rename it.
 const RestockProductHandler = "inventory.restock-product"
-
-func (h *Handlers) restockProduct(ctx context.Context, cmd *messages.RestockProduct) error {
-	_, err := h.Products.Execute(ctx, messageOf(ctx, RestockProductHandler), cmd.ProductID, decideRestockProduct(cmd))
-	return h.settle(ctx, RestockProductHandler, err)
-}
 
 // RestockProduct adds stock to a product for a caller in this process that
 // waits for the answer (see Executor.ExecuteForCaller).

@@ -26,6 +26,7 @@ import (
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
@@ -54,10 +55,16 @@ type Service struct {
 	// standard middleware. Fault-injection tests use it, for instance
 	// watermill's Duplicator to deliver every message twice.
 	ConsumerMiddleware []message.HandlerMiddleware
+	// BatchMiddleware wraps the batch handler of every consumer on the
+	// shared consumer loop (the command topics'): consumer.Duplicator,
+	// for instance.
+	BatchMiddleware []consumer.Middleware
 
 	distinct []*pgxpool.Pool
 
 	consumerMetrics *kafka.ConsumerMetrics
+	loopMetrics     *consumer.Metrics
+	rejectedMetrics *bus.RejectedMetrics
 
 	handlers  *handlers.Handlers
 	publisher message.Publisher
@@ -83,6 +90,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	}
 	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.consumerMetrics = kafka.NewConsumerMetrics(s.Metrics)
+	s.loopMetrics = consumer.NewMetrics(s.Metrics, s.consumerMetrics)
+	s.rejectedMetrics = bus.NewRejectedMetrics(s.Metrics)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -353,14 +362,19 @@ func (s *Service) Sagas() (*sagas.Processor, error) {
 	return s.sagas, nil
 }
 
-// WorkerRouter returns a router that handles every command and runs the
-// order saga on the event topics; Run it to start consuming. The saga's
-// deadlines run apart, in Sagas().RunDeadlines.
+// WorkerRouter returns a router that runs the order saga on the event
+// topics; Run it to start consuming. The worker runs CommandProcessor
+// beside it, and the saga's deadlines in Sagas().RunDeadlines.
 func (s *Service) WorkerRouter() (*message.Router, error) {
-	router, err := s.CommandRouter()
+	if err := s.EnsureTopics(); err != nil {
+		return nil, err
+	}
+	router, err := bus.NewRouter(s.watermillLogger())
 	if err != nil {
 		return nil, err
 	}
+	router.AddMiddleware(s.consumerMetrics.Middleware())
+	router.AddMiddleware(s.ConsumerMiddleware...)
 	saga, err := s.Sagas()
 	if err != nil {
 		return nil, err
@@ -398,25 +412,21 @@ func (s *Service) subscriberFactory(clientID string) bus.SubscriberFactory {
 	}
 }
 
-// CommandRouter returns a router that handles every command of every
-// context; Run it to start consuming.
-func (s *Service) CommandRouter() (*message.Router, error) {
+// CommandProcessor returns the consumers of the command topics, one
+// consumer group per context (inventory, payments), each handling a batch
+// of its partition's commands in one transaction; Run it to start
+// consuming.
+func (s *Service) CommandProcessor() (*bus.Processor, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
-	logger := s.watermillLogger()
-	router, err := bus.NewRouter(logger)
-	if err != nil {
-		return nil, err
-	}
-	router.AddMiddleware(s.consumerMetrics.Middleware())
-	router.AddMiddleware(s.ConsumerMiddleware...)
-	h := s.Handlers()
-	all := append(append(h.Ordering(), h.Inventory()...), h.Payments()...)
-	if err := bus.NewProcessor(router, s.subscriberFactory("orderflow-worker"), s.Config.Topic, logger, all...); err != nil {
-		return nil, err
-	}
-	return router, nil
+	return bus.NewProcessor(bus.ProcessorConfig{
+		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-worker",
+		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
+		Metrics: s.loopMetrics, Rejected: s.rejectedMetrics,
+		Middleware: s.BatchMiddleware,
+		Logger:     s.Logger.With("component", "commands"),
+	}, s.Handlers().BusHandlers()...)
 }
 
 func (s *Service) watermillLogger() watermill.LoggerAdapter {

@@ -121,26 +121,30 @@ func (s *System) StartRelays(svc *service.Service) (stop func()) {
 // until the returned stop is called (or the test ends).
 func (s *System) StartWorker(svc *service.Service) (stop func()) {
 	s.T.Helper()
+	commands, err := svc.CommandProcessor()
+	require.NoError(s.T, err)
 	router, err := svc.WorkerRouter()
 	require.NoError(s.T, err)
 	saga, err := svc.Sagas()
 	require.NoError(s.T, err)
-	stop = Run(s.T, router.Run, saga.RunDeadlines)
-	select {
-	case <-router.Running():
-	case <-time.After(time.Minute):
-		s.T.Fatal("worker did not start")
+	stop = Run(s.T, commands.Run, router.Run, saga.RunDeadlines)
+	for _, running := range []<-chan struct{}{commands.Running(), router.Running()} {
+		select {
+		case <-running:
+		case <-time.After(time.Minute):
+			s.T.Fatal("worker did not start")
+		}
 	}
 	return stop
 }
 
 func (s *System) startCommandHandlers(svc *service.Service) {
 	s.T.Helper()
-	router, err := svc.CommandRouter()
+	commands, err := svc.CommandProcessor()
 	require.NoError(s.T, err)
-	Run(s.T, router.Run)
+	Run(s.T, commands.Run)
 	select {
-	case <-router.Running():
+	case <-commands.Running():
 	case <-time.After(time.Minute):
 		s.T.Fatal("command handlers did not start")
 	}
