@@ -273,11 +273,20 @@ func (p *Processor) sendIfFinished(ctx context.Context, st *State, d *Decision) 
 	return nil
 }
 
+// sendAll sends a decision's commands all at once, so they share the
+// producer's batch (one linger, not one per command); none depends on the
+// order in which the others are sent (see send).
 func (p *Processor) sendAll(ctx context.Context, st *State, d Decision) error {
-	for _, c := range d.Commands {
-		if _, err := p.sender.Send(ctx, c.Message, bus.Envelope{MessageID: c.ID, CorrelationID: st.OrderID}); err != nil {
-			return fmt.Errorf("saga %s: %w", st.OrderID, err)
-		}
+	errs := make([]error, len(d.Commands))
+	var wg sync.WaitGroup
+	for i, c := range d.Commands {
+		wg.Go(func() {
+			_, errs[i] = p.sender.Send(ctx, c.Message, bus.Envelope{MessageID: c.ID, CorrelationID: st.OrderID})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("saga %s: %w", st.OrderID, err)
 	}
 	return nil
 }

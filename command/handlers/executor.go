@@ -410,6 +410,22 @@ func (x *Executor[A]) Load(ctx context.Context, streamID string) (A, error) {
 	return agg, applyRecords(agg, streamID, records)
 }
 
+// Handled reports whether msg is in the inbox already, for a handler that
+// does work outside the transaction (an external call) and must not repeat
+// it for a redelivered message. Execute checks the inbox again in its
+// transaction, which is what decides.
+func (x *Executor[A]) Handled(ctx context.Context, msg Message) (bool, error) {
+	if msg.Handler == "" || msg.ID == "" {
+		return false, errcode.New(errcode.Internal, "command has no handler name or message id")
+	}
+	var found bool
+	err := x.store.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+x.inboxTable()+` WHERE handler = $1 AND message_id = $2)`, msg.Handler, msg.ID).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("read inbox for message %s: %w", msg.ID, err)
+	}
+	return found, nil
+}
+
 type outcome struct {
 	code    *string
 	message *string

@@ -156,6 +156,23 @@ func (c *Customer) Authorize(orderID string, amount money.Amount) ([]messages.Ev
 	return []messages.Event{messages.PaymentAuthorized{CustomerID: c.id, OrderID: orderID, Amount: amount}}, nil
 }
 
+// Decline decides to record the payment provider's refusal of an order's
+// authorization, for reason. The request is checked as Authorize checks it,
+// and an order that already got a decision keeps it.
+func (c *Customer) Decline(orderID string, amount money.Amount, reason string) ([]messages.Event, error) {
+	events, err := c.Authorize(orderID, amount)
+	if err != nil || len(events) == 0 {
+		return events, err
+	}
+	return []messages.Event{messages.PaymentAuthorizationRejected{
+		CustomerID: c.id,
+		OrderID:    orderID,
+		Amount:     amount,
+		Balance:    c.balance,
+		Reason:     reason,
+	}}, nil
+}
+
 // Capture decides to take an order's hold as payment. Capturing twice is a
 // no-op; capturing an order with nothing held is a CONFLICT, because money
 // that was never authorized cannot be taken.

@@ -109,6 +109,7 @@ func TestDecisionsNeedACustomer(t *testing.T) {
 	decisions := map[string]func() ([]messages.Event, error){
 		"add funds": func() ([]messages.Event, error) { return c.AddFunds(1) },
 		"authorize": func() ([]messages.Event, error) { return c.Authorize("o-1", 1) },
+		"decline":   func() ([]messages.Event, error) { return c.Decline("o-1", 1, "no") },
 		"capture":   func() ([]messages.Event, error) { return c.Capture("o-1") },
 		"void":      func() ([]messages.Event, error) { return c.Void("o-1") },
 	}
@@ -180,6 +181,30 @@ func TestAuthorizeValidates(t *testing.T) {
 		amount money.Amount
 	}{{"", 1}, {"o-1", 0}, {"o-1", -5}} {
 		events, err := c.Authorize(tc.order, tc.amount)
+		requireCode(t, errcode.InvalidOrderData, events, err)
+	}
+}
+
+func TestDeclineRecordsTheProvidersReason(t *testing.T) {
+	t.Parallel()
+
+	c := setup(t, 1000)
+	events := apply(t, c)(c.Decline("o-1", 400, "card expired"))
+	require.Equal(t, []messages.Event{messages.PaymentAuthorizationRejected{
+		CustomerID: customerID, OrderID: "o-1", Amount: 400, Balance: 1000, Reason: "card expired",
+	}}, events)
+	requireAccount(t, c, 1000, 0, 0)
+	require.Empty(t, apply(t, c)(c.Authorize("o-1", 400)), "a declined order keeps its decision")
+
+	apply(t, c)(c.Authorize("o-2", 300))
+	require.Empty(t, apply(t, c)(c.Decline("o-2", 300, "too late")), "an authorized order keeps its hold")
+	requireAccount(t, c, 700, 300, 0)
+
+	for _, tc := range []struct {
+		order  string
+		amount money.Amount
+	}{{"", 1}, {"o-3", 0}, {"o-3", -5}} {
+		events, err := c.Decline(tc.order, tc.amount, "no")
 		requireCode(t, errcode.InvalidOrderData, events, err)
 	}
 }
