@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -87,12 +86,15 @@ func setup(t *testing.T, opts worldOptions) *world {
 		}
 	}
 	if opts.writePath {
-		router, err := w.svc.WorkerRouter()
+		router, err := w.svc.CommandRouter()
+		require.NoError(t, err)
+		sagaEvents, err := w.svc.SagaConsumer()
 		require.NoError(t, err)
 		saga, err := w.svc.Sagas()
 		require.NoError(t, err)
-		systemtest.Run(t, router.Run, saga.RunDeadlines)
-		waitRunning(t, router)
+		systemtest.Run(t, router.Run, sagaEvents.Run, saga.RunDeadlines)
+		waitRunning(t, router.Running())
+		waitRunning(t, sagaEvents.Running())
 		w.app, err = w.svc.Application()
 		require.NoError(t, err)
 	}
@@ -119,11 +121,11 @@ func (w *world) startProjector() {
 	}
 }
 
-func waitRunning(t *testing.T, router *message.Router) {
+func waitRunning(t *testing.T, running <-chan struct{}) {
 	select {
-	case <-router.Running():
+	case <-running:
 	case <-time.After(time.Minute):
-		t.Fatal("router did not start")
+		t.Fatal("consumer did not start")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/service"
@@ -340,6 +341,7 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 	t.Parallel()
 	w := setup(t, func(s *service.Service) {
 		s.ConsumerMiddleware = append(s.ConsumerMiddleware, middleware.Duplicator)
+		s.BatchMiddleware = append(s.BatchMiddleware, twice)
 	})
 	p := w.product(10, 700)
 	poor := w.customer(100)
@@ -363,6 +365,17 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 	require.Equal(t, 1, seen["ordering.OrderPlaced"])
 	require.Equal(t, 1, seen["ordering.OrderConfirmed"])
 	require.Equal(t, 2, seen["ordering.OrderStepCompleted"], "INVENTORY_RESERVED and PAYMENT_AUTHORIZED once each")
+}
+
+// twice handles every batch a second time once it succeeded, as a
+// redelivery after a crash before the offset commit would.
+func twice(h consumer.Handler) consumer.Handler {
+	return func(ctx context.Context, batch []consumer.Message) error {
+		if err := h(ctx, batch); err != nil {
+			return err
+		}
+		return h(ctx, batch)
+	}
 }
 
 func TestWorkerRestartedMidSaga(t *testing.T) {

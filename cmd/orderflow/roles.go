@@ -68,7 +68,11 @@ func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) er
 
 // roleWorker handles the commands of every context and runs the order saga.
 func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
-	router, err := svc.WorkerRouter()
+	router, err := svc.CommandRouter()
+	if err != nil {
+		return nil, err
+	}
+	sagaEvents, err := svc.SagaConsumer()
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +80,7 @@ func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) e
 	if err != nil {
 		return nil, err
 	}
-	return all(router.Run, saga.RunDeadlines), nil
+	return all(router.Run, sagaEvents.Run, saga.RunDeadlines), nil
 }
 
 // roleRelay publishes each context's committed events to its topic.

@@ -26,6 +26,7 @@ import (
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
@@ -54,10 +55,15 @@ type Service struct {
 	// standard middleware. Fault-injection tests use it, for instance
 	// watermill's Duplicator to deliver every message twice.
 	ConsumerMiddleware []message.HandlerMiddleware
+	// BatchMiddleware wraps the handler of every consumer on the consumer
+	// loop (internal/consumer: the saga, the projectors), for the same
+	// fault-injection tests.
+	BatchMiddleware []func(consumer.Handler) consumer.Handler
 
 	distinct []*pgxpool.Pool
 
 	consumerMetrics *kafka.ConsumerMetrics
+	loopMetrics     *consumer.Metrics
 
 	handlers  *handlers.Handlers
 	publisher message.Publisher
@@ -83,6 +89,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	}
 	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.consumerMetrics = kafka.NewConsumerMetrics(s.Metrics)
+	s.loopMetrics = consumer.NewMetrics(s.Metrics, s.consumerMetrics)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -193,9 +200,8 @@ func (s *Service) EnsureTopics() error {
 // creates: the upper bound of consumers per group.
 const TopicPartitions = 8
 
-// EventTopicPartitions is the partition count of the event topics. The
-// saga handles one event per partition at a time, so this bounds how many
-// orders it moves at once.
+// EventTopicPartitions is the partition count of the event topics: the
+// upper bound of consumers per group.
 const EventTopicPartitions = 16
 
 // Bus returns the command bus, creating its topics and publisher once.
@@ -353,22 +359,41 @@ func (s *Service) Sagas() (*sagas.Processor, error) {
 	return s.sagas, nil
 }
 
-// WorkerRouter returns a router that handles every command and runs the
-// order saga on the event topics; Run it to start consuming. The saga's
-// deadlines run apart, in Sagas().RunDeadlines.
-func (s *Service) WorkerRouter() (*message.Router, error) {
-	router, err := s.CommandRouter()
-	if err != nil {
+// SagaConsumer returns the order saga's consumers of the three event
+// topics; Run it to start consuming. The saga's deadlines run apart, in
+// Sagas().RunDeadlines.
+func (s *Service) SagaConsumer() (*consumer.Set, error) {
+	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
 	saga, err := s.Sagas()
 	if err != nil {
 		return nil, err
 	}
-	if err := saga.AddHandlers(router, s.subscriberFactory("orderflow-saga"), s.Config.Topic); err != nil {
-		return nil, err
+	var cs []*consumer.Consumer
+	for _, sub := range sagas.Subscriptions() {
+		c, err := s.newConsumer(sub.Name, "orderflow-saga", saga.HandleBatch, s.Config.Topic(sub.Topic))
+		if err != nil {
+			consumer.NewSet(cs...).Close()
+			return nil, err
+		}
+		cs = append(cs, c)
 	}
-	return router, nil
+	return consumer.NewSet(cs...), nil
+}
+
+// newConsumer returns a consumer on the consumer loop: group name (the
+// handler's name, namespaced), the process's metrics, BatchMiddleware
+// around h.
+func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics ...string) (*consumer.Consumer, error) {
+	for _, mw := range s.BatchMiddleware {
+		h = mw(h)
+	}
+	return consumer.New(consumer.Config{
+		Name: name, Group: s.Config.ConsumerGroup(name), Topics: topics,
+		Brokers: s.Config.KafkaBrokers, ClientID: clientID,
+		Metrics: s.loopMetrics, Logger: s.Logger.With("component", "consumer"),
+	}, h)
 }
 
 // Relays returns one outbox relay per context, publishing its events topic.

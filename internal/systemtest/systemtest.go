@@ -121,15 +121,19 @@ func (s *System) StartRelays(svc *service.Service) (stop func()) {
 // until the returned stop is called (or the test ends).
 func (s *System) StartWorker(svc *service.Service) (stop func()) {
 	s.T.Helper()
-	router, err := svc.WorkerRouter()
+	router, err := svc.CommandRouter()
+	require.NoError(s.T, err)
+	sagaEvents, err := svc.SagaConsumer()
 	require.NoError(s.T, err)
 	saga, err := svc.Sagas()
 	require.NoError(s.T, err)
-	stop = Run(s.T, router.Run, saga.RunDeadlines)
-	select {
-	case <-router.Running():
-	case <-time.After(time.Minute):
-		s.T.Fatal("worker did not start")
+	stop = Run(s.T, router.Run, sagaEvents.Run, saga.RunDeadlines)
+	for _, running := range []<-chan struct{}{router.Running(), sagaEvents.Running()} {
+		select {
+		case <-running:
+		case <-time.After(time.Minute):
+			s.T.Fatal("worker did not start")
+		}
 	}
 	return stop
 }
