@@ -328,7 +328,7 @@ func (s *Service) Projections() (*projections.Projector, error) {
 
 // ProjectorConsumer returns the live projectors' consumer of the three
 // event topics, with the indexes in place; Run it to start consuming.
-func (s *Service) ProjectorConsumer(ctx context.Context) (*projections.Consumer, error) {
+func (s *Service) ProjectorConsumer(ctx context.Context) (*consumer.Set, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func (s *Service) ProjectorConsumer(ctx context.Context) (*projections.Consumer,
 	return p.NewConsumer(projections.KafkaSource{
 		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
-		Metrics: s.consumerMetrics,
+		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware,
 	})
 }
 
