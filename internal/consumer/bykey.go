@@ -2,6 +2,8 @@ package consumer
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -13,7 +15,8 @@ import (
 // one message at a time, while messages of other aggregates need not wait
 // behind a slow one. A group stops at its first failure; the others run
 // to their end, and the batch fails with the first failure (the loop then
-// splits it, so handle must be idempotent, as for any handler).
+// splits it, so handle must be idempotent, as for any handler). A panic
+// in handle fails its message, as an error would.
 func ByKey(limit int, handle func(ctx context.Context, m Message) error) Handler {
 	return func(ctx context.Context, batch []Message) error {
 		var keys []string
@@ -30,7 +33,7 @@ func ByKey(limit int, handle func(ctx context.Context, m Message) error) Handler
 			msgs := groups[k]
 			g.Go(func() error {
 				for _, m := range msgs {
-					if err := handle(ctx, m); err != nil {
+					if err := handleOne(ctx, m, handle); err != nil {
 						return err
 					}
 				}
@@ -39,4 +42,15 @@ func ByKey(limit int, handle func(ctx context.Context, m Message) error) Handler
 		}
 		return g.Wait()
 	}
+}
+
+// handleOne runs handle for m, turning a panic into the message's error:
+// it runs on a goroutine of its own, where nothing else could recover it.
+func handleOne(ctx context.Context, m Message, handle func(context.Context, Message) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic handling message %s at %s/%d offset %d: %v\n%s", m.UUID, m.Topic, m.Partition, m.Offset, r, debug.Stack())
+		}
+	}()
+	return handle(ctx, m)
 }

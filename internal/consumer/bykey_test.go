@@ -75,3 +75,22 @@ func TestByKeyStopsAFailingKeyAndReportsIt(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 	require.Equal(t, []string{"b1", "b2"}, seen, "a2 waits behind a1; key b runs to its end")
 }
+
+func TestByKeyTurnsAPanicIntoTheMessagesError(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	h := consumer.ByKey(2, func(_ context.Context, m consumer.Message) error {
+		if m.UUID == "a1" {
+			var none map[string]int
+			none["x"]++ // a bug in a handler
+		}
+		mu.Lock()
+		seen = append(seen, m.UUID)
+		mu.Unlock()
+		return nil
+	})
+	err := h(context.Background(), keyed("a", "a1", "b", "b1", "a", "a2"))
+	require.ErrorContains(t, err, "panic handling message a1")
+	require.Equal(t, []string{"b1"}, seen)
+}
