@@ -2,14 +2,11 @@ package projections
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
-
-	"github.com/orderflow/orderflow/internal/kafka"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -22,186 +19,67 @@ type KafkaSource struct {
 	Topic, Group func(string) string
 	// Metrics, when set, records message age and batch handling time per
 	// projection (under the handler name).
-	Metrics *kafka.ConsumerMetrics
+	Metrics *consumer.Metrics
+	// Middleware wraps each projection's batch handler (fault injection).
+	Middleware []consumer.Middleware
 }
 
-// Consumer runs the live projectors: one consumer group per projection
-// (the handler name constants; a new group starts at the oldest offset, so
-// a fresh projector replays all history) on its context's event topic.
+// NewConsumer returns the live projectors: one consumer group per
+// projection (the handler name constants; a new group starts at the oldest
+// offset, so a fresh projector replays all history) on its context's event
+// topic, on the consumer loop (internal/consumer).
 //
 // Each partition is read in batches: whatever the partition has ready (up
 // to MaxBatch) is submitted at once, and the partitions' batches meet in
 // one batcher per projection, so one mget and one bulk request carry many
-// events. The partition's offset is marked only once the whole batch is
-// written (or found stale); a failing batch is retried, blocking its
-// partition, until it is written or the consumer stops, and is then
-// redelivered: nothing is skipped.
-type Consumer struct {
-	p       *Projector
-	src     KafkaSource
-	groups  map[Name]sarama.ConsumerGroup
-	running chan struct{}
-	joined  sync.WaitGroup
-}
-
-// NewConsumer connects one consumer group per projection.
-func (p *Projector) NewConsumer(src KafkaSource) (*Consumer, error) {
-	c := &Consumer{p: p, src: src, groups: map[Name]sarama.ConsumerGroup{}, running: make(chan struct{})}
+// events. The partition's offset is marked only once the batch is written
+// (or found stale, or its documents held); a failing batch is split down
+// to the failing event, which is retried alone, blocking its partition,
+// until it is written or the consumer stops, and is then redelivered:
+// nothing is skipped.
+func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
+	var cs []*consumer.Consumer
 	for _, n := range Names() {
-		g, err := sarama.NewConsumerGroup(src.Brokers, src.Group(p.defs[n].handlerName), kafka.SaramaConfig(src.ClientID))
+		d := p.defs[n]
+		h := p.handleBatch(n)
+		for _, mw := range src.Middleware {
+			h = mw(h)
+		}
+		c, err := consumer.New(consumer.Config{
+			Name: d.handlerName, Group: src.Group(d.handlerName),
+			Topics:  []string{src.Topic(messages.EventsTopic(string(d.context)))},
+			Brokers: src.Brokers, ClientID: src.ClientID, MaxBatch: p.cfg.MaxBatch,
+			Metrics: src.Metrics, Logger: p.logger,
+		}, h)
 		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("consumer group of projection %s: %w", n, err)
+			consumer.NewSet(cs...).Close()
+			return nil, fmt.Errorf("consumer of projection %s: %w", n, err)
 		}
-		c.groups[n] = g
+		cs = append(cs, c)
 	}
-	return c, nil
+	return consumer.NewSet(cs...), nil
 }
 
-// Running is closed once every projection's group has joined and been
-// assigned its partitions for the first time.
-func (c *Consumer) Running() <-chan struct{} { return c.running }
-
-// Close leaves the consumer groups.
-func (c *Consumer) Close() {
-	for _, g := range c.groups {
-		_ = g.Close()
-	}
-}
-
-// Run consumes until ctx ends, then leaves the groups.
-func (c *Consumer) Run(ctx context.Context) error {
-	defer c.Close()
-	c.joined.Add(len(c.groups))
-	go func() {
-		c.joined.Wait()
-		close(c.running)
-	}()
-	var wg sync.WaitGroup
-	for n, g := range c.groups {
-		d := c.p.defs[n]
-		h := &claimHandler{c: c, n: n, handler: d.handlerName}
-		topic := c.src.Topic(messages.EventsTopic(string(d.context)))
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for err := range g.Errors() {
-				c.p.logger.Error("projector consumer error", "projection", n, "error", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				// Consume returns at every rebalance; join again.
-				if err := g.Consume(ctx, []string{topic}, h); err != nil && ctx.Err() == nil {
-					if errors.Is(err, sarama.ErrClosedConsumerGroup) {
-						return
-					}
-					c.p.logger.Error("projector consumer stopped, joining again", "projection", n, "error", err)
-					sleepCtx(ctx, time.Second)
-				}
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.Close()
-	wg.Wait()
-	return nil
-}
-
-type claimHandler struct {
-	c       *Consumer
-	n       Name
-	handler string
-	once    sync.Once
-}
-
-func (h *claimHandler) Setup(sarama.ConsumerGroupSession) error {
-	h.once.Do(h.c.joined.Done)
-	return nil
-}
-
-func (h *claimHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
-
-func (h *claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	ctx := sess.Context()
-	msgs := claim.Messages()
-	unmarshaler := kafka.Marshaler()
-	for {
-		var batch []*sarama.ConsumerMessage
-		select {
-		case m, ok := <-msgs:
-			if !ok {
-				return nil
-			}
-			batch = append(batch, m)
-		case <-ctx.Done():
-			return nil
-		}
-	fill:
-		for len(batch) < h.c.p.cfg.MaxBatch {
-			select {
-			case m, ok := <-msgs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
-
-		start := time.Now()
+// handleBatch projects one partition's batch with whatever the other
+// partitions submit meanwhile.
+func (p *Projector) handleBatch(n Name) consumer.Handler {
+	return func(ctx context.Context, batch []consumer.Message) error {
 		events := make([]Event, 0, len(batch))
 		for _, m := range batch {
-			if h.c.src.Metrics != nil {
-				h.c.src.Metrics.Started(h.handler, m.Timestamp, start)
-			}
-			msg, err := unmarshaler.Unmarshal(m)
-			var e Event
-			if err == nil {
-				e, err = EventFromMessage(msg)
-			}
+			e, err := EventFromMessage(m.Message)
 			if err != nil {
 				// A record the projector cannot place is skipped, as the
 				// saga does; if it belonged to a stream, the stream's next
 				// event finds the gap and heals it from the event store.
-				h.c.p.logger.Error("undecodable event skipped", "projection", h.n, "partition", m.Partition, "offset", m.Offset, "error", err)
+				p.logger.Error("undecodable event skipped", "projection", n, "partition", m.Partition, "offset", m.Offset, "error", err)
 				continue
 			}
 			events = append(events, e)
 		}
-		for wait := 20 * time.Millisecond; len(events) > 0; wait = min(2*wait, 5*time.Second) {
-			attempt := time.Now()
-			err := h.c.p.batcher(h.n).submit(ctx, events...)
-			if h.c.src.Metrics != nil {
-				h.c.src.Metrics.Handled(h.handler, attempt, err)
-			}
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return nil // rebalanced or stopping: the batch is redelivered
-			}
-			h.c.p.logger.Warn("projection batch failed, retrying it", "projection", h.n, "partition", claim.Partition(),
-				"first_offset", batch[0].Offset, "events", len(events), "retry_in", wait, "error", err)
-			if !sleepCtx(ctx, wait) {
-				return nil
-			}
+		if len(events) == 0 {
+			return nil
 		}
-		sess.MarkMessage(batch[len(batch)-1], "")
-	}
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether ctx is still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
+		return p.batcher(n).submit(ctx, events...)
 	}
 }
 
@@ -289,7 +167,7 @@ func (b *batcher) run(ctx context.Context, self *batchRequest) error {
 	for _, r := range batch {
 		events = append(events, r.events...)
 	}
-	// The leader's message context may end (the router closing); the
+	// The leader's context may end (its partition taken away); the
 	// others' events were handed over in good faith, so finish the batch.
 	out, err := b.flush(context.WithoutCancel(ctx), events)
 

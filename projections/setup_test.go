@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -89,17 +88,13 @@ func setup(t *testing.T, opts worldOptions) *world {
 	if opts.writePath {
 		commands, err := w.svc.CommandProcessor()
 		require.NoError(t, err)
-		router, err := w.svc.WorkerRouter()
+		sagaEvents, err := w.svc.SagaConsumer()
 		require.NoError(t, err)
 		saga, err := w.svc.Sagas()
 		require.NoError(t, err)
-		systemtest.Run(t, commands.Run, router.Run, saga.RunDeadlines)
-		waitRunning(t, router)
-		select {
-		case <-commands.Running():
-		case <-time.After(time.Minute):
-			t.Fatal("command handlers did not start")
-		}
+		systemtest.Run(t, commands.Run, sagaEvents.Run, saga.RunDeadlines)
+		waitRunning(t, commands.Running())
+		waitRunning(t, sagaEvents.Running())
 		w.app, err = w.svc.Application()
 		require.NoError(t, err)
 	}
@@ -126,11 +121,11 @@ func (w *world) startProjector() {
 	}
 }
 
-func waitRunning(t *testing.T, router *message.Router) {
+func waitRunning(t *testing.T, running <-chan struct{}) {
 	select {
-	case <-router.Running():
+	case <-running:
 	case <-time.After(time.Minute):
-		t.Fatal("router did not start")
+		t.Fatal("consumer did not start")
 	}
 }
 

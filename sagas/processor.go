@@ -10,19 +10,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/messages"
 )
 
 // HandlerName prefixes the saga's consumer groups (one per event topic,
-// e.g. "sagas.order.inventory"): never rename it, a new name replays every
-// event.
+// e.g. "sagas.order.inventory", see Subscriptions): never rename it, a new
+// name replays every event.
 const HandlerName = "sagas.order"
 
 // CommandSender is the command bus as the saga sees it.
@@ -80,25 +80,28 @@ type Processor struct {
 	// RunDeadlines finish them before the process stops; once it drains
 	// (draining set, under drainMu), the few events still being handled
 	// send in the foreground.
-	sending  chan struct{}
-	inflight sync.WaitGroup
-	drainMu  sync.Mutex
-	draining bool
-	metrics  *metrics
-	logger   *slog.Logger
-	now      func() time.Time
-	jitter   func() float64
+	sending     chan struct{}
+	inflight    sync.WaitGroup
+	drainMu     sync.Mutex
+	draining    bool
+	handleBatch consumer.Handler
+	metrics     *metrics
+	logger      *slog.Logger
+	now         func() time.Time
+	jitter      func() float64
 }
 
 // NewProcessor returns a processor keeping state in pool, which must be the
 // ordering database local writes to, executing the orders' commands with
 // local and sending the other commands with sender.
 func NewProcessor(cfg Config, pool *pgxpool.Pool, local LocalCommands, sender CommandSender, reg prometheus.Registerer, logger *slog.Logger) *Processor {
-	return &Processor{
+	p := &Processor{
 		cfg: cfg, store: store{pool: pool}, local: local, sender: sender, metrics: newMetrics(reg), logger: logger,
 		sending: make(chan struct{}, maxSendsInFlight),
 		now:     time.Now, jitter: rand.Float64,
 	}
+	p.handleBatch = consumer.ByKey(batchConcurrency, p.handleMessage)
+	return p
 }
 
 // Get returns the saga of an order (nil if it has none).
@@ -106,20 +109,42 @@ func (p *Processor) Get(ctx context.Context, orderID string) (*State, error) {
 	return p.store.get(ctx, orderID)
 }
 
-// AddHandlers subscribes the saga to the three event topics.
-func (p *Processor) AddHandlers(router *message.Router, newSubscriber bus.SubscriberFactory, topic bus.Namer) error {
-	for _, ctx := range []string{"ordering", "inventory", "payments"} {
-		name := HandlerName + "." + ctx
-		sub, err := newSubscriber(name)
-		if err != nil {
-			return err
-		}
-		router.AddConsumerHandler(name, topic(messages.EventsTopic(ctx)), sub, p.handleMessage)
-	}
-	return nil
+// Subscription is one of the saga's consumers: a consumer group reading
+// one event topic.
+type Subscription struct {
+	// Name is the handler's name and the consumer group's base name
+	// (HandlerName.<context>).
+	Name string
+	// Topic is the event topic's base name.
+	Topic string
 }
 
-func (p *Processor) handleMessage(msg *message.Message) error {
+// Subscriptions are the saga's consumers, one per event topic; run each
+// with HandleBatch.
+func Subscriptions() []Subscription {
+	var subs []Subscription
+	for _, ctx := range []string{"ordering", "inventory", "payments"} {
+		subs = append(subs, Subscription{Name: HandlerName + "." + ctx, Topic: messages.EventsTopic(ctx)})
+	}
+	return subs
+}
+
+// batchConcurrency bounds the keys of one batch handled at once.
+const batchConcurrency = 8
+
+// HandleBatch handles a batch of one event partition's events. The record
+// key is the event's aggregate (the order, the product, the customer):
+// events of one key are handled in offset order, as one at a time would
+// be, and the keys concurrently, so an order's slow step does not hold the
+// other orders of its partition. Each event is handled in a transaction of
+// its own under its saga's lock (HandleEvent); the saga needs no order
+// among events of different keys, which arrive on other partitions and
+// topics anyway (an order's StockReserved carry its products' keys).
+func (p *Processor) HandleBatch(ctx context.Context, batch []consumer.Message) error {
+	return p.handleBatch(ctx, batch)
+}
+
+func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) error {
 	env, err := messages.ParseEnvelope(msg.Metadata)
 	if err != nil {
 		p.logger.Error("event without a valid envelope skipped", "message_id", msg.UUID, "error", err)
@@ -130,7 +155,7 @@ func (p *Processor) handleMessage(msg *message.Message) error {
 		p.logger.Error("undecodable event skipped", "event_id", env.EventID, "type", env.EventType, "error", err)
 		return nil
 	}
-	return p.HandleEvent(msg.Context(), env.EventID, e)
+	return p.HandleEvent(ctx, env.EventID, e)
 }
 
 // HandleEvent applies one event to its order's saga, once.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
@@ -341,7 +340,6 @@ func TestCancellationCompensates(t *testing.T) {
 func TestEveryMessageDeliveredTwice(t *testing.T) {
 	t.Parallel()
 	w := setup(t, func(s *service.Service) {
-		s.ConsumerMiddleware = append(s.ConsumerMiddleware, middleware.Duplicator)
 		s.BatchMiddleware = append(s.BatchMiddleware, consumer.Duplicator)
 	})
 	p := w.product(10, 700)

@@ -72,7 +72,7 @@ func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) e
 	if err != nil {
 		return nil, err
 	}
-	router, err := svc.WorkerRouter()
+	sagaEvents, err := svc.SagaConsumer()
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) e
 	if err != nil {
 		return nil, err
 	}
-	return all(commands.Run, router.Run, saga.RunDeadlines), nil
+	return all(commands.Run, sagaEvents.Run, saga.RunDeadlines), nil
 }
 
 // roleRelay publishes each context's committed events to its topic.

@@ -12,12 +12,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/kafka"
@@ -129,30 +127,4 @@ func (b *Bus) Send(ctx context.Context, cmd messages.Command, env Envelope) (str
 		return "", fmt.Errorf("send %s for %s: %w", cmd.CommandName(), cmd.AggregateID(), err)
 	}
 	return id, nil
-}
-
-// SubscriberFactory returns the subscriber of one handler; its consumer
-// group is the handler name.
-type SubscriberFactory func(handlerName string) (message.Subscriber, error)
-
-// NewRouter returns a router with the middleware every consumer shares:
-// panics become errors, and a failing message is retried with exponential
-// backoff before it is nacked (and redelivered: a nack keeps the
-// partition's order).
-func NewRouter(logger watermill.LoggerAdapter) (*message.Router, error) {
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, logger)
-	if err != nil {
-		return nil, fmt.Errorf("create router: %w", err)
-	}
-	r.AddMiddleware(
-		middleware.Recoverer,
-		middleware.Retry{
-			MaxRetries:      5,
-			InitialInterval: 20 * time.Millisecond,
-			MaxInterval:     2 * time.Second,
-			Multiplier:      2,
-			Logger:          logger,
-		}.Middleware,
-	)
-	return r, nil
 }

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -274,13 +275,25 @@ func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGrou
 // attempt runs the handler once, measured.
 func (c *Consumer) attempt(ctx context.Context, msgs []Message) error {
 	start := time.Now()
-	err := c.handle(ctx, msgs)
+	err := c.safely(ctx, msgs)
 	c.cfg.Metrics.handled(c.cfg.Name, start, err)
 	if err != nil && len(msgs) > 1 && ctx.Err() == nil {
 		c.cfg.Logger.Info("batch failed, splitting it", "handler", c.cfg.Name, "topic", msgs[0].Topic,
 			"partition", msgs[0].Partition, "first_offset", msgs[0].Offset, "messages", len(msgs), "error", err)
 	}
 	return err
+}
+
+// safely runs the handler, turning a panic into the batch's error: like
+// any failure it is split down to the message that causes it, which is
+// retried alone, and the process lives on.
+func (c *Consumer) safely(ctx context.Context, msgs []Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return c.handle(ctx, msgs)
 }
 
 func markMessage(sess sarama.ConsumerGroupSession, m Message) {

@@ -164,3 +164,33 @@ func TestUndecodableRecordIsSkipped(t *testing.T) {
 		return slices.Equal(done, []string{"m00"})
 	}, 60*time.Second, 10*time.Millisecond)
 }
+
+func TestPanickingHandlerIsRetriedNotFatal(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	topic, group := env.Config.Topic("consumer.panic"), env.Config.ConsumerGroup("consumer.panic")
+	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 1, topic))
+	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
+	require.NoError(t, err)
+	defer pub.Close()
+	m := message.NewMessage(watermill.NewUUID(), []byte("m00"))
+	m.Metadata.Set(kafka.PartitionKeyHeader, "k")
+	require.NoError(t, pub.Publish(topic, m))
+
+	var mu sync.Mutex
+	calls := 0
+	run(t, env, group, topic, func(context.Context, []consumer.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls < 3 {
+			panic("boom")
+		}
+		return nil
+	})
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls == 3
+	}, 60*time.Second, 10*time.Millisecond, "the panic is an error: the message is retried and the process lives on")
+}

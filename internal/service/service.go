@@ -51,13 +51,9 @@ type Service struct {
 	// SagaConfig tunes the order saga (deadlines, attempts).
 	SagaConfig sagas.Config
 
-	// ConsumerMiddleware is added to every consumer router after the
-	// standard middleware. Fault-injection tests use it, for instance
-	// watermill's Duplicator to deliver every message twice.
-	ConsumerMiddleware []message.HandlerMiddleware
 	// BatchMiddleware wraps the batch handler of every consumer on the
-	// shared consumer loop (the command topics'): consumer.Duplicator,
-	// for instance.
+	// shared consumer loop (internal/consumer: the command topics', the
+	// saga's, the projectors'): consumer.Duplicator, for instance.
 	BatchMiddleware []consumer.Middleware
 
 	distinct []*pgxpool.Pool
@@ -202,9 +198,8 @@ func (s *Service) EnsureTopics() error {
 // creates: the upper bound of consumers per group.
 const TopicPartitions = 8
 
-// EventTopicPartitions is the partition count of the event topics. The
-// saga handles one event per partition at a time, so this bounds how many
-// orders it moves at once.
+// EventTopicPartitions is the partition count of the event topics: the
+// upper bound of consumers per group.
 const EventTopicPartitions = 16
 
 // Bus returns the command bus, creating its topics and publisher once.
@@ -331,7 +326,7 @@ func (s *Service) Projections() (*projections.Projector, error) {
 
 // ProjectorConsumer returns the live projectors' consumer of the three
 // event topics, with the indexes in place; Run it to start consuming.
-func (s *Service) ProjectorConsumer(ctx context.Context) (*projections.Consumer, error) {
+func (s *Service) ProjectorConsumer(ctx context.Context) (*consumer.Set, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
@@ -345,7 +340,7 @@ func (s *Service) ProjectorConsumer(ctx context.Context) (*projections.Consumer,
 	return p.NewConsumer(projections.KafkaSource{
 		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
-		Metrics: s.consumerMetrics,
+		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware,
 	})
 }
 
@@ -362,27 +357,41 @@ func (s *Service) Sagas() (*sagas.Processor, error) {
 	return s.sagas, nil
 }
 
-// WorkerRouter returns a router that runs the order saga on the event
-// topics; Run it to start consuming. The worker runs CommandProcessor
-// beside it, and the saga's deadlines in Sagas().RunDeadlines.
-func (s *Service) WorkerRouter() (*message.Router, error) {
+// SagaConsumer returns the order saga's consumers of the three event
+// topics; Run it to start consuming. The saga's deadlines run apart, in
+// Sagas().RunDeadlines.
+func (s *Service) SagaConsumer() (*consumer.Set, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
-	router, err := bus.NewRouter(s.watermillLogger())
-	if err != nil {
-		return nil, err
-	}
-	router.AddMiddleware(s.consumerMetrics.Middleware())
-	router.AddMiddleware(s.ConsumerMiddleware...)
 	saga, err := s.Sagas()
 	if err != nil {
 		return nil, err
 	}
-	if err := saga.AddHandlers(router, s.subscriberFactory("orderflow-saga"), s.Config.Topic); err != nil {
-		return nil, err
+	var cs []*consumer.Consumer
+	for _, sub := range sagas.Subscriptions() {
+		c, err := s.newConsumer(sub.Name, "orderflow-saga", saga.HandleBatch, s.Config.Topic(sub.Topic))
+		if err != nil {
+			consumer.NewSet(cs...).Close()
+			return nil, err
+		}
+		cs = append(cs, c)
 	}
-	return router, nil
+	return consumer.NewSet(cs...), nil
+}
+
+// newConsumer returns a consumer on the consumer loop: group name (the
+// handler's name, namespaced), the process's metrics, BatchMiddleware
+// around h.
+func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics ...string) (*consumer.Consumer, error) {
+	for _, mw := range s.BatchMiddleware {
+		h = mw(h)
+	}
+	return consumer.New(consumer.Config{
+		Name: name, Group: s.Config.ConsumerGroup(name), Topics: topics,
+		Brokers: s.Config.KafkaBrokers, ClientID: clientID,
+		Metrics: s.loopMetrics, Logger: s.Logger.With("component", "consumer"),
+	}, h)
 }
 
 // Relays returns one outbox relay per context, publishing its events topic.
@@ -404,12 +413,6 @@ func (s *Service) Relays() ([]*outbox.Relay, error) {
 		relays = append(relays, r)
 	}
 	return relays, nil
-}
-
-func (s *Service) subscriberFactory(clientID string) bus.SubscriberFactory {
-	return func(group string) (message.Subscriber, error) {
-		return kafka.NewSubscriber(s.Config.KafkaBrokers, s.Config.ConsumerGroup(group), clientID, s.watermillLogger())
-	}
 }
 
 // CommandProcessor returns the consumers of the command topics, one

@@ -123,12 +123,12 @@ func (s *System) StartWorker(svc *service.Service) (stop func()) {
 	s.T.Helper()
 	commands, err := svc.CommandProcessor()
 	require.NoError(s.T, err)
-	router, err := svc.WorkerRouter()
+	sagaEvents, err := svc.SagaConsumer()
 	require.NoError(s.T, err)
 	saga, err := svc.Sagas()
 	require.NoError(s.T, err)
-	stop = Run(s.T, commands.Run, router.Run, saga.RunDeadlines)
-	for _, running := range []<-chan struct{}{commands.Running(), router.Running()} {
+	stop = Run(s.T, commands.Run, sagaEvents.Run, saga.RunDeadlines)
+	for _, running := range []<-chan struct{}{commands.Running(), sagaEvents.Running()} {
 		select {
 		case <-running:
 		case <-time.After(time.Minute):

@@ -1,0 +1,164 @@
+package sagas_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/systemtest"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/sagas"
+)
+
+// gatedOrders runs the orders' commands of the saga's transaction, except
+// that those of one order wait until the gate opens: a slow step.
+type gatedOrders struct {
+	sagas.LocalCommands
+	order string
+	gate  chan struct{}
+}
+
+func (g gatedOrders) ExecuteOrderCommandInTx(ctx context.Context, tx pgx.Tx, id, correlationID string, cmd messages.Command) (handlers.Result, bool, error) {
+	if correlationID == g.order {
+		<-g.gate
+	}
+	return g.LocalCommands.ExecuteOrderCommandInTx(ctx, tx, id, correlationID, cmd)
+}
+
+// countingSender sends over the real bus and counts what it sent.
+type countingSender struct {
+	next sagas.CommandSender
+	sent atomic.Int64
+}
+
+func (c *countingSender) Send(ctx context.Context, cmd messages.Command, env bus.Envelope) (string, error) {
+	c.sent.Add(1)
+	return c.next.Send(ctx, cmd, env)
+}
+
+// stockReserved reads the inventory events topic until it has the
+// StockReserved of each order, as the saga's consumer would receive them.
+func (w *world) stockReserved(orderIDs ...string) map[string]consumer.Message {
+	w.t.Helper()
+	var mu sync.Mutex
+	found := map[string]consumer.Message{}
+	wanted := map[string]bool{}
+	for _, id := range orderIDs {
+		wanted[id] = true
+	}
+	cfg := w.Env.Config
+	reader, err := consumer.New(consumer.Config{
+		Name: "test.reader", Group: cfg.ConsumerGroup("test.reader"),
+		Topics:  []string{cfg.Topic(messages.EventsTopic("inventory"))},
+		Brokers: cfg.KafkaBrokers, Logger: w.Env.Logger,
+	}, func(_ context.Context, batch []consumer.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range batch {
+			env, err := messages.ParseEnvelope(m.Metadata)
+			var e messages.Event
+			if err == nil {
+				e, err = messages.DecodeEvent(env.EventType, m.Payload)
+			}
+			if err != nil {
+				w.t.Errorf("inventory event at offset %d: %v", m.Offset, err) // not FailNow: another goroutine
+				continue
+			}
+			if r, ok := e.(messages.StockReserved); ok && wanted[r.OrderID] {
+				found[r.OrderID] = m
+			}
+		}
+		return nil
+	})
+	require.NoError(w.t, err)
+	stop := systemtest.Run(w.t, reader.Run)
+	defer stop()
+	require.Eventually(w.t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(found) == len(orderIDs)
+	}, time.Minute, 20*time.Millisecond)
+	return found
+}
+
+// TestBatchOrdersConcurrentlyAndRedeliveredChangesNothing hands the saga a
+// batch as one event partition would: the events of two orders (their
+// keys differ). A slow step of the first order does not hold the second;
+// handling the batch again, as after a crash between the saga's commit
+// and the offset commit, changes nothing and sends nothing.
+func TestBatchOrdersConcurrentlyAndRedeliveredChangesNothing(t *testing.T) {
+	t.Parallel()
+	// The command handlers run, the saga's event consumers do not: the
+	// test is the saga's consumer.
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoSaga: true, NoProjector: true}), t: t}
+	c := w.customer(10000)
+	slow := w.place(c.ID, item(w.product(5, 100), 1))
+	quick := w.place(c.ID, item(w.product(5, 100), 1))
+	reserved := w.stockReserved(slow.ID, quick.ID)
+	batch := []consumer.Message{reserved[slow.ID], reserved[quick.ID]}
+	require.NotEqual(t, batch[0].Key, batch[1].Key, "the record key is the product")
+
+	b, err := w.Service.Bus()
+	require.NoError(t, err)
+	sender := &countingSender{next: b}
+	gate := make(chan struct{})
+	local := gatedOrders{LocalCommands: w.Service.Handlers(), order: slow.ID, gate: gate}
+	saga := sagas.NewProcessor(sagas.DefaultConfig(), w.Service.Pools[config.Ordering], local, sender, prometheus.NewRegistry(), w.Env.Logger)
+	t.Cleanup(saga.Drain)
+
+	reservedStep := func(orderID string) bool {
+		st, err := saga.Get(context.Background(), orderID)
+		require.NoError(t, err)
+		return len(st.Completed) > 1 && st.Completed[1] == messages.StepInventoryReserved
+	}
+	handled := make(chan error, 1)
+	go func() { handled <- saga.HandleBatch(context.Background(), batch) }()
+	require.Eventually(t, func() bool { return reservedStep(quick.ID) }, 30*time.Second, 10*time.Millisecond,
+		"the second order moves on while the first one's step is slow")
+	require.False(t, reservedStep(slow.ID))
+	select {
+	case err := <-handled:
+		t.Fatalf("the batch returned (%v) before its slow order was handled", err)
+	default:
+	}
+	close(gate)
+	require.NoError(t, <-handled)
+	require.True(t, reservedStep(slow.ID))
+
+	// Both sagas now wait for their authorizations; nothing else moves
+	// them (no saga consumer, no deadlines run here).
+	saga.Drain()
+	sent := sender.sent.Load()
+	require.Equal(t, int64(2), sent, "one AuthorizePayment per order")
+	before := map[string]*sagas.State{}
+	events := map[string]int{}
+	for _, id := range []string{slow.ID, quick.ID} {
+		before[id], err = saga.Get(context.Background(), id)
+		require.NoError(t, err)
+		events[id] = len(w.order(id).CompletedSteps)
+	}
+
+	require.NoError(t, saga.HandleBatch(context.Background(), batch), "redelivered")
+	require.Equal(t, sent, sender.sent.Load(), "nothing sent again")
+	for _, id := range []string{slow.ID, quick.ID} {
+		st, err := saga.Get(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, before[id], st)
+		require.Equal(t, events[id], len(w.order(id).CompletedSteps))
+	}
+	var stepsRecorded int
+	require.NoError(t, w.Env.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM ordering.events WHERE stream_id = ANY($1) AND event_type = 'ordering.OrderStepCompleted'`,
+		[]string{slow.ID, quick.ID}).Scan(&stepsRecorded))
+	require.Equal(t, 2, stepsRecorded, "INVENTORY_RESERVED once per order")
+}
