@@ -41,7 +41,7 @@ type Config struct {
 
 // DefaultConfig is what the worker runs with.
 func DefaultConfig() Config {
-	return Config{Policy: DefaultPolicy(), DeadlineInterval: 200 * time.Millisecond, DeadlineBatch: 100}
+	return Config{Policy: DefaultPolicy(), DeadlineInterval: time.Second, DeadlineBatch: 100}
 }
 
 // LocalCommands executes commands on the orders in the saga's transaction

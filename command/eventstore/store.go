@@ -82,14 +82,28 @@ func (r Record) Decode() (messages.Event, error) {
 
 // Store reads and appends the events of one schema.
 type Store struct {
-	pool   *pgxpool.Pool
-	schema string
-	table  string
+	pool     *pgxpool.Pool
+	schema   string
+	table    string
+	appended chan struct{}
 }
 
 // New returns the store of schema (one of ordering, inventory, payments).
 func New(pool *pgxpool.Pool, schema string) *Store {
-	return &Store{pool: pool, schema: schema, table: pgx.Identifier{schema, "events"}.Sanitize()}
+	return &Store{pool: pool, schema: schema, table: pgx.Identifier{schema, "events"}.Sanitize(), appended: make(chan struct{}, 1)}
+}
+
+// Appended signals, coalesced, that events were queued for appending
+// through this store (before their transaction commits, if it does): a
+// relay in the same process waits on it instead of polling, and reads
+// again shortly after each signal until the commit is visible.
+func (s *Store) Appended() <-chan struct{} { return s.appended }
+
+func (s *Store) signalAppended() {
+	select {
+	case s.appended <- struct{}{}:
+	default:
+	}
 }
 
 // Pool is the pool the store reads with; command handlers begin their
@@ -112,6 +126,7 @@ func (s *Store) Append(ctx context.Context, tx pgx.Tx, streamID, streamType stri
 	if err != nil {
 		return nil, err
 	}
+	s.signalAppended()
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, s.appendError(ctx, streamID, expectedVersion, err)
@@ -134,6 +149,7 @@ func (s *Store) QueueAppend(ctx context.Context, b *pgx.Batch, streamID, streamT
 	if err != nil {
 		return nil, err
 	}
+	s.signalAppended()
 	b.Queue(q, args...).Query(func(rows pgx.Rows) error {
 		if err := scanAppended(rows, records, expectedVersion); err != nil {
 			return s.appendError(ctx, streamID, expectedVersion, err)

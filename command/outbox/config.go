@@ -16,8 +16,11 @@ const (
 	// crash re-publishes little.
 	DefaultBatchSize = 500
 	// DefaultPollInterval is the longest wait between two reads of an
-	// idle relay, so the latency of the first event after a quiet spell.
-	DefaultPollInterval = 50 * time.Millisecond
+	// idle relay, so the latency of the first event after a quiet spell
+	// when it was appended by another process (writers in the relay's own
+	// process wake it at once: Config.Appended). Idle, the relay costs
+	// one cheap query per interval.
+	DefaultPollInterval = 250 * time.Millisecond
 	// DefaultLockRetryInterval is how often a standby instance tries to
 	// take over the lock; it bounds the fail-over time.
 	DefaultLockRetryInterval = time.Second
@@ -51,6 +54,11 @@ type Config struct {
 	// BatchSize is the most events read and published at once. Default
 	// DefaultBatchSize.
 	BatchSize int
+	// Appended, when set, signals that events may have been appended by a
+	// writer in this process (eventstore.Store.Appended): the relay reads
+	// at once, then again after MinPollInterval, doubling, until the
+	// commit is visible, instead of waiting out PollInterval.
+	Appended <-chan struct{}
 	// PollInterval is the longest the relay waits between two reads.
 	// Default DefaultPollInterval.
 	PollInterval time.Duration

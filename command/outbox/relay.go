@@ -261,9 +261,28 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 			limit = min(limit, maxHeldRetryInterval)
 		}
 		pollDelay = min(2*pollDelay, limit)
-		if !sleep(ctx, min(wait, limit)) {
+		woken, live := r.wait(ctx, min(wait, limit))
+		if !live {
 			return ctx.Err()
 		}
+		if woken {
+			pollDelay = r.cfg.MinPollInterval
+		}
+	}
+}
+
+// wait sleeps d, or less if a writer of this process signals an append
+// (woken). live is false once ctx ended.
+func (r *Relay) wait(ctx context.Context, d time.Duration) (woken, live bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false, false
+	case <-t.C:
+		return false, true
+	case <-r.cfg.Appended:
+		return true, true
 	}
 }
 

@@ -62,6 +62,7 @@ type Service struct {
 	loopMetrics     *consumer.Metrics
 	rejectedMetrics *bus.RejectedMetrics
 
+	stores    *handlers.Stores
 	handlers  *handlers.Handlers
 	publisher message.Publisher
 	bus       *bus.Bus
@@ -150,10 +151,25 @@ func (s *Service) ReadinessChecks() []server.Check {
 
 // Stores returns the event stores of the three contexts.
 func (s *Service) Stores() handlers.Stores {
-	return handlers.Stores{
-		Ordering:  eventstore.New(s.Pools[config.Ordering], string(config.Ordering)),
-		Inventory: eventstore.New(s.Pools[config.Inventory], string(config.Inventory)),
-		Payments:  eventstore.New(s.Pools[config.Payments], string(config.Payments)),
+	if s.stores == nil {
+		s.stores = &handlers.Stores{
+			Ordering:  eventstore.New(s.Pools[config.Ordering], string(config.Ordering)),
+			Inventory: eventstore.New(s.Pools[config.Inventory], string(config.Inventory)),
+			Payments:  eventstore.New(s.Pools[config.Payments], string(config.Payments)),
+		}
+	}
+	return *s.stores
+}
+
+// store is the event store of one context (Stores).
+func (s *Service) store(c config.Context) *eventstore.Store {
+	switch st := s.Stores(); c {
+	case config.Inventory:
+		return st.Inventory
+	case config.Payments:
+		return st.Payments
+	default:
+		return st.Ordering
 	}
 }
 
@@ -404,8 +420,9 @@ func (s *Service) Relays() ([]*outbox.Relay, error) {
 		pub := outbox.NewKafkaPublisher(s.Config.KafkaBrokers, "orderflow-relay-"+string(c))
 		s.closers = append(s.closers, pub.Close)
 		r, err := outbox.New(s.Pools[c], pub, outbox.Config{
-			Schema: string(c),
-			Topic:  s.Config.Topic(messages.EventsTopic(string(c))),
+			Schema:   string(c),
+			Topic:    s.Config.Topic(messages.EventsTopic(string(c))),
+			Appended: s.store(c).Appended(),
 		}, s.Logger.With("component", "relay"), s.Metrics)
 		if err != nil {
 			return nil, err
