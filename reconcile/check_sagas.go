@@ -13,7 +13,10 @@ func (r *Reconciler) checkSagas(ctx context.Context, ru *runState) error {
 	var after sagaRow
 	for {
 		page, err := r.sagaTable.overdue(ctx, ru.cutoff, after, r.cfg.PageSize)
-		if err != nil || len(page) == 0 {
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
 			break
 		}
 		after = page[len(page)-1]
@@ -29,9 +32,6 @@ func (r *Reconciler) checkSagas(ctx context.Context, ru *runState) error {
 			}
 		}
 		ru.report.Checked.Sagas += len(page)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
 	}
 	afterID := ""
 	for {

@@ -532,10 +532,11 @@ func TestSagasSendWhatWasLostAgain(t *testing.T) {
 }
 
 // With no relay running, an event older than the grace period is
-// reported as unpublished, one younger is in flight. A run is refused
-// while another process runs one, and the workers' periodic runs pick up
-// what the relays did once they run.
-func TestUnpublishedEventsLockAndPeriodicRuns(t *testing.T) {
+// reported as unpublished, one younger is in flight; a parked saga is
+// reported for a person. A run is refused while another process runs
+// one, and the workers' periodic runs pick up what the relays did once
+// they run.
+func TestUnpublishedEventsParkedSagasLockAndPeriodicRuns(t *testing.T) {
 	t.Parallel()
 	sys := &systemtest.System{T: t, Env: testenv.New(t)}
 	sys.Service = sys.Open()
@@ -553,20 +554,29 @@ func TestUnpublishedEventsLockAndPeriodicRuns(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, created, 1)
 
+	_, err = w.Env.Pool.Exec(w.ctx, `INSERT INTO sagas.order_sagas (order_id, phase, state, started_at)
+		VALUES ('parked', 'PARKED', '{"completed": ["ORDER_CREATED", "INVENTORY_RESERVED"], "failure": {"message": "void failed"}}', now())`)
+	require.NoError(t, err)
+
 	young := w.run(w.reconciler(func(c *reconcile.Config) { c.Grace = time.Hour }))
-	require.Zero(t, young.Total(), "younger than the grace period, it is in flight: %s", table(young))
+	require.Equal(t, []seen{{reconcile.SagaParked, "parked", "", reconcile.NeedsPerson}}, findings(young),
+		"younger than the grace period, the event is in flight: %s", table(young))
 
 	rec := w.reconciler(dryRun)
 	report := w.run(rec)
 	require.Equal(t, sorted(
 		seen{reconcile.OutboxUnpublished, "", mug, reconcile.NeedsPerson},
 		seen{reconcile.ProductReadModelDiverged, "", mug, reconcile.Healable},
+		seen{reconcile.SagaParked, "parked", "", reconcile.NeedsPerson},
 	), findings(report), table(report))
 	for _, f := range report.Findings {
-		if f.Kind == reconcile.OutboxUnpublished {
+		switch f.Kind {
+		case reconcile.OutboxUnpublished:
 			require.Equal(t, "inventory", f.Context)
 			require.Equal(t, created[0].EventID.String(), f.EventID)
 			require.Contains(t, f.Found, "inventory.ProductCreated version 1")
+		case reconcile.SagaParked:
+			require.Equal(t, "parked after INVENTORY_RESERVED: void failed", f.Found)
 		}
 	}
 	require.Equal(t, 1.0, w.gauge(reconcile.OutboxUnpublished))
