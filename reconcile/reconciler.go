@@ -109,7 +109,6 @@ type Reconciler struct {
 	resender                      SagaResender
 	metrics                       *metrics
 	logger                        *slog.Logger
-	now                           func() time.Time
 }
 
 // New returns a reconciler.
@@ -147,7 +146,6 @@ func New(cfg Config, d Deps) (*Reconciler, error) {
 		resender:  d.Sagas,
 		metrics:   m,
 		logger:    d.Logger,
-		now:       time.Now,
 	}
 	for _, n := range projections.Names() {
 		r.aliases[n] = d.Index(string(n))
@@ -212,7 +210,7 @@ func (r *Reconciler) tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if release == nil || (last != nil && r.now().Sub(last.FinishedAt) < r.cfg.Interval/2) {
+	if release == nil || (last != nil && time.Since(last.FinishedAt) < r.cfg.Interval/2) {
 		if last != nil {
 			r.metrics.show(*last)
 		}
@@ -224,7 +222,7 @@ func (r *Reconciler) tick(ctx context.Context) error {
 
 // run is one reconciliation, under the lock.
 func (r *Reconciler) run(ctx context.Context) (Report, error) {
-	started := r.now()
+	started := time.Now()
 	ru := &runState{
 		cutoff:      started.Add(-r.cfg.Grace),
 		maxFindings: r.cfg.MaxFindings,
@@ -244,7 +242,7 @@ func (r *Reconciler) run(ctx context.Context) (Report, error) {
 			return Report{}, err
 		}
 	}
-	ru.report.FinishedAt = r.now()
+	ru.report.FinishedAt = time.Now()
 	if err := r.reports.Save(ctx, ru.report); err != nil {
 		return Report{}, err
 	}
