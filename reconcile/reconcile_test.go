@@ -22,6 +22,7 @@ import (
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/service"
@@ -446,21 +447,35 @@ type loser struct {
 	targets, lost sync.Map
 }
 
-func (l *loser) middleware(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		name := msg.Metadata.Get("name")
-		if target, ok := l.targets.Load(name); ok {
-			var cmd struct {
-				OrderID string `json:"orderId"`
-			}
-			if json.Unmarshal(msg.Payload, &cmd) == nil && cmd.OrderID == target {
-				if _, done := l.lost.LoadOrStore(name, true); !done {
-					return nil, nil
-				}
+func (l *loser) middleware(h consumer.Handler) consumer.Handler {
+	return func(ctx context.Context, batch []consumer.Message) error {
+		kept := make([]consumer.Message, 0, len(batch))
+		for _, m := range batch {
+			if !l.loses(m.Message) {
+				kept = append(kept, m)
 			}
 		}
-		return h(msg)
+		if len(kept) == 0 {
+			return nil
+		}
+		return h(ctx, kept)
 	}
+}
+
+func (l *loser) loses(msg *message.Message) bool {
+	name := msg.Metadata.Get("name")
+	target, ok := l.targets.Load(name)
+	if !ok {
+		return false
+	}
+	var cmd struct {
+		OrderID string `json:"orderId"`
+	}
+	if json.Unmarshal(msg.Payload, &cmd) != nil || cmd.OrderID != target {
+		return false
+	}
+	_, done := l.lost.LoadOrStore(name, true)
+	return !done
 }
 
 // With the deadline loop down, a lost CommitStock leaves a CONFIRMED
@@ -473,7 +488,7 @@ func TestSagasSendWhatWasLostAgain(t *testing.T) {
 	w := setup(t, systemtest.Options{Configure: func(s *service.Service) {
 		s.SagaConfig.DeadlineInterval = time.Hour // nothing fires deadlines
 		s.SagaConfig.Policy.StepTimeout = 50 * time.Millisecond
-		s.ConsumerMiddleware = append(s.ConsumerMiddleware, l.middleware)
+		s.BatchMiddleware = append(s.BatchMiddleware, l.middleware)
 	}})
 	mug := w.product(10, 1250)
 	ada := w.customer(100_00)
