@@ -43,6 +43,8 @@ type Queries struct {
 	OrderStatusChanged OrderStatusChangedHandler
 	// ProjectionStatus shows the read models' lag (operators).
 	ProjectionStatus ProjectionStatusHandler
+	// Reconciliation shows the last reconciliation report (operators).
+	Reconciliation ReconciliationHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -55,6 +57,8 @@ type ReadModels struct {
 	Changes OrderChangeWatcher
 	// Projections reports the projections' status.
 	Projections ProjectionStatusReader
+	// Reconciliation reads the last reconciliation report.
+	Reconciliation ReconciliationReports
 }
 
 // OrderReader reads the orders read model.
@@ -124,6 +128,7 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 
 			OrderStatusChanged: OrderStatusChangedHandler{d},
 			ProjectionStatus:   ProjectionStatusHandler{d},
+			Reconciliation:     ReconciliationHandler{d},
 		},
 	}
 }

@@ -1,12 +1,15 @@
 package graph
 
 import (
+	"time"
+
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/graph/model"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
 	"github.com/orderflow/orderflow/query"
+	"github.com/orderflow/orderflow/reconcile"
 )
 
 // This file is the only place that knows both the GraphQL models and the
@@ -189,4 +192,30 @@ func projectionStatusModels(in []projections.Status) []model.ProjectionStatus {
 		out[i] = m
 	}
 	return out
+}
+
+func reconciliationModel(r reconcile.Report) *model.ReconciliationReport {
+	m := &model.ReconciliationReport{
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Healing: r.Healing, Grace: time.Duration(r.Grace).String(),
+		CheckedOrders: r.Checked.Orders, CheckedProducts: r.Checked.Products, CheckedCustomers: r.Checked.Customers,
+		CheckedSagas: r.Checked.Sagas, Healed: r.Healed, NeedsPerson: r.NeedsPerson, Healable: r.Healable,
+		Findings: make([]model.Divergence, len(r.Findings)), Omitted: r.Omitted,
+	}
+	for _, k := range reconcile.Kinds() {
+		m.Counts = append(m.Counts, model.DivergenceCount{Kind: string(k), Count: r.Counts[k]})
+	}
+	for i, f := range r.Findings {
+		m.Findings[i] = model.Divergence{
+			Kind: string(f.Kind), OrderID: optional(f.OrderID), ProductID: optional(f.ProductID), CustomerID: optional(f.CustomerID),
+			Context: optional(f.Context), EventID: optional(f.EventID), Expected: f.Expected, Found: f.Found,
+			Resolution: divergenceResolutions[f.Resolution], Action: f.Action,
+		}
+	}
+	return m
+}
+
+var divergenceResolutions = map[reconcile.Resolution]model.DivergenceResolution{
+	reconcile.Healed:      model.DivergenceResolutionHealed,
+	reconcile.NeedsPerson: model.DivergenceResolutionNeedsPerson,
+	reconcile.Healable:    model.DivergenceResolutionHealable,
 }

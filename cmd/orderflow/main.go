@@ -1,6 +1,6 @@
 // Command orderflow is the one binary of the platform. Each subcommand is a
 // role (api, worker, relay, projector, or all of them in one process) or a
-// job (migrate, rebuild, token, bench).
+// job (migrate, rebuild, reconcile, token, bench).
 package main
 
 import (
@@ -35,6 +35,7 @@ func commands() []command {
 		{name: "projector", usage: "project events into Elasticsearch", run: runRoles(roleProjector)},
 		{name: "migrate", usage: "apply database migrations and exit", run: runMigrate},
 		rebuildCommand(),
+		reconcileCommand(),
 		tokenCommand(),
 		benchCommand(),
 	}

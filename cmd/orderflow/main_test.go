@@ -81,7 +81,7 @@ func TestRolesRefuseMalformedConfiguration(t *testing.T) {
 		{"malformed flag", []string{"ORDERFLOW_DEV=true"}, []string{"--max-pending-commands", "lots"},
 			[]string{`invalid value "lots" for flag -max-pending-commands`}},
 	}
-	for _, role := range []string{"all", "api", "worker", "relay", "projector", "migrate", "rebuild", "token", "bench"} {
+	for _, role := range []string{"all", "api", "worker", "relay", "projector", "migrate", "rebuild", "reconcile", "token", "bench"} {
 		for _, tc := range cases {
 			t.Run(role+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()

@@ -10,6 +10,7 @@ import (
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/reconcile"
 )
 
 // role mounts its handlers on the shared HTTP server and returns the
@@ -66,7 +67,8 @@ func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) er
 	return all(changes.Run, drain), svc.MountAPI(srv)
 }
 
-// roleWorker handles the commands of every context and runs the order saga.
+// roleWorker handles the commands of every context, runs the order saga
+// and, one worker at a time, the periodic reconciliation.
 func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
 	commands, err := svc.CommandProcessor()
 	if err != nil {
@@ -80,7 +82,13 @@ func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) e
 	if err != nil {
 		return nil, err
 	}
-	return all(commands.Run, sagaEvents.Run, saga.RunDeadlines), nil
+	rc := reconcile.DefaultConfig()
+	rc.Interval = svc.Config.ReconcileInterval
+	rec, err := svc.Reconciler(rc)
+	if err != nil {
+		return nil, err
+	}
+	return all(commands.Run, sagaEvents.Run, saga.RunDeadlines, rec.RunPeriodically), nil
 }
 
 // roleRelay publishes each context's committed events to its topic.

@@ -40,6 +40,24 @@ type ComplexityRoot struct {
 		Name    func(childComplexity int) int
 	}
 
+	Divergence struct {
+		Action     func(childComplexity int) int
+		Context    func(childComplexity int) int
+		CustomerID func(childComplexity int) int
+		EventID    func(childComplexity int) int
+		Expected   func(childComplexity int) int
+		Found      func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		OrderID    func(childComplexity int) int
+		ProductID  func(childComplexity int) int
+		Resolution func(childComplexity int) int
+	}
+
+	DivergenceCount struct {
+		Count func(childComplexity int) int
+		Kind  func(childComplexity int) int
+	}
+
 	FacetCount struct {
 		Count func(childComplexity int) int
 		Value func(childComplexity int) int
@@ -137,7 +155,25 @@ type ComplexityRoot struct {
 		OrderEvents      func(childComplexity int, orderID string) int
 		Product          func(childComplexity int, id string) int
 		ProjectionStatus func(childComplexity int) int
+		Reconciliation   func(childComplexity int) int
 		SearchOrders     func(childComplexity int, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) int
+	}
+
+	ReconciliationReport struct {
+		CheckedCustomers func(childComplexity int) int
+		CheckedOrders    func(childComplexity int) int
+		CheckedProducts  func(childComplexity int) int
+		CheckedSagas     func(childComplexity int) int
+		Counts           func(childComplexity int) int
+		Findings         func(childComplexity int) int
+		FinishedAt       func(childComplexity int) int
+		Grace            func(childComplexity int) int
+		Healable         func(childComplexity int) int
+		Healed           func(childComplexity int) int
+		Healing          func(childComplexity int) int
+		NeedsPerson      func(childComplexity int) int
+		Omitted          func(childComplexity int) int
+		StartedAt        func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -193,6 +229,90 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Name(childComplexity), true
+
+	case "Divergence.action":
+		if e.ComplexityRoot.Divergence.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.Action(childComplexity), true
+
+	case "Divergence.context":
+		if e.ComplexityRoot.Divergence.Context == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.Context(childComplexity), true
+
+	case "Divergence.customerId":
+		if e.ComplexityRoot.Divergence.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.CustomerID(childComplexity), true
+
+	case "Divergence.eventId":
+		if e.ComplexityRoot.Divergence.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.EventID(childComplexity), true
+
+	case "Divergence.expected":
+		if e.ComplexityRoot.Divergence.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.Expected(childComplexity), true
+
+	case "Divergence.found":
+		if e.ComplexityRoot.Divergence.Found == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.Found(childComplexity), true
+
+	case "Divergence.kind":
+		if e.ComplexityRoot.Divergence.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.Kind(childComplexity), true
+
+	case "Divergence.orderId":
+		if e.ComplexityRoot.Divergence.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.OrderID(childComplexity), true
+
+	case "Divergence.productId":
+		if e.ComplexityRoot.Divergence.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.ProductID(childComplexity), true
+
+	case "Divergence.resolution":
+		if e.ComplexityRoot.Divergence.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Divergence.Resolution(childComplexity), true
+
+	case "DivergenceCount.count":
+		if e.ComplexityRoot.DivergenceCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DivergenceCount.Count(childComplexity), true
+
+	case "DivergenceCount.kind":
+		if e.ComplexityRoot.DivergenceCount.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DivergenceCount.Kind(childComplexity), true
 
 	case "FacetCount.count":
 		if e.ComplexityRoot.FacetCount.Count == nil {
@@ -685,6 +805,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.ProjectionStatus(childComplexity), true
 
+	case "Query.reconciliation":
+		if e.ComplexityRoot.Query.Reconciliation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Reconciliation(childComplexity), true
+
 	case "Query.searchOrders":
 		if e.ComplexityRoot.Query.SearchOrders == nil {
 			break
@@ -696,6 +823,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SearchOrders(childComplexity, args["filter"].(*model.OrderSearchFilter), args["first"].(*int), args["after"].(*string), args["sort"].(*model.OrderSort)), true
+
+	case "ReconciliationReport.checkedCustomers":
+		if e.ComplexityRoot.ReconciliationReport.CheckedCustomers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.CheckedCustomers(childComplexity), true
+
+	case "ReconciliationReport.checkedOrders":
+		if e.ComplexityRoot.ReconciliationReport.CheckedOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.CheckedOrders(childComplexity), true
+
+	case "ReconciliationReport.checkedProducts":
+		if e.ComplexityRoot.ReconciliationReport.CheckedProducts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.CheckedProducts(childComplexity), true
+
+	case "ReconciliationReport.checkedSagas":
+		if e.ComplexityRoot.ReconciliationReport.CheckedSagas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.CheckedSagas(childComplexity), true
+
+	case "ReconciliationReport.counts":
+		if e.ComplexityRoot.ReconciliationReport.Counts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Counts(childComplexity), true
+
+	case "ReconciliationReport.findings":
+		if e.ComplexityRoot.ReconciliationReport.Findings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Findings(childComplexity), true
+
+	case "ReconciliationReport.finishedAt":
+		if e.ComplexityRoot.ReconciliationReport.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.FinishedAt(childComplexity), true
+
+	case "ReconciliationReport.grace":
+		if e.ComplexityRoot.ReconciliationReport.Grace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Grace(childComplexity), true
+
+	case "ReconciliationReport.healable":
+		if e.ComplexityRoot.ReconciliationReport.Healable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Healable(childComplexity), true
+
+	case "ReconciliationReport.healed":
+		if e.ComplexityRoot.ReconciliationReport.Healed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Healed(childComplexity), true
+
+	case "ReconciliationReport.healing":
+		if e.ComplexityRoot.ReconciliationReport.Healing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Healing(childComplexity), true
+
+	case "ReconciliationReport.needsPerson":
+		if e.ComplexityRoot.ReconciliationReport.NeedsPerson == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.NeedsPerson(childComplexity), true
+
+	case "ReconciliationReport.omitted":
+		if e.ComplexityRoot.ReconciliationReport.Omitted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Omitted(childComplexity), true
+
+	case "ReconciliationReport.startedAt":
+		if e.ComplexityRoot.ReconciliationReport.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.StartedAt(childComplexity), true
 
 	case "Subscription.orderStatusChanged":
 		if e.ComplexityRoot.Subscription.OrderStatusChanged == nil {
@@ -1019,6 +1244,76 @@ type Subscription {
   orderStatusChanged(orderId: ID!): Order!
 }
 `, BuiltIn: false},
+	{Name: "../schema/reconciliation.graphqls", Input: `"""
+The last reconciliation (orderflow reconcile, or a worker every
+ORDERFLOW_RECONCILE_INTERVAL): where the services' data disagreed, what was
+healed and what needs a person.
+"""
+type ReconciliationReport {
+  startedAt: Time!
+  finishedAt: Time!
+  "False for a dry run, which heals nothing."
+  healing: Boolean!
+  "How old a difference had to be to count, e.g. \"1m0s\"."
+  grace: String!
+  checkedOrders: Int!
+  checkedProducts: Int!
+  checkedCustomers: Int!
+  "Overdue and parked sagas looked at."
+  checkedSagas: Int!
+  "Findings per kind, listed or not, every kind present (0 when none): the orderflow_divergences gauge."
+  counts: [DivergenceCount!]!
+  healed: Int!
+  needsPerson: Int!
+  "Found by a dry run that a run that heals would have healed."
+  healable: Int!
+  "At most 1000 per kind by default (orderflow reconcile --max-findings); omitted counts the others."
+  findings: [Divergence!]!
+  omitted: Int!
+}
+
+type DivergenceCount { kind: String! count: Int! }
+
+"One place where the services' data disagree."
+type Divergence {
+  """
+  document_missing, document_stale, product_read_model_diverged,
+  customer_read_model_diverged, reservation_orphaned, hold_orphaned,
+  stock_not_committed, stock_committed_twice, payment_not_captured,
+  payment_captured_twice, stock_not_released, hold_not_voided,
+  saga_overdue, saga_parked or outbox_unpublished.
+  """
+  kind: String!
+  orderId: ID
+  productId: ID
+  customerId: ID
+  "The context (ordering, inventory, payments) of eventId."
+  context: String
+  "An event not published (outbox_unpublished)."
+  eventId: ID
+  "What the event stores say."
+  expected: String!
+  "What is there."
+  found: String!
+  resolution: DivergenceResolution!
+  "What was done, or what a person should do."
+  action: String!
+}
+
+enum DivergenceResolution {
+  "Repaired (a document re-projected and read back), or handed to the order's saga, which sent the missing command again."
+  HEALED
+  "Nothing safe could be done automatically, or healing failed: see action."
+  NEEDS_PERSON
+  "A dry run found it; a run that heals would heal it."
+  HEALABLE
+}
+
+extend type Query {
+  "Admin only. The last reconciliation report; null before the first run."
+  reconciliation: ReconciliationReport
+}
+`, BuiltIn: false},
 	{Name: "../schema/scalars.graphqls", Input: `"A decimal amount as a string with two fraction digits, e.g. \"29.99\". Input takes an optional sign, digits and at most two fraction digits: no JSON number, exponent, NaN or grouping. Each field states its bounds."
 scalar Decimal
 "RFC 3339 timestamp."
@@ -1045,6 +1340,42 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_held(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
+}
+
+func (ec *executionContext) childFields_Divergence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Divergence_kind(ctx, field)
+	case "orderId":
+		return ec.fieldContext_Divergence_orderId(ctx, field)
+	case "productId":
+		return ec.fieldContext_Divergence_productId(ctx, field)
+	case "customerId":
+		return ec.fieldContext_Divergence_customerId(ctx, field)
+	case "context":
+		return ec.fieldContext_Divergence_context(ctx, field)
+	case "eventId":
+		return ec.fieldContext_Divergence_eventId(ctx, field)
+	case "expected":
+		return ec.fieldContext_Divergence_expected(ctx, field)
+	case "found":
+		return ec.fieldContext_Divergence_found(ctx, field)
+	case "resolution":
+		return ec.fieldContext_Divergence_resolution(ctx, field)
+	case "action":
+		return ec.fieldContext_Divergence_action(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Divergence", field.Name)
+}
+
+func (ec *executionContext) childFields_DivergenceCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_DivergenceCount_kind(ctx, field)
+	case "count":
+		return ec.fieldContext_DivergenceCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DivergenceCount", field.Name)
 }
 
 func (ec *executionContext) childFields_FacetCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1209,6 +1540,40 @@ func (ec *executionContext) childFields_ProjectionStatus(ctx context.Context, fi
 		return ec.fieldContext_ProjectionStatus_partitions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProjectionStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startedAt":
+		return ec.fieldContext_ReconciliationReport_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_ReconciliationReport_finishedAt(ctx, field)
+	case "healing":
+		return ec.fieldContext_ReconciliationReport_healing(ctx, field)
+	case "grace":
+		return ec.fieldContext_ReconciliationReport_grace(ctx, field)
+	case "checkedOrders":
+		return ec.fieldContext_ReconciliationReport_checkedOrders(ctx, field)
+	case "checkedProducts":
+		return ec.fieldContext_ReconciliationReport_checkedProducts(ctx, field)
+	case "checkedCustomers":
+		return ec.fieldContext_ReconciliationReport_checkedCustomers(ctx, field)
+	case "checkedSagas":
+		return ec.fieldContext_ReconciliationReport_checkedSagas(ctx, field)
+	case "counts":
+		return ec.fieldContext_ReconciliationReport_counts(ctx, field)
+	case "healed":
+		return ec.fieldContext_ReconciliationReport_healed(ctx, field)
+	case "needsPerson":
+		return ec.fieldContext_ReconciliationReport_needsPerson(ctx, field)
+	case "healable":
+		return ec.fieldContext_ReconciliationReport_healable(ctx, field)
+	case "findings":
+		return ec.fieldContext_ReconciliationReport_findings(ctx, field)
+	case "omitted":
+		return ec.fieldContext_ReconciliationReport_omitted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationReport", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

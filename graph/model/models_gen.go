@@ -46,6 +46,35 @@ type Customer struct {
 	Held    money.Amount `json:"held"`
 }
 
+// One place where the services' data disagree.
+type Divergence struct {
+	// document_missing, document_stale, product_read_model_diverged,
+	// customer_read_model_diverged, reservation_orphaned, hold_orphaned,
+	// stock_not_committed, stock_committed_twice, payment_not_captured,
+	// payment_captured_twice, stock_not_released, hold_not_voided,
+	// saga_overdue, saga_parked or outbox_unpublished.
+	Kind       string  `json:"kind"`
+	OrderID    *string `json:"orderId,omitempty"`
+	ProductID  *string `json:"productId,omitempty"`
+	CustomerID *string `json:"customerId,omitempty"`
+	// The context (ordering, inventory, payments) of eventId.
+	Context *string `json:"context,omitempty"`
+	// An event not published (outbox_unpublished).
+	EventID *string `json:"eventId,omitempty"`
+	// What the event stores say.
+	Expected string `json:"expected"`
+	// What is there.
+	Found      string               `json:"found"`
+	Resolution DivergenceResolution `json:"resolution"`
+	// What was done, or what a person should do.
+	Action string `json:"action"`
+}
+
+type DivergenceCount struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
 type FacetCount struct {
 	Value string `json:"value"`
 	Count int    `json:"count"`
@@ -190,6 +219,32 @@ type ProjectionStatus struct {
 type Query struct {
 }
 
+// The last reconciliation (orderflow reconcile, or a worker every
+// ORDERFLOW_RECONCILE_INTERVAL): where the services' data disagreed, what was
+// healed and what needs a person.
+type ReconciliationReport struct {
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+	// False for a dry run, which heals nothing.
+	Healing bool `json:"healing"`
+	// How old a difference had to be to count, e.g. "1m0s".
+	Grace            string `json:"grace"`
+	CheckedOrders    int    `json:"checkedOrders"`
+	CheckedProducts  int    `json:"checkedProducts"`
+	CheckedCustomers int    `json:"checkedCustomers"`
+	// Overdue and parked sagas looked at.
+	CheckedSagas int `json:"checkedSagas"`
+	// Findings per kind, listed or not, every kind present (0 when none): the orderflow_divergences gauge.
+	Counts      []DivergenceCount `json:"counts"`
+	Healed      int               `json:"healed"`
+	NeedsPerson int               `json:"needsPerson"`
+	// Found by a dry run that a run that heals would have healed.
+	Healable int `json:"healable"`
+	// At most 1000 per kind by default (orderflow reconcile --max-findings); omitted counts the others.
+	Findings []Divergence `json:"findings"`
+	Omitted  int          `json:"omitted"`
+}
+
 // A new account. Text is trimmed, must not be blank and holds no control characters. A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound.
 type RegisterCustomerInput struct {
 	// An address of the form name@domain: at most 254 characters, no white space.
@@ -201,6 +256,66 @@ type RegisterCustomerInput struct {
 }
 
 type Subscription struct {
+}
+
+type DivergenceResolution string
+
+const (
+	// Repaired (a document re-projected and read back), or handed to the order's saga, which sent the missing command again.
+	DivergenceResolutionHealed DivergenceResolution = "HEALED"
+	// Nothing safe could be done automatically, or healing failed: see action.
+	DivergenceResolutionNeedsPerson DivergenceResolution = "NEEDS_PERSON"
+	// A dry run found it; a run that heals would heal it.
+	DivergenceResolutionHealable DivergenceResolution = "HEALABLE"
+)
+
+var AllDivergenceResolution = []DivergenceResolution{
+	DivergenceResolutionHealed,
+	DivergenceResolutionNeedsPerson,
+	DivergenceResolutionHealable,
+}
+
+func (e DivergenceResolution) IsValid() bool {
+	switch e {
+	case DivergenceResolutionHealed, DivergenceResolutionNeedsPerson, DivergenceResolutionHealable:
+		return true
+	}
+	return false
+}
+
+func (e DivergenceResolution) String() string {
+	return string(e)
+}
+
+func (e *DivergenceResolution) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DivergenceResolution(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DivergenceResolution", str)
+	}
+	return nil
+}
+
+func (e DivergenceResolution) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DivergenceResolution) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DivergenceResolution) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type OrderSort string

@@ -68,6 +68,11 @@ type Config struct {
 	// application's default).
 	MaxPendingCommands int
 
+	// ReconcileInterval is how often the workers reconcile the services'
+	// data (one of them at a time, see package reconcile); 0 turns the
+	// periodic run off (orderflow reconcile still runs on demand).
+	ReconcileInterval time.Duration
+
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -158,13 +163,14 @@ func (c Config) prefixed(name, sep string) string {
 // the unsafe one.
 func Default() Config {
 	return Config{
-		HTTPAddr:         DefaultHTTPAddr,
-		JWTSecret:        DefaultJWTSecret,
-		PostgresURL:      DefaultPostgresURL,
-		KafkaBrokers:     strings.Split(DefaultKafkaBrokers, ","),
-		ElasticsearchURL: DefaultElasticsearchURL,
-		ShutdownTimeout:  15 * time.Second,
-		LogLevel:         "info",
+		HTTPAddr:          DefaultHTTPAddr,
+		JWTSecret:         DefaultJWTSecret,
+		PostgresURL:       DefaultPostgresURL,
+		KafkaBrokers:      strings.Split(DefaultKafkaBrokers, ","),
+		ElasticsearchURL:  DefaultElasticsearchURL,
+		ReconcileInterval: 5 * time.Minute,
+		ShutdownTimeout:   15 * time.Second,
+		LogLevel:          "info",
 	}
 }
 
@@ -228,6 +234,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPendingCommands < 0 {
 		bad("max-pending-commands", c.MaxPendingCommands, "must not be negative (0 takes the default)")
+	}
+	if c.ReconcileInterval < 0 {
+		bad("reconcile-interval", c.ReconcileInterval, "must not be negative (0 turns the periodic reconciliation off)")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", c.ShutdownTimeout, "must be positive")
@@ -338,6 +347,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 		usage("share of payment authorizations declined, 0..1 (fault injection)", "payment-refusal-rate"))
 	fs.DurationVar(&c.PaymentFaults.Latency, "payment-latency", c.PaymentFaults.Latency,
 		usage("latency added to every payment authorization (fault injection)", "payment-latency"))
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval,
+		usage("how often the workers reconcile the services' data, one at a time (0: off)", "reconcile-interval"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, usage("graceful stop deadline", "shutdown-timeout"))
 	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands,
 		usage("commands an API process runs at once at most; more are refused before they run, retryable (0: 512)", "max-pending-commands"))

@@ -43,6 +43,7 @@ func TestDefaultsMatchLocalDeps(t *testing.T) {
 	require.Equal(t, []string{"127.0.0.1:9092"}, cfg.KafkaBrokers)
 	require.Equal(t, DefaultPostgresURL, cfg.DatabaseURL(Payments))
 	require.Equal(t, []string{DefaultPostgresURL}, cfg.DatabaseURLs())
+	require.Equal(t, 5*time.Minute, cfg.ReconcileInterval)
 }
 
 func TestDefaultIsNotDevelopmentMode(t *testing.T) {
@@ -81,6 +82,7 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 		"ORDERFLOW_SHUTDOWN_TIMEOUT":      "3s",
 		"ORDERFLOW_NAMESPACE":             "t1",
 		"ORDERFLOW_MAX_PENDING_COMMANDS":  "64",
+		"ORDERFLOW_RECONCILE_INTERVAL":    "0s",
 	}
 	cfg := valid(t, env, "--http-addr", ":9100")
 	require.Equal(t, ":9100", cfg.HTTPAddr)
@@ -90,6 +92,7 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 	require.Len(t, cfg.DatabaseURLs(), 2)
 	require.Equal(t, 3*time.Second, cfg.ShutdownTimeout)
 	require.Equal(t, 64, cfg.MaxPendingCommands)
+	require.Zero(t, cfg.ReconcileInterval, "0 turns the periodic reconciliation off")
 	require.Equal(t, "t1.orderflow.ordering.events", cfg.Topic("orderflow.ordering.events"))
 	require.Equal(t, "t1-orders", cfg.Index("orders"))
 
@@ -110,6 +113,7 @@ func TestMalformedVariablesAreRefused(t *testing.T) {
 		{"ORDERFLOW_SHUTDOWN_TIMEOUT", "15", "not a duration"},
 		{"ORDERFLOW_SHUTDOWN_TIMEOUT", "soon", "not a duration"},
 		{"ORDERFLOW_PAYMENT_LATENCY", "20", "not a duration"},
+		{"ORDERFLOW_RECONCILE_INTERVAL", "300", "not a duration"},
 		{"ORDERFLOW_DEV", "yes", "not a boolean"},
 		{"ORDERFLOW_DEV", "", "not a boolean"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "ten percent", "not a number"},
@@ -140,6 +144,7 @@ func TestValidateRefusesValuesOutOfRange(t *testing.T) {
 		{"ORDERFLOW_SHUTDOWN_TIMEOUT", "-5s", "must be positive"},
 		{"ORDERFLOW_SHUTDOWN_TIMEOUT", "0s", "must be positive"},
 		{"ORDERFLOW_PAYMENT_LATENCY", "-1ms", "must not be negative"},
+		{"ORDERFLOW_RECONCILE_INTERVAL", "-1m", "must not be negative"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "1.5", "between 0 and 1"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "-0.1", "between 0 and 1"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "NaN", "between 0 and 1"},
@@ -239,7 +244,7 @@ func validValue(key string) string {
 	switch key {
 	case "ORDERFLOW_DEV":
 		return "true"
-	case "ORDERFLOW_SHUTDOWN_TIMEOUT", "ORDERFLOW_PAYMENT_LATENCY":
+	case "ORDERFLOW_SHUTDOWN_TIMEOUT", "ORDERFLOW_PAYMENT_LATENCY", "ORDERFLOW_RECONCILE_INTERVAL":
 		return "1s"
 	default:
 		return "0"

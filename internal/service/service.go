@@ -35,6 +35,7 @@ import (
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
 	"github.com/orderflow/orderflow/query"
+	"github.com/orderflow/orderflow/reconcile"
 	"github.com/orderflow/orderflow/sagas"
 )
 
@@ -264,6 +265,7 @@ func (s *Service) ReadModels() app.ReadModels {
 	if s.changes != nil {
 		read.Changes = s.changes
 	}
+	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
 	if p, err := s.Projections(); err == nil {
 		read.Projections = p
 	} else {
@@ -357,6 +359,24 @@ func (s *Service) ProjectorConsumer(ctx context.Context) (*consumer.Set, error) 
 		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
 		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware,
+	})
+}
+
+// Reconciler returns the reconciliation job (package reconcile) over
+// every context's database and the read models, healing through this
+// process's projector and order sagas.
+func (s *Service) Reconciler(cfg reconcile.Config) (*reconcile.Reconciler, error) {
+	p, err := s.Projections()
+	if err != nil {
+		return nil, err
+	}
+	saga, err := s.Sagas()
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.New(cfg, reconcile.Deps{
+		Pools: s.Pools, Elastic: s.Elastic, Index: s.Config.Index, Namespace: s.Config.Namespace,
+		Projections: p, Sagas: saga, Metrics: s.Metrics, Logger: s.Logger.With("component", "reconcile"),
 	})
 }
 

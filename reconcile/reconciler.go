@@ -1,0 +1,294 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderflow/orderflow/command/outbox"
+	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/sagas"
+)
+
+// ErrRunning refuses a run while another process runs one.
+var ErrRunning = errors.New("a reconciliation is running in another process")
+
+// Config tunes the reconciler. Start from DefaultConfig.
+type Config struct {
+	// Grace is how old a difference must be before it counts: documents,
+	// reservations, holds, deadlines and unpublished events younger than
+	// this are in flight.
+	Grace time.Duration
+	// PageSize is the number of streams (orders, products, customers) or
+	// sagas compared at once.
+	PageSize int
+	// ChunkSize is the number of events read at once.
+	ChunkSize int
+	// MaxFindings bounds the findings of each kind a report lists; the
+	// rest are counted (and healed) all the same.
+	MaxFindings int
+	// DryRun reports without healing anything.
+	DryRun bool
+	// Interval is how often RunPeriodically runs; 0 turns it off.
+	Interval time.Duration
+}
+
+// DefaultConfig suits a running deployment: a minute of grace (longer than
+// a saga's retries of one step and any healthy projection lag) and pages
+// of 500 streams.
+func DefaultConfig() Config {
+	return Config{Grace: time.Minute, PageSize: 500, ChunkSize: 5000, MaxFindings: 1000, Interval: 5 * time.Minute}
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Grace < 0 {
+		errs = append(errs, fmt.Errorf("grace %s is negative", c.Grace))
+	}
+	if c.PageSize < 1 || c.ChunkSize < 1 || c.MaxFindings < 1 {
+		errs = append(errs, fmt.Errorf("page size %d, chunk size %d and max findings %d must be at least 1", c.PageSize, c.ChunkSize, c.MaxFindings))
+	}
+	if c.Interval < 0 {
+		errs = append(errs, fmt.Errorf("interval %s is negative", c.Interval))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid reconciliation config: %w", err)
+	}
+	return nil
+}
+
+// Reprojector writes a document again from the event store
+// (projections.Projector).
+type Reprojector interface {
+	Reproject(ctx context.Context, n projections.Name, id string) error
+}
+
+// SagaResender has an order's saga send missing commands again under new
+// message ids (sagas.Processor).
+type SagaResender interface {
+	Resend(ctx context.Context, orderID string, missing ...messages.Command) ([]sagas.Command, error)
+}
+
+// Deps are what the reconciler reads and heals with.
+type Deps struct {
+	// Pools maps each context to its database.
+	Pools   map[config.Context]*pgxpool.Pool
+	Elastic *elasticsearch.Client
+	// Index names an index or alias in the deployment's namespace
+	// (config.Config.Index).
+	Index func(name string) string
+	// Namespace keys the lock and the stored report.
+	Namespace   string
+	Projections Reprojector
+	Sagas       SagaResender
+	// Metrics receives orderflow_divergences (nil: not registered).
+	Metrics prometheus.Registerer
+	Logger  *slog.Logger
+}
+
+// Reconciler compares the services' data and heals what is safe; see the
+// package documentation.
+type Reconciler struct {
+	cfg                           Config
+	ordering, inventory, payments eventStore
+	docs                          readModels
+	aliases                       map[projections.Name]string
+	sagaTable                     sagaTable
+	backlogs                      []backlog
+	reports                       *ReportStore
+	lock                          leaderLock
+	reproject                     Reprojector
+	resender                      SagaResender
+	metrics                       *metrics
+	logger                        *slog.Logger
+}
+
+// New returns a reconciler.
+func New(cfg Config, d Deps) (*Reconciler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	for _, c := range config.Contexts() {
+		if d.Pools[c] == nil {
+			return nil, fmt.Errorf("reconciler: no database for context %s", c)
+		}
+	}
+	if d.Elastic == nil || d.Index == nil || d.Projections == nil || d.Sagas == nil {
+		return nil, errors.New("reconciler: Elastic, Index, Projections and Sagas are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(d.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	ordering := d.Pools[config.Ordering]
+	r := &Reconciler{
+		cfg:       cfg,
+		ordering:  newEventStore(ordering, string(config.Ordering)),
+		inventory: newEventStore(d.Pools[config.Inventory], string(config.Inventory)),
+		payments:  newEventStore(d.Pools[config.Payments], string(config.Payments)),
+		docs:      readModels{es: d.Elastic},
+		aliases:   map[projections.Name]string{},
+		sagaTable: sagaTable{pool: ordering},
+		reports:   NewReportStore(ordering, d.Namespace),
+		lock:      leaderLock{pool: ordering, key: "orderflow.reconcile." + d.Namespace},
+		reproject: d.Projections,
+		resender:  d.Sagas,
+		metrics:   m,
+		logger:    d.Logger,
+	}
+	for _, n := range projections.Names() {
+		r.aliases[n] = d.Index(string(n))
+	}
+	for _, c := range config.Contexts() {
+		r.backlogs = append(r.backlogs, backlog{pool: d.Pools[c], schema: string(c), relay: outbox.DefaultName})
+	}
+	return r, nil
+}
+
+// Reports is where the reconciler keeps its last report.
+func (r *Reconciler) Reports() *ReportStore { return r.reports }
+
+// Run reconciles once, saves the report as the last one and shows it in
+// the metrics. It fails with ErrRunning while another process runs one.
+func (r *Reconciler) Run(ctx context.Context) (Report, error) {
+	release, err := r.lock.tryAcquire(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if release == nil {
+		return Report{}, ErrRunning
+	}
+	defer release()
+	return r.run(ctx)
+}
+
+// RunPeriodically runs a reconciliation every Config.Interval until ctx
+// ends. Every worker calls it; at each tick the one that takes the lock
+// runs, unless a run (by any process, orderflow reconcile included)
+// finished less than half an interval ago, and the others show the last
+// report in their metrics. A failed run is logged and tried again at the
+// next tick.
+func (r *Reconciler) RunPeriodically(ctx context.Context) error {
+	if r.cfg.Interval <= 0 {
+		r.logger.Info("periodic reconciliation is off")
+		return nil
+	}
+	t := time.NewTicker(r.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := r.tick(ctx); err != nil && ctx.Err() == nil {
+			r.logger.Error("reconciliation failed", "error", err)
+		}
+	}
+}
+
+func (r *Reconciler) tick(ctx context.Context) error {
+	release, err := r.lock.tryAcquire(ctx)
+	if err != nil {
+		return err
+	}
+	if release != nil {
+		defer release()
+	}
+	last, err := r.reports.Last(ctx)
+	if err != nil {
+		return err
+	}
+	if release == nil || (last != nil && time.Since(last.FinishedAt) < r.cfg.Interval/2) {
+		if last != nil {
+			r.metrics.show(*last)
+		}
+		return nil
+	}
+	_, err = r.run(ctx)
+	return err
+}
+
+// run is one reconciliation, under the lock.
+func (r *Reconciler) run(ctx context.Context) (Report, error) {
+	started := time.Now()
+	ru := &runState{
+		cutoff:      started.Add(-r.cfg.Grace),
+		maxFindings: r.cfg.MaxFindings,
+		heal:        !r.cfg.DryRun,
+		listed:      map[Kind]int{},
+		resent:      map[string]string{},
+		report: Report{
+			StartedAt: started, Healing: !r.cfg.DryRun, Grace: Duration(r.cfg.Grace),
+			Counts: map[Kind]int{}, Findings: []Finding{},
+		},
+	}
+	r.logger.Info("reconciliation started", "grace", r.cfg.Grace, "dry_run", r.cfg.DryRun)
+	for _, pass := range []func(context.Context, *runState) error{
+		r.checkOrders, r.checkProducts, r.checkCustomers, r.checkSagas, r.checkOutboxes,
+	} {
+		if err := pass(ctx, ru); err != nil {
+			return Report{}, err
+		}
+	}
+	ru.report.FinishedAt = time.Now()
+	if err := r.reports.Save(ctx, ru.report); err != nil {
+		return Report{}, err
+	}
+	r.metrics.show(ru.report)
+	rep := ru.report
+	r.logger.Info("reconciliation finished", "duration", rep.FinishedAt.Sub(rep.StartedAt), "orders", rep.Checked.Orders,
+		"products", rep.Checked.Products, "customers", rep.Checked.Customers, "divergences", rep.Total(),
+		"healed", rep.Healed, "needs_person", rep.NeedsPerson)
+	return rep, nil
+}
+
+// runState is what one run has found so far.
+type runState struct {
+	cutoff      time.Time
+	maxFindings int
+	heal        bool
+	listed      map[Kind]int
+	// resent maps the orders whose saga re-sent commands in this run to
+	// what it sent.
+	resent map[string]string
+	report Report
+}
+
+// record adds a resolved finding to the report.
+func (ru *runState) record(f Finding) {
+	ru.report.Counts[f.Kind]++
+	switch f.Resolution {
+	case Healed:
+		ru.report.Healed++
+	case NeedsPerson:
+		ru.report.NeedsPerson++
+	case Healable:
+		ru.report.Healable++
+	}
+	if ru.listed[f.Kind] >= ru.maxFindings {
+		ru.report.Omitted++
+		return
+	}
+	ru.listed[f.Kind]++
+	ru.report.Findings = append(ru.report.Findings, f)
+}
+
+// uncounted adds n findings of kind needing a person that the report does
+// not list (outbox events beyond the listed ones).
+func (ru *runState) uncounted(kind Kind, n int) {
+	ru.report.Counts[kind] += n
+	ru.report.NeedsPerson += n
+	ru.report.Omitted += n
+}
