@@ -28,8 +28,13 @@ func (h OrderHandler) Handle(ctx context.Context, actor auth.Principal, id strin
 	var err error
 	if minVersion > 0 {
 		o, err = h.d.read.Orders.WaitForOrderVersion(ctx, id, minVersion)
-		if errors.Is(err, query.ErrReadModelBehind) && o.ID != "" {
+		switch {
+		case errors.Is(err, query.ErrReadModelBehind) && o.ID != "":
 			err = nil // answer with the newest state rather than fail
+		case errors.Is(err, query.ErrReadModelBehind):
+			// The order is recorded (the caller has its version) but not
+			// yet in the read model: a moment later it will be.
+			err = errcode.New(errcode.Internal, "order %s is not in the read model yet, retry shortly", id).Retryable()
 		}
 	} else {
 		o, err = h.d.read.Orders.Order(ctx, id)

@@ -114,7 +114,7 @@ func DefaultConfig() Config {
 		E2E:               E2ESubscription,
 		PollInterval:      10 * time.Millisecond,
 		PollConcurrency:   4,
-		WSConnections:     4,
+		WSConnections:     16,
 		SettleTimeout:     10 * time.Minute,
 		RequestTimeout:    30 * time.Second,
 		CheckConcurrency:  16,

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/systemtest"
 )
@@ -283,12 +284,12 @@ func TestWebsocketLimits(t *testing.T) {
 		}
 	})
 
-	t.Run("at most 64 subscriptions per connection", func(t *testing.T) {
+	t.Run("subscriptions per connection are bounded", func(t *testing.T) {
 		ws := dialWS(t, f.baseURL, "graphql-transport-ws", token)
-		for i := range 64 {
+		for i := range graph.MaxSubscriptionsPerConnection {
 			ws.subscribe(fmt.Sprint(i), statusSubscription, map[string]any{"id": o.ID})
 		}
-		for first := 0; first < 64; {
+		for first := 0; first < graph.MaxSubscriptionsPerConnection; {
 			if m := ws.read(); m.Type == "next" {
 				first++
 			}

@@ -148,9 +148,11 @@ type wsConn struct {
 // gqlgen, would otherwise read a message of any size into memory.
 const maxWebsocketMessage = 64 << 10
 
-// maxSubscriptionsPerConnection bounds the subscriptions one websocket
-// may run at once; each holds a goroutine and a change-feed watcher.
-const maxSubscriptionsPerConnection = 64
+// MaxSubscriptionsPerConnection bounds the subscriptions one websocket
+// may run at once; each holds a goroutine and a change-feed watcher (a few
+// KiB). A client following many orders at once (a console, the load
+// benchmark) opens more connections.
+const MaxSubscriptionsPerConnection = 1000
 
 // closeMessageTooBig is RFC 6455's close code for a message too big to
 // process.
@@ -176,7 +178,7 @@ func (c *wsConn) Read(p []byte) (int, error) {
 func (c *wsConn) acquireSubscription() (release func(), ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.subscriptions >= maxSubscriptionsPerConnection {
+	if c.subscriptions >= MaxSubscriptionsPerConnection {
 		return nil, false
 	}
 	c.subscriptions++
@@ -191,7 +193,7 @@ func (c *wsConn) acquireSubscription() (release func(), ok bool) {
 }
 
 // AcquireSubscription reserves a subscription slot of the websocket ctx
-// belongs to, refusing more than maxSubscriptionsPerConnection at once;
+// belongs to, refusing more than MaxSubscriptionsPerConnection at once;
 // release is called when the subscription ends. Outside a websocket it
 // always succeeds.
 func AcquireSubscription(ctx context.Context) (release func(), err error) {
@@ -201,7 +203,7 @@ func AcquireSubscription(ctx context.Context) (release func(), err error) {
 	}
 	release, ok := c.acquireSubscription()
 	if !ok {
-		return nil, errcode.New(errcode.InvalidOrderData, "a connection runs at most %d subscriptions at once", maxSubscriptionsPerConnection)
+		return nil, errcode.New(errcode.InvalidOrderData, "a connection runs at most %d subscriptions at once", MaxSubscriptionsPerConnection)
 	}
 	return release, nil
 }
