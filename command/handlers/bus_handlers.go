@@ -2,6 +2,10 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/command/payments"
@@ -90,11 +94,48 @@ func paymentsDecision(cmd messages.Command) (handler, customerID string, decide 
 	return "", "", nil
 }
 
-// handlePayments executes the runs of commands between authorizations in
-// one transaction each, and each AuthorizePayment alone, in order: an
-// authorization calls the payment provider, which must not happen while a
-// transaction holds the batch's streams.
+// paymentsConcurrency bounds the customers whose commands one batch
+// handles at once.
+const paymentsConcurrency = 8
+
+// handlePayments handles a batch's commands grouped by customer: each
+// customer's in order (handlePaymentsInOrder), up to paymentsConcurrency
+// customers at once, so an authorization waiting for the provider holds up
+// only its own customer's commands.
 func (h *Handlers) handlePayments(ctx context.Context, batch []Received) error {
+	var customers []string
+	byCustomer := map[string][]Received{}
+	for _, r := range batch {
+		id := r.Command.AggregateID()
+		if _, seen := byCustomer[id]; !seen {
+			customers = append(customers, id)
+		}
+		byCustomer[id] = append(byCustomer[id], r)
+	}
+	if len(customers) == 1 {
+		return h.handlePaymentsInOrder(ctx, batch)
+	}
+	var g errgroup.Group
+	g.SetLimit(paymentsConcurrency)
+	for _, id := range customers {
+		commands := byCustomer[id]
+		g.Go(func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic handling the payments commands of customer %s: %v\n%s", id, r, debug.Stack())
+				}
+			}()
+			return h.handlePaymentsInOrder(ctx, commands)
+		})
+	}
+	return g.Wait()
+}
+
+// handlePaymentsInOrder executes the runs of commands between
+// authorizations in one transaction each, and each AuthorizePayment alone,
+// in order: an authorization calls the payment provider, which must not
+// happen while a transaction holds the batch's streams.
+func (h *Handlers) handlePaymentsInOrder(ctx context.Context, batch []Received) error {
 	start := 0
 	for i, r := range batch {
 		auth, ok := r.Command.(messages.AuthorizePayment)
