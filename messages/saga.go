@@ -45,3 +45,41 @@ const (
 func (s OrderStatus) Terminal() bool {
 	return s == StatusConfirmed || s == StatusCancelled || s == StatusFailed
 }
+
+// OrderOf is the order an event is about: the order's own events and the
+// inventory and payments events that name an order (reservations, holds and
+// their settlement); "" for the others (a product created, funds added).
+// The order saga and the reconciliation follow orders by it.
+func OrderOf(e Event) string {
+	switch e := e.(type) {
+	case OrderPlaced:
+		return e.OrderID
+	case OrderStepCompleted:
+		return e.OrderID
+	case OrderConfirmed:
+		return e.OrderID
+	case OrderCancellationRequested:
+		return e.OrderID
+	case OrderCancelled:
+		return e.OrderID
+	case OrderFailed:
+		return e.OrderID
+	case StockReserved:
+		return e.OrderID
+	case StockReservationRejected:
+		return e.OrderID
+	case StockReleased:
+		return e.OrderID
+	case StockCommitted:
+		return e.OrderID
+	case PaymentAuthorized:
+		return e.OrderID
+	case PaymentAuthorizationRejected:
+		return e.OrderID
+	case PaymentVoided:
+		return e.OrderID
+	case PaymentCaptured:
+		return e.OrderID
+	}
+	return ""
+}

@@ -173,7 +173,7 @@ func checkLedgerPage[A aggregate](ctx context.Context, r *Reconciler, ru *runSta
 			cur, curID, claimedAt = newTracker(l.newAgg(), l.view, doc), e.stream, map[string]time.Time{}
 		}
 		cur.apply(e.at, e.event)
-		if orderID := orderNamed(e.event); orderID != "" {
+		if orderID := messages.OrderOf(e.event); orderID != "" {
 			if l.held(cur.agg, orderID) == "" {
 				delete(claimedAt, orderID)
 			} else if _, ok := claimedAt[orderID]; !ok {
@@ -224,28 +224,4 @@ func checkOrphans[A aggregate](ctx context.Context, r *Reconciler, ru *runState,
 		r.record(ru, f)
 	}
 	return nil
-}
-
-// orderNamed is the order an inventory or payments event is about, "" for
-// the others.
-func orderNamed(e messages.Event) string {
-	switch e := e.(type) {
-	case messages.StockReserved:
-		return e.OrderID
-	case messages.StockReservationRejected:
-		return e.OrderID
-	case messages.StockReleased:
-		return e.OrderID
-	case messages.StockCommitted:
-		return e.OrderID
-	case messages.PaymentAuthorized:
-		return e.OrderID
-	case messages.PaymentAuthorizationRejected:
-		return e.OrderID
-	case messages.PaymentVoided:
-		return e.OrderID
-	case messages.PaymentCaptured:
-		return e.OrderID
-	}
-	return ""
 }

@@ -160,7 +160,7 @@ func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) err
 
 // HandleEvent applies one event to its order's saga, once.
 func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.Event) error {
-	orderID := orderOf(e)
+	orderID := messages.OrderOf(e)
 	if orderID == "" {
 		return nil
 	}
@@ -453,39 +453,4 @@ func (p *Processor) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return fmt.Errorf("commit saga transaction: %w", err)
 	}
 	return nil
-}
-
-// orderOf is the order an event concerns, "" for events the saga ignores.
-func orderOf(e messages.Event) string {
-	switch e := e.(type) {
-	case messages.OrderPlaced:
-		return e.OrderID
-	case messages.OrderStepCompleted:
-		return e.OrderID
-	case messages.OrderConfirmed:
-		return e.OrderID
-	case messages.OrderCancellationRequested:
-		return e.OrderID
-	case messages.OrderCancelled:
-		return e.OrderID
-	case messages.OrderFailed:
-		return e.OrderID
-	case messages.StockReserved:
-		return e.OrderID
-	case messages.StockReservationRejected:
-		return e.OrderID
-	case messages.StockReleased:
-		return e.OrderID
-	case messages.StockCommitted:
-		return e.OrderID
-	case messages.PaymentAuthorized:
-		return e.OrderID
-	case messages.PaymentAuthorizationRejected:
-		return e.OrderID
-	case messages.PaymentVoided:
-		return e.OrderID
-	case messages.PaymentCaptured:
-		return e.OrderID
-	}
-	return ""
 }

@@ -2,13 +2,10 @@ package handlers
 
 import (
 	"context"
-	"fmt"
-	"runtime/debug"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -103,32 +100,8 @@ const paymentsConcurrency = 8
 // customers at once, so an authorization waiting for the provider holds up
 // only its own customer's commands.
 func (h *Handlers) handlePayments(ctx context.Context, batch []Received) error {
-	var customers []string
-	byCustomer := map[string][]Received{}
-	for _, r := range batch {
-		id := r.Command.AggregateID()
-		if _, seen := byCustomer[id]; !seen {
-			customers = append(customers, id)
-		}
-		byCustomer[id] = append(byCustomer[id], r)
-	}
-	if len(customers) == 1 {
-		return h.handlePaymentsInOrder(ctx, batch)
-	}
-	var g errgroup.Group
-	g.SetLimit(paymentsConcurrency)
-	for _, id := range customers {
-		commands := byCustomer[id]
-		g.Go(func() (err error) {
-			defer func() {
-				if r := recover(); r != nil {
-					err = fmt.Errorf("panic handling the payments commands of customer %s: %v\n%s", id, r, debug.Stack())
-				}
-			}()
-			return h.handlePaymentsInOrder(ctx, commands)
-		})
-	}
-	return g.Wait()
+	customer := func(r Received) string { return r.Command.AggregateID() }
+	return consumer.Grouped(ctx, batch, customer, paymentsConcurrency, h.handlePaymentsInOrder)
 }
 
 // handlePaymentsInOrder executes the runs of commands between
