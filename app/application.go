@@ -45,6 +45,8 @@ type Queries struct {
 	ProjectionStatus ProjectionStatusHandler
 	// Reconciliation shows the last reconciliation report (operators).
 	Reconciliation ReconciliationHandler
+	// EstimateCompletion tells when an order should be final.
+	EstimateCompletion EstimateCompletionHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -59,6 +61,9 @@ type ReadModels struct {
 	Projections ProjectionStatusReader
 	// Reconciliation reads the last reconciliation report.
 	Reconciliation ReconciliationReports
+	// Completions measures end-to-end times from the change feed; nil
+	// in processes without one (estimates then use the default).
+	Completions *CompletionTimes
 }
 
 // OrderReader reads the orders read model.
@@ -106,7 +111,7 @@ func DefaultConfig() Config {
 // New wires the use cases onto the command handlers, the order sagas and
 // the read models.
 func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, logger *slog.Logger) Application {
-	d := &deps{cfg: cfg, h: h, sagas: sagas, read: read, changes: read.Changes, catalog: &catalog{}, logger: logger}
+	d := &deps{cfg: cfg, h: h, sagas: sagas, read: read, changes: read.Changes, completions: read.Completions, catalog: &catalog{}, logger: logger}
 	if cfg.MaxPendingCommands > 0 {
 		d.pending = make(chan struct{}, cfg.MaxPendingCommands)
 	}
@@ -129,6 +134,7 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			OrderStatusChanged: OrderStatusChangedHandler{d},
 			ProjectionStatus:   ProjectionStatusHandler{d},
 			Reconciliation:     ReconciliationHandler{d},
+			EstimateCompletion: EstimateCompletionHandler{d},
 		},
 	}
 }
@@ -140,6 +146,8 @@ type deps struct {
 	read  ReadModels
 	// changes is nil when the process serves no subscriptions.
 	changes OrderChangeWatcher
+	// completions is nil when the process follows no change feed.
+	completions *CompletionTimes
 	// pending holds a token per command running (nil: no bound).
 	pending chan struct{}
 	catalog *catalog

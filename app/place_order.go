@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -10,6 +11,7 @@ import (
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
 )
@@ -30,6 +32,11 @@ type PlaceOrder struct {
 type OrderItem struct {
 	ProductID string
 	Quantity  int
+	// StatedUnitPrice is the price the customer was shown, when the client
+	// states one (REST's unit_price). The catalog price is what is charged;
+	// a stated price that differs is refused, so no order is charged at a
+	// price its customer did not see. Nil states none.
+	StatedUnitPrice *money.Amount
 }
 
 // orderNamespace derives order ids from (customer, idempotency key).
@@ -111,6 +118,14 @@ func (h PlaceOrderHandler) priced(ctx context.Context, orderID string, in PlaceO
 		}
 		if p == nil {
 			return messages.PlaceOrder{}, errcode.New(errcode.InvalidOrderData, "item %d: product %q does not exist", i, line.ProductID).With("field", "items")
+		}
+		if stated := in.Items[i].StatedUnitPrice; stated != nil && *stated != p.price {
+			return messages.PlaceOrder{}, errcode.New(errcode.InvalidOrderData,
+				"item %d: product %q costs %s, not the stated unit price %s", i, line.ProductID, p.price, *stated).
+				With("field", fmt.Sprintf("items[%d].unitPrice", i)).
+				With("product_id", line.ProductID).
+				With("catalog_price", p.price.String()).
+				With("stated_price", stated.String())
 		}
 		line.ProductName, line.SKU, line.UnitPrice = p.name, p.sku, p.price
 	}

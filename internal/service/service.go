@@ -70,6 +70,8 @@ type Service struct {
 	sagas     *sagas.Processor
 	proj      *projections.Projector
 	changes   *query.OrderChanges
+	// completions measures end to end from the change feed (with changes).
+	completions *app.CompletionTimes
 	// topicsReady is set once EnsureTopics succeeded.
 	topicsReady bool
 	closers     []func() error
@@ -264,6 +266,7 @@ func (s *Service) ReadModels() app.ReadModels {
 	}
 	if s.changes != nil {
 		read.Changes = s.changes
+		read.Completions = s.completions
 	}
 	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
 	if p, err := s.Projections(); err == nil {
@@ -291,8 +294,13 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 		return nil, err
 	}
 	changes := query.NewOrderChanges()
+	completions := app.NewCompletionTimes(nil)
 	router.AddConsumerHandler("api.order-changes", s.Config.Topic(messages.EventsTopic(string(config.Ordering))), sub,
 		func(msg *message.Message) error {
+			// Every order's placement and final event time its end to
+			// end (estimated completion in the REST API).
+			completions.Observe(msg.Metadata.Get(messages.HeaderStreamID), msg.Metadata.Get(messages.HeaderEventType),
+				occurredAt(msg.Metadata.Get(messages.HeaderOccurredAt)))
 			if !changes.Watched(msg.Metadata.Get(messages.HeaderStreamID)) {
 				return nil // nobody here follows this order
 			}
@@ -309,8 +317,18 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 			changes.Notify(query.OrderChange{OrderID: env.StreamID, Version: env.Version, Event: e})
 			return nil
 		})
-	s.changes = changes
+	s.changes, s.completions = changes, completions
 	return router, nil
+}
+
+// occurredAt parses an event's recorded time; the zero time when absent
+// or malformed (the observer then uses its own clock).
+func occurredAt(header string) time.Time {
+	at, err := time.Parse(time.RFC3339Nano, header)
+	if err != nil {
+		return time.Time{}
+	}
+	return at
 }
 
 // MountAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/.
