@@ -19,6 +19,9 @@ func FuzzDecodePlaceOrder(f *testing.F) {
 		`{"idempotency_key":"k","items":[{"product_id":"p","quantity":1}],"shipping_address":{"street":"1 Main St","city":"Springfield","zip":"12345","country":"US"},"payment_method":{"type":"card","token":"tok"}}`,
 		`{"items":[{"product_id":"p","quantity":2147483648}]}`,
 		`{"items":[{"product_id":"p","quantity":1e3}]}`,
+		`{"user_id":"u","items":[{"product_id":"p","quantity":2,"unit_price":29.99}]}`,
+		`{"items":[{"product_id":"p","quantity":2,"unit_price":"29.99"},{"product_id":"q","quantity":1,"unit_price":1e2}]}`,
+		`{"items":[{"product_id":"p","quantity":2,"unit_price":{"amount":1}}]}`,
 		`{"items":[{"product_id":"p","quantity":-1}],"billing_address":null,"payment_method":null}`,
 		`{"shipping_address":{"street":"\u0000"}}`,
 		`{"unknown":1}`,
@@ -36,10 +39,15 @@ func FuzzDecodePlaceOrder(f *testing.F) {
 		status, err := decodeJSON(w, r, &req)
 		if err != nil {
 			require.True(t, errcode.Is(err, errcode.InvalidOrderData), err.Error())
-			require.Contains(t, []int{0, http.StatusRequestEntityTooLarge}, status)
+			require.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, status)
 			return
 		}
-		cmd := req.command()
+		cmd, err := req.command("")
+		if err != nil {
+			require.True(t, errcode.Is(err, errcode.InvalidOrderData), err.Error())
+			return
+		}
 		require.Len(t, cmd.Items, len(req.Items))
+		require.NotEmpty(t, cmd.IdempotencyKey)
 	})
 }

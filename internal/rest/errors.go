@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -11,17 +12,32 @@ import (
 
 const internalMessage = "internal error"
 
-// errorBody is the one error shape of the REST API.
-type errorBody struct {
-	Code      errcode.Code   `json:"code"`
-	Message   string         `json:"message"`
-	Details   map[string]any `json:"details"`
-	RequestID string         `json:"request_id"`
+// RetryAfterSeconds is the Retry-After of a retryable refusal (503): at
+// capacity, or a read model a moment behind.
+const RetryAfterSeconds = "1"
+
+// errorEnvelope is the one error shape of the REST API:
+// {"error": {code, message, details, timestamp, request_id}}.
+type errorEnvelope struct {
+	Error errorBody `json:"error"`
 }
 
-// statusOf maps a contract code to its HTTP status. The saga outcomes never
-// come back from a request synchronously; they are mapped for
-// completeness.
+type errorBody struct {
+	// Code is one of errcode.Codes, the same as GraphQL's
+	// extensions.code.
+	Code    errcode.Code   `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details"`
+	// Timestamp is when the error was answered (UTC).
+	Timestamp time.Time `json:"timestamp"`
+	RequestID string    `json:"request_id"`
+}
+
+// statusOf maps a contract code to its HTTP status. INVALID_ORDER_DATA is
+// 400 here: the request itself is malformed; a well-formed order the
+// domain refuses is answered 422 by the placement (see placeOrder). The
+// saga outcomes never come back from a request synchronously; they are
+// mapped for completeness.
 func statusOf(code errcode.Code) int {
 	switch code {
 	case errcode.InvalidOrderData:
@@ -51,15 +67,17 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // writeErrorStatus is writeError with an explicit status (0: the code's).
+// A retryable refusal is always 503 with Retry-After.
 func (s *server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
 	id := requestID(r.Context())
 	body := errorBody{Code: errcode.Of(err), Details: map[string]any{}, RequestID: id}
 	var coded *errcode.Error
 	retryable := errcode.IsRetryable(err)
-	if retryable && status == 0 {
-		// A deliberate refusal at capacity: the client may retry.
+	if retryable {
+		// A deliberate refusal (at capacity, read model behind): nothing
+		// was recorded, the client may retry.
 		status = http.StatusServiceUnavailable
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	if (body.Code != errcode.Internal || retryable) && errors.As(err, &coded) {
 		body.Message = coded.Message
@@ -82,7 +100,13 @@ func (s *server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status
 	if status == 0 {
 		status = statusOf(body.Code)
 	}
-	writeJSON(w, status, body)
+	writeErrorBody(w, status, body)
+}
+
+// writeErrorBody stamps body with the time and writes its envelope.
+func writeErrorBody(w http.ResponseWriter, status int, body errorBody) {
+	body.Timestamp = time.Now().UTC()
+	writeJSON(w, status, errorEnvelope{Error: body})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

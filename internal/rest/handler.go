@@ -5,10 +5,13 @@
 //	POST /api/v1/orders              place an order (Idempotency-Key header or idempotency_key)
 //	GET  /api/v1/orders/{id}         the order
 //	GET  /api/v1/orders/{id}/status  where its saga stands
+//	GET  /api/v1/openapi.json        the OpenAPI 3.1 description of all of it
 //
 // Requests authenticate with "Authorization: Bearer <jwt>" like GraphQL.
-// Every error is {"code", "message", "details", "request_id"} with the HTTP
-// status of its code (see statusOf).
+// Every error is {"error": {"code", "message", "details", "timestamp",
+// "request_id"}} with the HTTP status of its code (see statusOf). The
+// OpenAPI document (openapi.json, kept next to this code) describes every
+// answer; the tests validate every answer they get against it.
 package rest
 
 import (
@@ -53,12 +56,14 @@ func NewHandler(application app.Application, secret []byte, logger *slog.Logger)
 	mux.HandleFunc("POST /api/v1/orders", s.placeOrder)
 	mux.HandleFunc("GET /api/v1/orders/{id}", s.order)
 	mux.HandleFunc("GET /api/v1/orders/{id}/status", s.orderStatus)
+	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
 	// The method-less patterns are less specific than the ones above, so
 	// they only catch other methods on known paths, and "/api/" whatever
 	// else: both answer in the API's error shape instead of plain text.
 	mux.Handle("/api/v1/orders", s.methodNotAllowed(http.MethodPost))
 	mux.Handle("/api/v1/orders/{id}", s.methodNotAllowed(http.MethodGet))
 	mux.Handle("/api/v1/orders/{id}/status", s.methodNotAllowed(http.MethodGet))
+	mux.Handle("/api/v1/openapi.json", s.methodNotAllowed(http.MethodGet))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errcode.New(errcode.NotFound, "no such endpoint: %s", r.URL.Path))
 	})
@@ -103,7 +108,7 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 				}
 				s.logger.ErrorContext(r.Context(), "rest handler panicked",
 					"request_id", requestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, errorBody{
+				writeErrorBody(w, http.StatusInternalServerError, errorBody{
 					Code: errcode.Internal, Message: internalMessage, Details: map[string]any{}, RequestID: requestID(r.Context()),
 				})
 			}

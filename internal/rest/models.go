@@ -1,8 +1,14 @@
 package rest
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
 )
@@ -10,9 +16,16 @@ import (
 // The wire types of the REST API: snake_case, money as decimal strings
 // ("29.99") like the GraphQL Decimal, so clients never parse floats.
 
+// placeOrderRequest is the requirements' order request, plus the
+// optional idempotency_key (the Idempotency-Key header is the usual way)
+// and billing_address.
 type placeOrderRequest struct {
-	IdempotencyKey  string             `json:"idempotency_key"`
+	// UserID is who orders: the caller's own id unless an admin places
+	// the order for someone. Empty means the caller.
+	UserID string `json:"user_id"`
+	// CustomerID is the earlier name of user_id, still accepted.
 	CustomerID      string             `json:"customer_id"`
+	IdempotencyKey  string             `json:"idempotency_key"`
 	Items           []orderItemRequest `json:"items"`
 	ShippingAddress *addressJSON       `json:"shipping_address"`
 	BillingAddress  *addressJSON       `json:"billing_address"`
@@ -22,6 +35,31 @@ type placeOrderRequest struct {
 type orderItemRequest struct {
 	ProductID string `json:"product_id"`
 	Quantity  int    `json:"quantity"`
+	// UnitPrice is the price the customer saw: a JSON number (29.99) or a
+	// decimal string ("29.99"); null or absent states none.
+	UnitPrice json.RawMessage `json:"unit_price"`
+}
+
+// statedPrice reads an item's unit_price: nil when none is stated.
+func (item orderItemRequest) statedPrice(i int) (*money.Amount, error) {
+	raw := strings.TrimSpace(string(item.UnitPrice))
+	if raw == "" || raw == "null" {
+		return nil, nil
+	}
+	text := raw
+	if strings.HasPrefix(raw, `"`) {
+		if err := json.Unmarshal(item.UnitPrice, &text); err != nil {
+			text = raw
+		}
+	}
+	field := fmt.Sprintf("items[%d].unit_price", i)
+	price, err := money.Parse(text)
+	if err != nil || price <= 0 {
+		return nil, errcode.New(errcode.InvalidOrderData,
+			"%s must be a positive decimal amount with at most two decimals, like 29.99 or \"29.99\", got %.40s", field, raw).
+			With("field", field)
+	}
+	return &price, nil
 }
 
 type addressJSON struct {
@@ -50,9 +88,36 @@ func (p *paymentMethodJSON) paymentMethod() messages.PaymentMethod {
 	return messages.PaymentMethod{Type: p.Type, Token: p.Token}
 }
 
-type placeOrderResponse struct {
-	Order  orderJSON `json:"order"`
-	SagaID string    `json:"saga_id"`
+// placedOrderJSON answers a placement: where to follow the order, and
+// when it should be final.
+type placedOrderJSON struct {
+	OrderID string `json:"order_id"`
+	// Status is "processing" until the order is final; a retried
+	// placement of a final order answers "confirmed", "cancelled" or
+	// "failed".
+	Status              string     `json:"status"`
+	EstimatedCompletion time.Time  `json:"estimated_completion"`
+	SagaID              string     `json:"saga_id"`
+	Links               orderLinks `json:"links"`
+	Version             int        `json:"version"`
+}
+
+type orderLinks struct {
+	Self   string `json:"self"`
+	Status string `json:"status"`
+}
+
+func linksOf(orderID string) orderLinks {
+	self := "/api/v1/orders/" + url.PathEscape(orderID)
+	return orderLinks{Self: self, Status: self + "/status"}
+}
+
+// placementStatus is the placement answer's status.
+func placementStatus(s messages.OrderStatus) string {
+	if s.Terminal() {
+		return strings.ToLower(string(s))
+	}
+	return "processing"
 }
 
 type orderJSON struct {
@@ -93,8 +158,11 @@ type orderStatusJSON struct {
 	CompletedSteps []messages.SagaStep  `json:"completed_steps"`
 	PendingSteps   []messages.SagaStep  `json:"pending_steps"`
 	Failure        *failureJSON         `json:"failure,omitempty"`
-	LastUpdated    time.Time            `json:"last_updated"`
-	Version        int                  `json:"version"`
+	// EstimatedCompletion is when the order should be final, or when it
+	// became final.
+	EstimatedCompletion time.Time `json:"estimated_completion"`
+	LastUpdated         time.Time `json:"last_updated"`
+	Version             int       `json:"version"`
 }
 
 func orderResponse(o query.Order) orderJSON {
@@ -122,16 +190,17 @@ func orderResponse(o query.Order) orderJSON {
 	return out
 }
 
-func statusResponse(o query.Order) orderStatusJSON {
+func statusResponse(o query.Order, estimatedCompletion time.Time) orderStatusJSON {
 	return orderStatusJSON{
-		OrderID:        o.ID,
-		Status:         o.Status,
-		CurrentStep:    optionalStep(o.CurrentStep),
-		CompletedSteps: nonNil(o.CompletedSteps),
-		PendingSteps:   nonNil(o.PendingSteps),
-		Failure:        failure(o.Failure),
-		LastUpdated:    o.UpdatedAt.UTC(),
-		Version:        o.Version,
+		EstimatedCompletion: estimatedCompletion,
+		OrderID:             o.ID,
+		Status:              o.Status,
+		CurrentStep:         optionalStep(o.CurrentStep),
+		CompletedSteps:      nonNil(o.CompletedSteps),
+		PendingSteps:        nonNil(o.PendingSteps),
+		Failure:             failure(o.Failure),
+		LastUpdated:         o.UpdatedAt.UTC(),
+		Version:             o.Version,
 	}
 }
 

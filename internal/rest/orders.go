@@ -9,42 +9,58 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/query"
 )
 
-// IdempotencyKeyHeader may carry the idempotency key instead of the body's
-// idempotency_key; when both are given they must agree.
+// IdempotencyKeyHeader carries the placement's idempotency key; the body's
+// idempotency_key is the alternative, and when both are given they must
+// agree. Without either, the placement is not idempotent: it gets a key
+// of its own, so a retry places another order.
 const IdempotencyKeyHeader = "Idempotency-Key"
 
-// placeOrder answers 201 with {order, saga_id} and the order's Location.
-// A retry with the same key answers the order the first request placed.
+// placeOrder answers 201 with the placed order's id, status, estimated
+// completion and links, and its Location. A retry with the same key
+// answers the order the first request placed. A malformed request is 400,
+// a well-formed order the domain refuses 422.
 func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
 	var req placeOrderRequest
 	if status, err := decodeJSON(w, r, &req); err != nil {
 		s.writeErrorStatus(w, r, status, err)
 		return
 	}
-	if key := strings.TrimSpace(r.Header.Get(IdempotencyKeyHeader)); key != "" {
-		if body := strings.TrimSpace(req.IdempotencyKey); body != "" && body != key {
-			s.writeError(w, r, errcode.New(errcode.InvalidOrderData,
-				"the %s header and idempotency_key differ", IdempotencyKeyHeader).With("field", "idempotency_key"))
-			return
-		}
-		req.IdempotencyKey = key
-	}
-	o, err := s.app.Commands.PlaceOrder.Handle(r.Context(), actor(r), req.command())
+	cmd, err := req.command(r.Header.Get(IdempotencyKeyHeader))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/orders/"+o.ID)
-	// The saga of an order is keyed by the order id.
-	writeJSON(w, http.StatusCreated, placeOrderResponse{Order: orderResponse(o), SagaID: o.ID})
+	o, err := s.app.Commands.PlaceOrder.Handle(r.Context(), actor(r), cmd)
+	if err != nil {
+		status := 0
+		if errcode.Is(err, errcode.InvalidOrderData) {
+			status = http.StatusUnprocessableEntity
+		}
+		s.writeErrorStatus(w, r, status, err)
+		return
+	}
+	links := linksOf(o.ID)
+	w.Header().Set("Location", links.Self)
+	writeJSON(w, http.StatusCreated, placedOrderJSON{
+		OrderID:             o.ID,
+		Status:              placementStatus(o.Status),
+		EstimatedCompletion: s.app.Queries.EstimateCompletion.Handle(o),
+		// The saga of an order is keyed by the order id.
+		SagaID:  o.ID,
+		Links:   links,
+		Version: o.Version,
+	})
 }
 
 func (s *server) order(w http.ResponseWriter, r *http.Request) {
-	o, err := s.app.Queries.Order.Handle(r.Context(), actor(r), r.PathValue("id"), minVersion(r))
+	o, err := s.readOrder(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -53,18 +69,27 @@ func (s *server) order(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) orderStatus(w http.ResponseWriter, r *http.Request) {
-	o, err := s.app.Queries.Order.Handle(r.Context(), actor(r), r.PathValue("id"), minVersion(r))
+	o, err := s.readOrder(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, statusResponse(o))
+	writeJSON(w, http.StatusOK, statusResponse(o, s.app.Queries.EstimateCompletion.Handle(o)))
+}
+
+// readOrder reads the order of the path, after ?min_version= if given.
+func (s *server) readOrder(r *http.Request) (query.Order, error) {
+	v, err := minVersion(r)
+	if err != nil {
+		return query.Order{}, err
+	}
+	return s.app.Queries.Order.Handle(r.Context(), actor(r), r.PathValue("id"), v)
 }
 
 // decodeJSON reads exactly one JSON object of at most MaxBodyBytes into v,
 // refusing unknown fields. Failures are INVALID_ORDER_DATA naming the
-// field where possible; the status is 413 for an oversized body and 0
-// (the code's) otherwise.
+// field where possible; the status is 413 for an oversized body and 400
+// otherwise.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 	if r.ContentLength > MaxBodyBytes {
 		return http.StatusRequestEntityTooLarge, tooLarge()
@@ -81,28 +106,31 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, error) {
 		maxErr    *http.MaxBytesError
 		typeErr   *json.UnmarshalTypeError
 		syntaxErr *json.SyntaxError
+		coded     *errcode.Error
 	)
 	switch {
 	case err == nil:
 		return 0, nil
+	case errors.As(err, &coded):
+		return http.StatusBadRequest, coded
 	case errors.As(err, &maxErr):
 		return http.StatusRequestEntityTooLarge, tooLarge()
 	case errors.Is(err, io.EOF):
-		return 0, errcode.New(errcode.InvalidOrderData, "request body is empty: want a JSON object")
+		return http.StatusBadRequest, errcode.New(errcode.InvalidOrderData, "request body is empty: want a JSON object")
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
 			field = "request body"
 		}
-		return 0, errcode.New(errcode.InvalidOrderData, "%s must be a JSON %s, got %s", field, jsonKind(typeErr.Type), typeErr.Value).
+		return http.StatusBadRequest, errcode.New(errcode.InvalidOrderData, "%s must be a JSON %s, got %s", field, jsonKind(typeErr.Type), typeErr.Value).
 			With("field", field)
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return 0, errcode.New(errcode.InvalidOrderData, "request body is not valid JSON: %v", err)
+		return http.StatusBadRequest, errcode.New(errcode.InvalidOrderData, "request body is not valid JSON: %v", err)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return 0, errcode.New(errcode.InvalidOrderData, "unknown field %q", field).With("field", field)
+		return http.StatusBadRequest, errcode.New(errcode.InvalidOrderData, "unknown field %q", field).With("field", field)
 	default:
-		return 0, errcode.New(errcode.InvalidOrderData, "request body could not be decoded: %v", err)
+		return http.StatusBadRequest, errcode.New(errcode.InvalidOrderData, "request body could not be decoded: %v", err)
 	}
 }
 
@@ -136,30 +164,62 @@ func jsonKind(t reflect.Type) string {
 	}
 }
 
-// command maps the request onto the application's use case.
-func (req placeOrderRequest) command() app.PlaceOrder {
+// command maps the request onto the application's use case, with the
+// Idempotency-Key header's key (or the body's, or a key of its own).
+func (req placeOrderRequest) command(headerKey string) (app.PlaceOrder, error) {
+	key := req.IdempotencyKey
+	if headerKey != "" {
+		if body := strings.TrimSpace(key); body != "" && body != strings.TrimSpace(headerKey) {
+			return app.PlaceOrder{}, errcode.New(errcode.InvalidOrderData,
+				"the %s header and idempotency_key differ", IdempotencyKeyHeader).With("field", "idempotency_key")
+		}
+		key = headerKey
+	}
+	if key == "" {
+		// No key at all: this request is its own placement. (A key of
+		// only white space is the domain's to refuse.)
+		key = "rest-" + uuid.NewString()
+	}
+	customer := req.UserID
+	if req.CustomerID != "" {
+		if customer != "" && customer != req.CustomerID {
+			return app.PlaceOrder{}, errcode.New(errcode.InvalidOrderData,
+				"user_id and customer_id (its earlier name) differ").With("field", "user_id")
+		}
+		customer = req.CustomerID
+	}
 	cmd := app.PlaceOrder{
-		CustomerID:      req.CustomerID,
-		IdempotencyKey:  req.IdempotencyKey,
+		CustomerID:      customer,
+		IdempotencyKey:  key,
 		Items:           make([]app.OrderItem, len(req.Items)),
 		ShippingAddress: req.ShippingAddress.address(),
 		BillingAddress:  req.BillingAddress.address(),
 	}
 	for i, item := range req.Items {
-		cmd.Items[i] = app.OrderItem{ProductID: item.ProductID, Quantity: item.Quantity}
+		price, err := item.statedPrice(i)
+		if err != nil {
+			return app.PlaceOrder{}, err
+		}
+		cmd.Items[i] = app.OrderItem{ProductID: item.ProductID, Quantity: item.Quantity, StatedUnitPrice: price}
 	}
 	if req.PaymentMethod != nil {
 		cmd.PaymentMethod = req.PaymentMethod.paymentMethod()
 	}
-	return cmd
+	return cmd, nil
 }
 
-// minVersion reads the optional ?min_version= (read-your-writes: the version
-// a placement returned); anything but a positive number means none.
-func minVersion(r *http.Request) int {
-	v, err := strconv.Atoi(r.URL.Query().Get("min_version"))
-	if err != nil || v < 0 {
-		return 0
+// minVersion reads the optional ?min_version= (read-your-writes: the
+// version a placement returned); absent is 0, anything but a whole number
+// of at least 0 is refused.
+func minVersion(r *http.Request) (int, error) {
+	raw := r.URL.Query().Get("min_version")
+	if raw == "" {
+		return 0, nil
 	}
-	return v
+	v, err := strconv.Atoi(raw)
+	if err != nil || v < 0 {
+		return 0, errcode.New(errcode.InvalidOrderData, "min_version must be a whole number of at least 0, got %.40q", raw).
+			With("field", "min_version")
+	}
+	return v, nil
 }
