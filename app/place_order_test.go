@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
@@ -104,4 +105,43 @@ func TestRefusedPlacementLeavesTheKeyFree(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, app.OrderID(c.ID, "fix-and-retry"), o.ID)
 	require.Equal(t, 1, o.Version)
+}
+
+// A stated unit price is checked against the catalog: one that differs is
+// refused naming the product and both prices, and records nothing; one
+// that matches places the order at the catalog price.
+func TestStatedUnitPriceMustBeTheCatalogPrice(t *testing.T) {
+	t.Parallel()
+	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
+	ctx := context.Background()
+	p, err := sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
+	require.NoError(t, err)
+	c, err := sys.App.Commands.RegisterCustomer.Handle(ctx, systemtest.Admin, app.RegisterCustomer{Email: "a@example.com", Name: "A", InitialCredit: 10000})
+	require.NoError(t, err)
+	stated := money.Amount(1199)
+	in := app.PlaceOrder{
+		CustomerID:      c.ID,
+		IdempotencyKey:  "priced",
+		Items:           []app.OrderItem{{ProductID: p.ID, Quantity: 2, StatedUnitPrice: &stated}},
+		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
+		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
+	}
+	_, err = sys.App.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, in)
+	require.True(t, errcode.Is(err, errcode.InvalidOrderData), "got %v", err)
+	var coded *errcode.Error
+	require.ErrorAs(t, err, &coded)
+	require.Contains(t, coded.Message, p.ID)
+	require.Contains(t, coded.Message, "12.50")
+	require.Contains(t, coded.Message, "11.99")
+	require.Equal(t, "items[0].unitPrice", coded.Details["field"])
+	require.Equal(t, "12.50", coded.Details["catalog_price"])
+	require.Equal(t, "11.99", coded.Details["stated_price"])
+	var rows int
+	require.NoError(t, sys.Env.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM ordering.events) + (SELECT count(*) FROM ordering.inbox)`).Scan(&rows))
+	require.Zero(t, rows, "nothing recorded")
+
+	stated = 1250
+	o, err := sys.App.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, in)
+	require.NoError(t, err)
+	require.Equal(t, money.Amount(1250), o.Items[0].UnitPrice)
 }
