@@ -46,10 +46,10 @@ func (item orderItemRequest) statedPrice(i int) (*money.Amount, error) {
 	if raw == "" || raw == "null" {
 		return nil, nil
 	}
-	text := raw
+	text := raw // a JSON number's literal, read exactly, never as a float
 	if strings.HasPrefix(raw, `"`) {
 		if err := json.Unmarshal(item.UnitPrice, &text); err != nil {
-			text = raw
+			text = raw // not a valid string: refused below
 		}
 	}
 	field := fmt.Sprintf("items[%d].unit_price", i)
@@ -192,13 +192,13 @@ func orderResponse(o query.Order) orderJSON {
 
 func statusResponse(o query.Order, estimatedCompletion time.Time) orderStatusJSON {
 	return orderStatusJSON{
-		EstimatedCompletion: estimatedCompletion,
 		OrderID:             o.ID,
 		Status:              o.Status,
 		CurrentStep:         optionalStep(o.CurrentStep),
 		CompletedSteps:      nonNil(o.CompletedSteps),
 		PendingSteps:        nonNil(o.PendingSteps),
 		Failure:             failure(o.Failure),
+		EstimatedCompletion: estimatedCompletion,
 		LastUpdated:         o.UpdatedAt.UTC(),
 		Version:             o.Version,
 	}
