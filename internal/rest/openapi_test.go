@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,6 +27,8 @@ type openAPI struct {
 }
 
 var loadOpenAPI = sync.OnceValues(func() (*openAPI, error) {
+	// kin-openapi checks date-time itself; uuid (request ids) on request.
+	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC4122))
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(rest.OpenAPIDocument)
 	if err != nil {
@@ -147,6 +150,8 @@ func TestOpenAPICheckCatchesAnswersThatStray(t *testing.T) {
 		"placement without Location":             {post, 201, h(), placed, "Location"},
 		"bare error, no envelope":                {get("/api/v1/orders/o"), 404, h(), `{"code":"NOT_FOUND","message":"m","details":{},"request_id":"r"}`, "code"},
 		"error with an unknown code":             {get("/api/v1/orders/o/status"), 404, h(), `{"error":{"code":"GONE","message":"m","details":{},"timestamp":"2026-11-30T21:00:00Z","request_id":"0b9e7f0c-2a4d-4c8e-9f1a-3d5b7c9e1f20"}}`, "/error/code"},
+		"request id not a uuid":                  {get("/api/v1/orders/o"), 404, h(), strings.Replace(envelope, `"request_id":"0b9e`, `"request_id":"xb9e`, 1), "request_id"},
+		"timestamp not a date-time":              {get("/api/v1/orders/o"), 404, h(), strings.Replace(envelope, `2026-11-30T21:00:00Z`, `yesterday`, 1), "timestamp"},
 		"503 without Retry-After":                {get("/api/v1/orders/o"), 503, h(), envelope, "Retry-After"},
 		"undocumented status":                    {get("/api/v1/orders/o"), 418, h(), envelope, "status is not supported"},
 		"unknown path, not the envelope":         {get("/api/v1/nothing"), 404, h(), `not found`, "invalid character"},
