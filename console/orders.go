@@ -100,22 +100,27 @@ func (f orderFilter) FragmentURL() string {
 	return Prefix + "/fragments/orders?" + f.values().Encode()
 }
 
-// toggle is the search with value added to or removed from a list, from
-// the first page.
-func (f orderFilter) toggle(list *[]string, value string) orderFilter {
-	out := slices.Clone(*list)
+// toggled is list with value added, or removed when it is there.
+func toggled(list []string, value string) []string {
+	out := slices.Clone(list)
 	if i := slices.Index(out, value); i >= 0 {
-		out = slices.Delete(out, i, i+1)
-	} else {
-		out = append(out, value)
+		return slices.Delete(out, i, i+1)
 	}
-	*list = out
-	f.After = ""
+	return append(out, value)
+}
+
+// toggleStatus is the search with the status added or removed, from the
+// first page.
+func (f orderFilter) toggleStatus(s string) orderFilter {
+	f.Statuses, f.After = toggled(f.Statuses, s), ""
 	return f
 }
 
-func (f orderFilter) toggleStatus(s string) orderFilter { return f.toggle(&f.Statuses, s) }
-func (f orderFilter) toggleStep(s string) orderFilter   { return f.toggle(&f.Steps, s) }
+// toggleStep is toggleStatus for the current step.
+func (f orderFilter) toggleStep(s string) orderFilter {
+	f.Steps, f.After = toggled(f.Steps, s), ""
+	return f
+}
 
 // Active says whether anything narrows the search.
 func (f orderFilter) Active() bool {
