@@ -128,8 +128,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitText(t, watch, `li[data-step="ORDER_CONFIRMED"]`, "done", 10*time.Second)
 	waitText(t, watch, "#live", "Final", 10*time.Second)
 	require.Empty(t, text(watch, "#cancel-order"), "a confirmed order offers no cancellation")
+	waitText(t, watch, `#order tr[data-context="payments"]`, "PaymentAuthorized", 10*time.Second)
 	screenshot(t, watch, "order-confirmed")
 	waitText(t, ops, "#order", "OrderCancelled", 10*time.Second)
+	// The story of every context: the stock reserved at placement was
+	// released.
+	waitText(t, ops, `#order tr[data-context="inventory"]`, "StockReserved", 10*time.Second)
+	waitText(t, ops, "#order", "StockReleased", 10*time.Second)
 	screenshot(t, ops, "order-cancelled")
 
 	// Health and the dead letters' page.
@@ -184,11 +189,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	do(t, other, chromedp.Navigate(base+"/console/health"), chromedp.WaitVisible(chromedp.CSS("#health")))
 	waitText(t, other, "#health", "FORBIDDEN", 10*time.Second)
 	require.Empty(t, text(other, `tr[data-projection]`))
-	// Someone else's order is not found for this customer.
+	// An order page is refused too (its story spans every context: admin only).
 	stranger := f.registerCustomer(t, "Someone Else")
 	strangers := f.placeOrder(t, stranger.ID)
 	do(t, other, chromedp.Navigate(base+"/console/orders/"+strangers.ID), chromedp.WaitVisible(chromedp.CSS("#order")))
-	waitText(t, other, "#order", "NOT_FOUND", 10*time.Second)
+	waitText(t, other, "#order", "FORBIDDEN", 10*time.Second)
 }
 
 // jsString quotes s for JavaScript.

@@ -64,6 +64,7 @@ func TestConsoleServesShellsAndAssetsAndDataOnlyToAdmins(t *testing.T) {
 		{"/console/fragments/orders", "not-a-token", "UNAUTHENTICATED"},
 		{"/console/fragments/orders?from=yesterday", f.admin, "INVALID_ORDER_DATA"},
 		{"/console/fragments/orders/no-such-order", f.admin, "NOT_FOUND"},
+		{"/console/fragments/orders/" + placed.ID, f.token(t, f.registerCustomer(t, "Other").ID, auth.RoleCustomer), "FORBIDDEN"},
 	} {
 		code, h, body := get(t, base+tc.path, tc.token)
 		require.Equal(t, http.StatusOK, code, tc.path)

@@ -24,7 +24,7 @@ const orderQuery = `query ConsoleOrder($id: ID!, $minVersion: Int) {
     items { productId quantity unitPrice }
     totalAmount currency failure { code message step } createdAt updatedAt version
   }
-  orderEvents(orderId: $id) { type version occurredAt data correlationId causationId }
+  orderEvents(orderId: $id, allContexts: true) { type version occurredAt data correlationId causationId context streamId }
 }`
 
 type orderView struct {
@@ -58,6 +58,8 @@ type orderEvent struct {
 	Data          string    `json:"data"`
 	CorrelationID *string   `json:"correlationId"`
 	CausationID   *string   `json:"causationId"`
+	Context       string    `json:"context"`
+	StreamID      string    `json:"streamId"`
 }
 
 // Short is the event's type without its context prefix.
@@ -189,6 +191,9 @@ func (d *orderDetail) build() {
 		when := body.At
 		if when.IsZero() {
 			when = e.OccurredAt
+		}
+		if e.Context != "ordering" {
+			continue
 		}
 		switch e.Short() {
 		case "OrderPlaced":

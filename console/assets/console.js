@@ -91,6 +91,7 @@
       return o ? parseInt(o.dataset.version, 10) || 0 : 0;
     }
     function setLive(state, text) { live.dataset.state = state; live.textContent = text; }
+    // refresh reads the order again, at least at version (0: as it is).
     function refresh(version) {
       wanted = Math.max(wanted, version || 0);
       if (loading || (version && wanted <= shown())) { return; }
@@ -140,6 +141,10 @@
             finished = true;
             setLive("final", "Final: this order changes no more.");
             ws.close(1000);
+            // Inventory and payments may still record the settlement
+            // (commit, capture, release, void) just after the order's
+            // last event: read the story once more.
+            setTimeout(function () { refresh(0); }, 2000);
             break;
           case "ping":
             ws.send(JSON.stringify({ type: "pong" }));
