@@ -41,6 +41,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, loc, "/console/sign-in?next=")
 	screenshot(t, ops, "sign-in")
+	requireReadable(t, ops, "sign in")
 	signIn(t, ops, base, f.admin)
 
 	// Search by the customer's email: both orders, PENDING, with the
@@ -62,6 +63,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.Contains(t, text(ops, `tr[data-order-id="`+toCancel.ID+`"]`), f.customer.Email)
 	require.Contains(t, text(ops, `a[data-facet="status"][data-value="PENDING"]`), "2")
 	screenshot(t, ops, "orders")
+	requireReadable(t, ops, "orders")
+	// Keyboard: the search, its button, the facets and the orders are
+	// all tab stops.
+	stops := strings.Join(tabStops(t, ops, 45), " ")
+	for _, want := range []string{"input#text", "button", "[facet=PENDING]", "[facet=ORDER_CREATED]", "/console/orders/" + toConfirm.ID} {
+		require.Contains(t, stops, want, "tab stops: %s", stops)
+	}
 
 	// A facet narrows the search, and the link is the search.
 	do(t, ops, chromedp.Click(chromedp.CSS(`a[data-facet="status"][data-value="CONFIRMED"]`)))
@@ -91,6 +99,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitText(t, ops, "#action-result", "INVALID_ORDER_DATA", 10*time.Second)
 	waitText(t, ops, "#order-status", "PENDING", time.Second)
 	screenshot(t, ops, "order-refused")
+	requireReadable(t, ops, "a refused action")
 
 	// Confirmed, the cancellation is requested; the order ends CANCELLED
 	// once the saga runs.
@@ -111,6 +120,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitText(t, watch, "#order-status", "PENDING", 10*time.Second)
 	waitText(t, watch, "#live", "Live", 10*time.Second)
 	screenshot(t, watch, "order-pending")
+	requireReadable(t, watch, "a pending order")
 	// Marks both pages: a reload would lose the mark.
 	for _, tab := range []context.Context{ops, watch} {
 		do(t, tab, chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true`))
@@ -130,19 +140,23 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.Empty(t, text(watch, "#cancel-order"), "a confirmed order offers no cancellation")
 	waitText(t, watch, `#order tr[data-context="payments"]`, "PaymentAuthorized", 10*time.Second)
 	screenshot(t, watch, "order-confirmed")
+	requireReadable(t, watch, "a confirmed order")
 	waitText(t, ops, "#order", "OrderCancelled", 10*time.Second)
 	// The story of every context: the stock reserved at placement was
 	// released.
 	waitText(t, ops, `#order tr[data-context="inventory"]`, "StockReserved", 10*time.Second)
 	waitText(t, ops, "#order", "StockReleased", 10*time.Second)
 	screenshot(t, ops, "order-cancelled")
+	requireReadable(t, ops, "a cancelled order")
 
 	// Health and the dead letters' page.
 	do(t, ops, chromedp.Navigate(base+"/console/health"), chromedp.WaitVisible(chromedp.CSS(`tr[data-projection="orders"]`)))
 	waitText(t, ops, `li[data-dependency="postgres"]`, "up", 10*time.Second)
 	screenshot(t, ops, "health")
+	requireReadable(t, ops, "health")
 	do(t, ops, chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(chromedp.CSS("#dead-letters-unavailable")))
 	screenshot(t, ops, "dead-letters")
+	requireReadable(t, ops, "dead letters")
 
 	// At 390 px: nothing wider than the screen.
 	phone := newTab(t, browser)

@@ -168,3 +168,58 @@ func signIn(t *testing.T, tab context.Context, base, token string) {
 		chromedp.WaitVisible(chromedp.CSS("#results")),
 	)
 }
+
+// lowContrast lists the visible texts of the page whose colour against
+// their background is below 4.5:1 (WCAG AA for normal text), as
+// "text: ratio". The background is the first opaque one up the tree.
+const lowContrast = `(function () {
+  function rgb(s) { var m = s.match(/[\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; }
+  function lum(c) {
+    var a = c.slice(0, 3).map(function (v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * a[0] + 0.7152 * a[1] + 0.0722 * a[2];
+  }
+  function bg(el) {
+    for (; el; el = el.parentElement) {
+      var c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0.9) { return c; }
+    }
+    return [255, 255, 255, 1];
+  }
+  var out = [];
+  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (var n; (n = walker.nextNode());) {
+    var el = n.parentElement, t = n.textContent.trim();
+    if (!t || !el.getClientRects().length || getComputedStyle(el).visibility === "hidden") { continue; }
+    var r = el.getBoundingClientRect();
+    if (r.right < 0 || r.bottom < 0) { continue; } // the skip link, off screen until focused
+    var a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+    var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) { out.push(t.slice(0, 40) + ": " + ratio.toFixed(2)); }
+  }
+  return out;
+})()`
+
+// requireReadable fails when a text of the page has too little contrast.
+func requireReadable(t *testing.T, tab context.Context, page string) {
+	t.Helper()
+	low, err := chromedp.Run(tab, chromedp.Evaluate[[]string](lowContrast))
+	require.NoError(t, err)
+	require.Empty(t, low, "%s: texts below 4.5:1 contrast", page)
+}
+
+// tabStops walks the page with the Tab key and returns a description of
+// each element that took the focus, in order.
+func tabStops(t *testing.T, tab context.Context, max int) []string {
+	t.Helper()
+	do(t, tab, chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+	var stops []string
+	for range max {
+		do(t, tab, chromedp.KeyEvent("\t"))
+		s, err := chromedp.Run(tab, chromedp.Evaluate[string](`(function (e) {
+			return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.dataset.facet ? "[facet=" + e.dataset.value + "]" : "") +
+				(e.getAttribute("href") || "") })(document.activeElement)`))
+		require.NoError(t, err)
+		stops = append(stops, s)
+	}
+	return stops
+}
