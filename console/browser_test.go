@@ -36,6 +36,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Sign in: the console sends to the sign-in page first and back after.
 	ops := newTab(t, browser)
+	opsErrors := consoleErrors(t, ops)
 	do(t, ops, chromedp.Navigate(base+"/console/orders"), chromedp.WaitVisible(chromedp.CSS("#token")))
 	loc, err := chromedp.Run(ops, chromedp.Location())
 	require.NoError(t, err)
@@ -115,6 +116,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// The other order, in a tab of its own (signed in again: the token
 	// lives in the tab's session only).
 	watch := newTab(t, browser)
+	watchErrors := consoleErrors(t, watch)
 	signIn(t, watch, base, f.admin)
 	do(t, watch, chromedp.Navigate(base+"/console/orders/"+toConfirm.ID), chromedp.WaitVisible(chromedp.CSS("#order-status")))
 	waitText(t, watch, "#order-status", "PENDING", 10*time.Second)
@@ -148,6 +150,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitText(t, ops, "#order", "StockReleased", 10*time.Second)
 	screenshot(t, ops, "order-cancelled")
 	requireReadable(t, ops, "a cancelled order")
+
+	require.Empty(t, opsErrors(), "the pages run without errors (scripts, the Content Security Policy)")
+	require.Empty(t, watchErrors(), "the pages run without errors (scripts, the Content Security Policy)")
 
 	// Health and the dead letters' page.
 	do(t, ops, chromedp.Navigate(base+"/console/health"), chromedp.WaitVisible(chromedp.CSS(`tr[data-projection="orders"]`)))

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -222,4 +224,31 @@ func tabStops(t *testing.T, tab context.Context, max int) []string {
 		stops = append(stops, s)
 	}
 	return stops
+}
+
+// consoleErrors collects what the tab's page writes to its console as an
+// error (an uncaught exception, a script or style the Content Security
+// Policy refused, a failed request) from now on.
+func consoleErrors(t *testing.T, tab context.Context) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var errs []string
+	messages := chromedp.Console(tab)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == "error" {
+				mu.Lock()
+				errs = append(errs, m.String()+" ("+m.URL+")")
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(errs)
+	}
 }
