@@ -77,8 +77,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.Eventually(t, func() bool {
 		loc, err = chromedp.Run(ops, chromedp.Location())
 		return err == nil && strings.Contains(loc, "status=CONFIRMED")
-	}, 10*time.Second, 50*time.Millisecond, "the facet's link is the search; at %s", loc)
-	waitText(t, ops, "#total", "0 orders", 10*time.Second)
+	}, 30*time.Second, 50*time.Millisecond, "the facet's link is the search; at %s", loc)
+	waitText(t, ops, "#total", "0 orders", 30*time.Second)
 
 	// Open the order to cancel from the results, by keyboard.
 	do(t, ops, chromedp.Navigate(base+"/console/orders?text="+url.QueryEscape(f.customer.Email)),
@@ -86,8 +86,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Focus(chromedp.CSS(`tr[data-order-id="`+toCancel.ID+`"] a`)),
 		chromedp.KeyEvent("\r"),
 		chromedp.WaitVisible(chromedp.CSS("#order-status")))
-	waitText(t, ops, "#order-status", "PENDING", 10*time.Second)
-	waitText(t, ops, "#live", "Live", 10*time.Second)
+	waitText(t, ops, "#order-status", "PENDING", 30*time.Second)
+	waitText(t, ops, "#live", "Live", 30*time.Second)
 
 	// A refused action shows its code: a reason with a line break.
 	do(t, ops,
@@ -97,7 +97,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#reason"), "changed\nmind"),
 		chromedp.Click(chromedp.CSS("#confirm-cancel")),
 	)
-	waitText(t, ops, "#action-result", "INVALID_ORDER_DATA", 10*time.Second)
+	waitText(t, ops, "#action-result", "INVALID_ORDER_DATA", 30*time.Second)
 	waitText(t, ops, "#order-status", "PENDING", time.Second)
 	screenshot(t, ops, "order-refused")
 	requireReadable(t, ops, "a refused action")
@@ -110,8 +110,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#reason"), "customer called"),
 		chromedp.Click(chromedp.CSS("#confirm-cancel")),
 	)
-	waitText(t, ops, "#action-result", "Cancellation requested", 10*time.Second)
-	waitText(t, ops, "#order", "Cancellation requested", 10*time.Second)
+	waitText(t, ops, "#action-result", "Cancellation requested", 30*time.Second)
+	waitText(t, ops, "#order", "Cancellation requested", 30*time.Second)
 
 	// The other order, in a tab of its own (signed in again: the token
 	// lives in the tab's session only).
@@ -119,8 +119,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	watchErrors := consoleErrors(t, watch)
 	signIn(t, watch, base, f.admin)
 	do(t, watch, chromedp.Navigate(base+"/console/orders/"+toConfirm.ID), chromedp.WaitVisible(chromedp.CSS("#order-status")))
-	waitText(t, watch, "#order-status", "PENDING", 10*time.Second)
-	waitText(t, watch, "#live", "Live", 10*time.Second)
+	waitText(t, watch, "#order-status", "PENDING", 30*time.Second)
+	waitText(t, watch, "#live", "Live", 30*time.Second)
 	screenshot(t, watch, "order-pending")
 	requireReadable(t, watch, "a pending order")
 	// Marks both pages: a reload would lose the mark.
@@ -137,17 +137,17 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.True(t, kept, "the page changed without a reload")
 	}
 	require.Equal(t, "CANCELLED", f.orderStatus(t, toCancel.ID))
-	waitText(t, watch, `li[data-step="ORDER_CONFIRMED"]`, "done", 10*time.Second)
-	waitText(t, watch, "#live", "Final", 10*time.Second)
+	waitText(t, watch, `li[data-step="ORDER_CONFIRMED"]`, "done", 30*time.Second)
+	waitText(t, watch, "#live", "Final", 30*time.Second)
 	require.Empty(t, text(watch, "#cancel-order"), "a confirmed order offers no cancellation")
-	waitText(t, watch, `#order tr[data-context="payments"]`, "PaymentAuthorized", 10*time.Second)
+	waitText(t, watch, `#order tr[data-context="payments"]`, "PaymentAuthorized", 30*time.Second)
 	screenshot(t, watch, "order-confirmed")
 	requireReadable(t, watch, "a confirmed order")
-	waitText(t, ops, "#order", "OrderCancelled", 10*time.Second)
+	waitText(t, ops, "#order", "OrderCancelled", 30*time.Second)
 	// The story of every context: the stock reserved at placement was
 	// released.
-	waitText(t, ops, `#order tr[data-context="inventory"]`, "StockReserved", 10*time.Second)
-	waitText(t, ops, "#order", "StockReleased", 10*time.Second)
+	waitText(t, ops, `#order tr[data-context="inventory"]`, "StockReserved", 30*time.Second)
+	waitText(t, ops, "#order", "StockReleased", 30*time.Second)
 	screenshot(t, ops, "order-cancelled")
 	requireReadable(t, ops, "a cancelled order")
 
@@ -156,7 +156,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Health and the dead letters' page.
 	do(t, ops, chromedp.Navigate(base+"/console/health"), chromedp.WaitVisible(chromedp.CSS(`tr[data-projection="orders"]`)))
-	waitText(t, ops, `li[data-dependency="postgres"]`, "up", 10*time.Second)
+	waitText(t, ops, `li[data-dependency="postgres"]`, "up", 30*time.Second)
 	screenshot(t, ops, "health")
 	requireReadable(t, ops, "health")
 	do(t, ops, chromedp.Navigate(base+"/console/dead-letters"), chromedp.WaitVisible(chromedp.CSS("#dead-letters-unavailable")))
@@ -196,23 +196,23 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#token"), customerToken),
 		chromedp.Click(chromedp.CSS(`#sign-in-form button[type="submit"]`)),
 	)
-	waitText(t, other, "#sign-in-result", "FORBIDDEN", 10*time.Second)
+	waitText(t, other, "#sign-in-result", "FORBIDDEN", 30*time.Second)
 	stored, err := chromedp.Run(other, chromedp.Evaluate[bool](`sessionStorage.getItem("orderflow.console.token") !== null`))
 	require.NoError(t, err)
 	require.False(t, stored, "a refused token is not kept")
 	do(t, other, chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("orderflow.console.token", `+jsString(customerToken)+`)`))
 	do(t, other, chromedp.Navigate(base+"/console/orders"), chromedp.WaitVisible(chromedp.CSS("#results")))
-	waitText(t, other, "#results", "FORBIDDEN", 10*time.Second)
+	waitText(t, other, "#results", "FORBIDDEN", 30*time.Second)
 	require.Empty(t, text(other, "table.orders"), "no order is shown")
 	screenshot(t, other, "customer-refused")
 	do(t, other, chromedp.Navigate(base+"/console/health"), chromedp.WaitVisible(chromedp.CSS("#health")))
-	waitText(t, other, "#health", "FORBIDDEN", 10*time.Second)
+	waitText(t, other, "#health", "FORBIDDEN", 30*time.Second)
 	require.Empty(t, text(other, `tr[data-projection]`))
 	// An order page is refused too (its story spans every context: admin only).
 	stranger := f.registerCustomer(t, "Someone Else")
 	strangers := f.placeOrder(t, stranger.ID)
 	do(t, other, chromedp.Navigate(base+"/console/orders/"+strangers.ID), chromedp.WaitVisible(chromedp.CSS("#order")))
-	waitText(t, other, "#order", "FORBIDDEN", 10*time.Second)
+	waitText(t, other, "#order", "FORBIDDEN", 30*time.Second)
 }
 
 // jsString quotes s for JavaScript.
