@@ -13,7 +13,10 @@
 // from the browser over the API's graphql-transport-ws websocket.
 //
 // Every asset (htmx, the console's script and style sheet) is embedded and
-// served from /console/assets/: no CDN, no build step.
+// served from /console/assets/: no CDN, no build step. htmx is the file
+// dist/htmx.min.js of the npm package htmx.org, kept as it is published
+// with its version in its name (and its licence beside it); to upgrade,
+// replace the file and its name in templates/layout.html.
 package console
 
 import (
