@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 
+	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/limits"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -93,15 +95,25 @@ func (h CustomerHandler) Handle(ctx context.Context, actor auth.Principal, id st
 	return h.d.read.Customers.Customer(ctx, id)
 }
 
-// OrderEventsHandler returns an order's audit trail from the event store.
+// OrderEventsHandler returns an order's audit trail from the event stores.
 type OrderEventsHandler struct{ d *deps }
 
-// Handle returns the events oldest first, with correlation and causation.
-// Ownership is checked on the event store too, so the trail is there the
-// moment the order is.
-func (h OrderEventsHandler) Handle(ctx context.Context, actor auth.Principal, orderID string) ([]query.OrderEvent, error) {
+// Handle returns the order's own events oldest first, with correlation and
+// causation. Ownership is checked on the event store too, so the trail is
+// there the moment the order is.
+//
+// With allContexts (admins only: they show stock and other customers'
+// products), the inventory and payments events that name the order
+// (reservations and holds, their commits, captures, releases and voids)
+// come too, each with its context and stream, all by occurrence.
+func (h OrderEventsHandler) Handle(ctx context.Context, actor auth.Principal, orderID string, allContexts bool) ([]query.OrderEvent, error) {
 	if actor.Subject == "" {
 		return nil, errcode.New(errcode.Unauthenticated, "authentication required")
+	}
+	if allContexts {
+		if err := requireAdmin(actor); err != nil {
+			return nil, err
+		}
 	}
 	if err := limits.RequiredText("orderId", orderID, limits.MaxIDLength); err != nil {
 		return nil, err
@@ -118,12 +130,29 @@ func (h OrderEventsHandler) Handle(ctx context.Context, actor auth.Principal, or
 	if err != nil {
 		return nil, err
 	}
+	out := orderEvents(store.Schema(), records)
+	if !allContexts {
+		return out, nil
+	}
+	for _, other := range []*eventstore.Store{h.d.h.Products.Store(), h.d.h.Customers.Store()} {
+		records, err := other.ReadByOrder(ctx, orderID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, orderEvents(other.Schema(), records)...)
+	}
+	// Stable: an order's own events keep their version order on a tie.
+	slices.SortStableFunc(out, func(a, b query.OrderEvent) int { return a.OccurredAt.Compare(b.OccurredAt) })
+	return out, nil
+}
+
+func orderEvents(context string, records []eventstore.Record) []query.OrderEvent {
 	out := make([]query.OrderEvent, len(records))
 	for i, r := range records {
 		out[i] = query.OrderEvent{Type: r.EventType, Version: r.Version, OccurredAt: r.CreatedAt, Data: string(r.Data),
-			CorrelationID: r.CorrelationID, CausationID: r.CausationID}
+			CorrelationID: r.CorrelationID, CausationID: r.CausationID, Context: context, StreamID: r.StreamID}
 	}
-	return out, nil
+	return out
 }
 
 // Bounds of a search's own inputs; the page size is bounded by the index

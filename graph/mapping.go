@@ -96,6 +96,8 @@ func orderEventModels(events []query.OrderEvent) []model.OrderEvent {
 			Data:          e.Data,
 			CorrelationID: optional(e.CorrelationID),
 			CausationID:   optional(e.CausationID),
+			Context:       e.Context,
+			StreamID:      e.StreamID,
 		}
 	}
 	return out

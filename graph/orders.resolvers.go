@@ -50,8 +50,8 @@ func (r *queryResolver) SearchOrders(ctx context.Context, filter *model.OrderSea
 }
 
 // OrderEvents is the resolver for the orderEvents field.
-func (r *queryResolver) OrderEvents(ctx context.Context, orderID string) ([]model.OrderEvent, error) {
-	events, err := r.app.Queries.OrderEvents.Handle(ctx, actor(ctx), orderID)
+func (r *queryResolver) OrderEvents(ctx context.Context, orderID string, allContexts *bool) ([]model.OrderEvent, error) {
+	events, err := r.app.Queries.OrderEvents.Handle(ctx, actor(ctx), orderID, deref(allContexts))
 	if err != nil {
 		return nil, err
 	}

@@ -109,4 +109,9 @@ type OrderEvent struct {
 	Data          string    `json:"data"`
 	CorrelationID string    `json:"correlationId,omitempty"`
 	CausationID   string    `json:"causationId,omitempty"`
+	// Context is the event store it comes from: ordering, inventory or
+	// payments.
+	Context string `json:"context"`
+	// StreamID is its stream: the order, a product or a customer account.
+	StreamID string `json:"streamId"`
 }

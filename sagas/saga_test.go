@@ -355,7 +355,7 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 	require.Equal(t, 0, w.stock(p.ID).Reserved)
 	require.Equal(t, money.Amount(5000-1400), w.account(rich.ID).Balance)
 	require.Equal(t, money.Amount(100), w.account(poor.ID).Balance)
-	events, err := w.App.Queries.OrderEvents.Handle(context.Background(), admin, confirmed.ID)
+	events, err := w.App.Queries.OrderEvents.Handle(context.Background(), admin, confirmed.ID, false)
 	require.NoError(t, err)
 	seen := map[string]int{}
 	for _, e := range events {

@@ -29,7 +29,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "all", usage: "run every role in one process (api, worker, relay, projector)", run: runRoles(roleAPI, roleWorker, roleRelay, roleProjector)},
-		{name: "api", usage: "serve GraphQL and REST", run: runRoles(roleAPI)},
+		{name: "api", usage: "serve GraphQL, REST and the operator console", run: runRoles(roleAPI)},
 		{name: "worker", usage: "handle commands and drive sagas", run: runRoles(roleWorker)},
 		{name: "relay", usage: "publish committed events to Kafka", run: runRoles(roleRelay)},
 		{name: "projector", usage: "project events into Elasticsearch", run: runRoles(roleProjector)},

@@ -46,10 +46,11 @@ func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger
 	}
 }
 
-// roleAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/,
-// and follows the order change feed for live subscriptions. Placing an
-// order starts its saga here, whose first commands are sent in the
-// background: they are finished before the process stops.
+// roleAPI serves GraphQL at /graphql (GraphiQL at /), REST under /api/ and
+// the operator console under /console/, and follows the order change feed
+// for live subscriptions. Placing an order starts its saga here, whose
+// first commands are sent in the background: they are finished before the
+// process stops.
 func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) error, error) {
 	changes, err := svc.OrderChangeRouter()
 	if err != nil {

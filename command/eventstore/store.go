@@ -288,6 +288,23 @@ func (s *Store) QueueReadStream(b *pgx.Batch, streamID string, afterVersion int,
 	})
 }
 
+// ReadByOrder returns the events of this store that name orderID in their
+// data (data->>'orderId'), in position order: in inventory and payments,
+// the reservations and holds an order caused and what became of them.
+// Those two stores index the expression (migration 00007); the ordering
+// store does not: read an order's own stream with ReadStream.
+func (s *Store) ReadByOrder(ctx context.Context, orderID string) ([]Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM `+s.table+` WHERE data->>'orderId' = $1 ORDER BY position`, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("read %s events of order %s: %w", s.schema, orderID, err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read %s events of order %s: %w", s.schema, orderID, err)
+	}
+	return recs, nil
+}
+
 // ReadAll returns up to limit events after position, in position order. It
 // is for jobs that replay history (rebuilds, audits), not for the relay:
 // position order is not commit order.

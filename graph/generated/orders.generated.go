@@ -30,7 +30,7 @@ type MutationResolver interface {
 type QueryResolver interface {
 	Order(ctx context.Context, id string, minVersion *int) (*model.Order, error)
 	SearchOrders(ctx context.Context, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) (*model.OrderSearchResult, error)
-	OrderEvents(ctx context.Context, orderID string) ([]model.OrderEvent, error)
+	OrderEvents(ctx context.Context, orderID string, allContexts *bool) ([]model.OrderEvent, error)
 	Product(ctx context.Context, id string) (*model.Product, error)
 	Customer(ctx context.Context, id string) (*model.Customer, error)
 	ProjectionStatus(ctx context.Context) ([]model.ProjectionStatus, error)
@@ -191,6 +191,14 @@ func (ec *executionContext) field_Query_orderEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["orderId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "allContexts",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["allContexts"] = arg1
 	return args, nil
 }
 
@@ -1055,6 +1063,52 @@ func (ec *executionContext) fieldContext_OrderEvent_causationId(_ context.Contex
 	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
+func (ec *executionContext) _OrderEvent_context(ctx context.Context, field graphql.CollectedField, obj *model.OrderEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_context(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Context, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_context(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OrderEvent_streamId(ctx context.Context, field graphql.CollectedField, obj *model.OrderEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderEvent_streamId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StreamID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderEvent_streamId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderEvent", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
 func (ec *executionContext) _OrderFailure_code(ctx context.Context, field graphql.CollectedField, obj *model.OrderFailure) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1511,7 +1565,7 @@ func (ec *executionContext) _Query_orderEvents(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().OrderEvents(ctx, fc.Args["orderId"].(string))
+			return ec.Resolvers.Query().OrderEvents(ctx, fc.Args["orderId"].(string), fc.Args["allContexts"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.OrderEvent) graphql.Marshaler {
@@ -2375,6 +2429,16 @@ func (ec *executionContext) _OrderEvent(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = ec._OrderEvent_correlationId(ctx, field, obj)
 		case "causationId":
 			out.Values[i] = ec._OrderEvent_causationId(ctx, field, obj)
+		case "context":
+			out.Values[i] = ec._OrderEvent_context(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "streamId":
+			out.Values[i] = ec._OrderEvent_streamId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

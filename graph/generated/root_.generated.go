@@ -90,9 +90,11 @@ type ComplexityRoot struct {
 
 	OrderEvent struct {
 		CausationID   func(childComplexity int) int
+		Context       func(childComplexity int) int
 		CorrelationID func(childComplexity int) int
 		Data          func(childComplexity int) int
 		OccurredAt    func(childComplexity int) int
+		StreamID      func(childComplexity int) int
 		Type          func(childComplexity int) int
 		Version       func(childComplexity int) int
 	}
@@ -152,7 +154,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Customer         func(childComplexity int, id string) int
 		Order            func(childComplexity int, id string, minVersion *int) int
-		OrderEvents      func(childComplexity int, orderID string) int
+		OrderEvents      func(childComplexity int, orderID string, allContexts *bool) int
 		Product          func(childComplexity int, id string) int
 		ProjectionStatus func(childComplexity int) int
 		Reconciliation   func(childComplexity int) int
@@ -498,6 +500,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderEvent.CausationID(childComplexity), true
 
+	case "OrderEvent.context":
+		if e.ComplexityRoot.OrderEvent.Context == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.Context(childComplexity), true
+
 	case "OrderEvent.correlationId":
 		if e.ComplexityRoot.OrderEvent.CorrelationID == nil {
 			break
@@ -518,6 +527,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OrderEvent.OccurredAt(childComplexity), true
+
+	case "OrderEvent.streamId":
+		if e.ComplexityRoot.OrderEvent.StreamID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderEvent.StreamID(childComplexity), true
 
 	case "OrderEvent.type":
 		if e.ComplexityRoot.OrderEvent.Type == nil {
@@ -784,7 +800,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.OrderEvents(childComplexity, args["orderId"].(string)), true
+		return e.ComplexityRoot.Query.OrderEvents(childComplexity, args["orderId"].(string), args["allContexts"].(*bool)), true
 
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
@@ -1148,7 +1164,24 @@ type Order {
 
 type PlaceOrderPayload { order: Order! sagaId: ID! }
 
-type OrderEvent { type: String! version: Int! occurredAt: Time! data: String! correlationId: ID causationId: ID }
+"""
+One event of an order's story. correlationId is the order's id for every
+event of its flow; causationId is the id of the message that caused it.
+"""
+type OrderEvent {
+  type: String!
+  "The event's version in its own stream."
+  version: Int!
+  occurredAt: Time!
+  "The event as JSON."
+  data: String!
+  correlationId: ID
+  causationId: ID
+  "The context whose event store holds it: ordering, inventory or payments."
+  context: String!
+  "Its stream: the order, or the product or customer account of an inventory or payments event."
+  streamId: ID!
+}
 
 "One page of an admin order search."
 type OrderSearchResult {
@@ -1227,7 +1260,11 @@ type Query {
   "Admin only."
   searchOrders(filter: OrderSearchFilter, first: Int, after: String, sort: OrderSort = CREATED_DESC): OrderSearchResult!
   "The order's events from the event store, oldest first."
-  orderEvents(orderId: ID!): [OrderEvent!]!
+  orderEvents(
+    orderId: ID!
+    "Also the inventory and payments events that name the order (its reservations and holds, their commits, captures, releases and voids), all by occurrence. Admin only."
+    allContexts: Boolean = false
+  ): [OrderEvent!]!
 }
 
 type Mutation {
@@ -1434,6 +1471,10 @@ func (ec *executionContext) childFields_OrderEvent(ctx context.Context, field gr
 		return ec.fieldContext_OrderEvent_correlationId(ctx, field)
 	case "causationId":
 		return ec.fieldContext_OrderEvent_causationId(ctx, field)
+	case "context":
+		return ec.fieldContext_OrderEvent_context(ctx, field)
+	case "streamId":
+		return ec.fieldContext_OrderEvent_streamId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderEvent", field.Name)
 }

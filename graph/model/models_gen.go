@@ -100,13 +100,21 @@ type Order struct {
 	Version int `json:"version"`
 }
 
+// One event of an order's story. correlationId is the order's id for every
+// event of its flow; causationId is the id of the message that caused it.
 type OrderEvent struct {
-	Type          string    `json:"type"`
-	Version       int       `json:"version"`
-	OccurredAt    time.Time `json:"occurredAt"`
-	Data          string    `json:"data"`
-	CorrelationID *string   `json:"correlationId,omitempty"`
-	CausationID   *string   `json:"causationId,omitempty"`
+	Type string `json:"type"`
+	// The event's version in its own stream.
+	Version    int       `json:"version"`
+	OccurredAt time.Time `json:"occurredAt"`
+	// The event as JSON.
+	Data          string  `json:"data"`
+	CorrelationID *string `json:"correlationId,omitempty"`
+	CausationID   *string `json:"causationId,omitempty"`
+	// The context whose event store holds it: ordering, inventory or payments.
+	Context string `json:"context"`
+	// Its stream: the order, or the product or customer account of an inventory or payments event.
+	StreamID string `json:"streamId"`
 }
 
 type OrderFailure struct {

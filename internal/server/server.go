@@ -87,15 +87,28 @@ func (s *Server) Run(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-// ready runs every check concurrently; 200 only if all pass, 503 naming the
-// failures otherwise, so an operator sees at once which dependency is down.
+// ready answers 200 only if every check passes, 503 naming the failures
+// otherwise, so an operator sees at once which dependency is down.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	results, ok := s.Readiness(r.Context())
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+		s.logger.Warn("readiness check failed", "checks", results)
+	}
+	writeJSON(w, code, results)
+}
+
+// Readiness runs every check concurrently (within 5 s) and returns each
+// check's state, "ok" or why not, and whether all passed: /readyz and the
+// console's health page show the same answer.
+func (s *Server) Readiness(ctx context.Context) (map[string]string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	results := make(map[string]string, len(s.checks))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	failed := false
+	ok := true
 	for _, c := range s.checks {
 		wg.Add(1)
 		go func() {
@@ -107,16 +120,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
 			results[c.Name] = status
-			failed = failed || status != "ok"
+			ok = ok && status == "ok"
 		}()
 	}
 	wg.Wait()
-	code := http.StatusOK
-	if failed {
-		code = http.StatusServiceUnavailable
-		s.logger.Warn("readiness check failed", "checks", results)
-	}
-	writeJSON(w, code, results)
+	return results, ok
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -24,6 +24,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/outbox"
 	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/console"
 	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/consumer"
@@ -331,18 +332,30 @@ func occurredAt(header string) time.Time {
 	return at
 }
 
-// MountAPI serves GraphQL at /graphql (GraphiQL at /) and REST under /api/.
+// MountAPI serves GraphQL at /graphql (GraphiQL at /), REST under /api/ and
+// the operator console under /console/.
 func (s *Service) MountAPI(srv *server.Server) error {
 	application, err := s.Application()
 	if err != nil {
 		return err
 	}
 	secret := []byte(s.Config.JWTSecret)
-	srv.Handle("/graphql", graph.NewHandler(graph.NewResolver(application, s.Logger), graph.HandlerOptions{
+	api := graph.NewHandler(graph.NewResolver(application, s.Logger), graph.HandlerOptions{
 		JWTSecret:     secret,
 		Introspection: s.Config.Dev,
-	}))
+	})
+	srv.Handle("/graphql", api)
 	srv.Handle("GET /{$}", graph.Playground("/graphql"))
+	ops, err := console.New(console.Options{
+		GraphQL:     api,
+		GraphQLPath: "/graphql",
+		Readiness:   srv.Readiness,
+		Logger:      s.Logger.With("component", "console"),
+	})
+	if err != nil {
+		return err
+	}
+	srv.Handle(console.Prefix+"/", ops)
 	srv.Handle("/api/", rest.NewHandler(application, secret, s.Logger))
 	return nil
 }

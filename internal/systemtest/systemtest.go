@@ -83,7 +83,7 @@ func Start(t *testing.T, opts Options) *System {
 		<-changes.Running()
 		s.App, err = s.Service.Application() // now with live subscriptions
 		require.NoError(t, err)
-		srv := server.New("127.0.0.1:0", prometheus.NewRegistry(), s.Env.Logger)
+		srv := server.New("127.0.0.1:0", prometheus.NewRegistry(), s.Env.Logger, s.Service.ReadinessChecks()...)
 		require.NoError(t, s.Service.MountAPI(srv))
 		ts := httptest.NewServer(srv.Handler())
 		t.Cleanup(ts.Close) // registered last, so it closes before the loops stop
