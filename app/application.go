@@ -96,6 +96,8 @@ type Config struct {
 	// milliseconds instead of queueing for connections, and an error
 	// always means nothing was recorded. 0 means no bound.
 	MaxPendingCommands int
+	// Metrics times the commands (nil: not timed).
+	Metrics *CommandMetrics
 }
 
 // DefaultConfig is what `orderflow all` uses.
