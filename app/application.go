@@ -45,6 +45,8 @@ type Queries struct {
 	ProjectionStatus ProjectionStatusHandler
 	// Reconciliation shows the last reconciliation report (operators).
 	Reconciliation ReconciliationHandler
+	// OrderTimeline tells one order's story across the contexts (operators).
+	OrderTimeline OrderTimelineHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -59,6 +61,8 @@ type ReadModels struct {
 	Projections ProjectionStatusReader
 	// Reconciliation reads the last reconciliation report.
 	Reconciliation ReconciliationReports
+	// Timelines read an order's story from the event stores.
+	Timelines OrderTimelines
 }
 
 // OrderReader reads the orders read model.
@@ -131,6 +135,7 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			OrderStatusChanged: OrderStatusChangedHandler{d},
 			ProjectionStatus:   ProjectionStatusHandler{d},
 			Reconciliation:     ReconciliationHandler{d},
+			OrderTimeline:      OrderTimelineHandler{d},
 		},
 	}
 }

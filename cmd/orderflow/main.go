@@ -1,6 +1,6 @@
 // Command orderflow is the one binary of the platform. Each subcommand is a
 // role (api, worker, relay, projector, or all of them in one process) or a
-// job (migrate, rebuild, reconcile, token, bench).
+// job (migrate, rebuild, reconcile, order, token, bench).
 package main
 
 import (
@@ -36,6 +36,7 @@ func commands() []command {
 		{name: "migrate", usage: "apply database migrations and exit", run: runMigrate},
 		rebuildCommand(),
 		reconcileCommand(),
+		orderCommand(),
 		tokenCommand(),
 		benchCommand(),
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/orderflow/orderflow/query"
 	"github.com/orderflow/orderflow/reconcile"
 	"github.com/orderflow/orderflow/sagas"
+	"github.com/orderflow/orderflow/timeline"
 )
 
 // Service holds the open connections of one process.
@@ -287,6 +288,7 @@ func (s *Service) ReadModels() app.ReadModels {
 		read.Changes = s.changes
 	}
 	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
+	read.Timelines = timeline.NewReader(s.Pools)
 	if p, err := s.Projections(); err == nil {
 		read.Projections = p
 	} else {
