@@ -85,6 +85,18 @@ func sortEntries(es []Entry) {
 	})
 }
 
+// TraceIDs are the distinct traces the order's events were recorded in,
+// in order of appearance: one when tracing was on throughout.
+func (t Timeline) TraceIDs() []string {
+	var ids []string
+	for _, e := range t.Entries {
+		if e.TraceID != "" && !slices.Contains(ids, e.TraceID) {
+			ids = append(ids, e.TraceID)
+		}
+	}
+	return ids
+}
+
 // WriteText prints the story for a terminal: the saga's summary, then one
 // line per entry with its time relative to the first.
 func (t Timeline) WriteText(w io.Writer) error {
@@ -111,6 +123,9 @@ func (t Timeline) WriteText(w io.Writer) error {
 		}
 	} else {
 		fmt.Fprintln(tw, "saga: none")
+	}
+	if traces := t.TraceIDs(); len(traces) > 0 {
+		fmt.Fprintf(tw, "trace: %s\n", strings.Join(traces, ", "))
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "at\t+ms\tcontext\tkind\twhat\tstream@version\tid\tcorrelation\tcausation\tdetail")

@@ -13,8 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/tracing"
 )
 
 // command is one subcommand: its flags are registered on fs, then run is
@@ -87,6 +89,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shutdownTracing, err := tracing.Setup(ctx, cfg.OTelEndpoint, "orderflow-"+cmd.name)
+	if err != nil {
+		fmt.Fprintf(stderr, "orderflow %s: invalid configuration:\n%v\n", cmd.name, err)
+		return 2
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flush); err != nil {
+			logger.Warn("traces not flushed", "error", err)
+		}
+	}()
 	if err := cmd.run(ctx, cfg, logger, fs.Args()); err != nil {
 		logger.Error("command failed", "command", cmd.name, "error", err)
 		return 1
