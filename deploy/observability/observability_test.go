@@ -50,7 +50,7 @@ func TestPromtoolAcceptsTheRulesAndTheRunningConfig(t *testing.T) {
 	loaded, err := prom.RuleNames(context.Background())
 	require.NoError(t, err)
 	for _, name := range alertNames(t, rules) {
-		require.Contains(t, loaded, name, "Prometheus at %s has not loaded the alert %s (deploy/local/deps loads deploy/observability/rules/*.yml)", prom.URL, name)
+		require.Contains(t, loaded, name, "Prometheus at %s has not loaded the alert %s: deploy/local/deps start (make test) loads and reloads deploy/observability/rules/*.yml", prom.URL, name)
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -176,4 +178,39 @@ func spanNames(rec *tracetest.SpanRecorder) []string {
 		out = append(out, s.Name())
 	}
 	return out
+}
+
+// Configured with an endpoint, spans leave over OTLP/HTTP to its
+// /v1/traces (a local HTTP server stands for the collector and only
+// records what arrives), and shutdown flushes them.
+func TestSetupExportsOverOTLP(t *testing.T) {
+	got := make(chan *http.Request, 10)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got <- r
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+
+	_, err := tracing.Setup(context.Background(), "not a url", "orderflow-test")
+	require.Error(t, err)
+	require.False(t, tracing.Enabled())
+
+	shutdown, err := tracing.Setup(context.Background(), collector.URL, "orderflow-test")
+	require.NoError(t, err)
+	require.True(t, tracing.Enabled())
+	_, span := tracing.Start(context.Background(), nil, "exported", trace.SpanKindInternal)
+	span.End()
+	require.NoError(t, shutdown(context.Background()))
+	require.False(t, tracing.Enabled(), "shut down, tracing is off again")
+
+	select {
+	case r := <-got:
+		require.Equal(t, http.MethodPost, r.Method)
+		require.Equal(t, "/v1/traces", r.URL.Path)
+		require.Equal(t, "application/x-protobuf", r.Header.Get("Content-Type"))
+	case <-time.After(10 * time.Second):
+		t.Fatal("no OTLP export arrived")
+	}
 }
