@@ -108,7 +108,7 @@ func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, li
 	rows, err := conn.Query(ctx, `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 		(SELECT 'event' AS kind, position, event_id, stream_id, stream_type, version, event_type, data,
 			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint AS txid, created_at,
-			coalesce(metadata->>'traceparent', ''), coalesce(metadata->>'tracestate', '')
+			`+traceColumns()+`
 		FROM `+r.table+` e
 		WHERE (transaction_id, position) > ($1::text::xid8, $2)
 		  AND transaction_id < (SELECT xmin FROM h)
@@ -168,7 +168,7 @@ func (r eventReader) readStream(ctx context.Context, conn *pgx.Conn, streamID st
 	defer cancel()
 	rows, err := conn.Query(ctx, `SELECT position, event_id, stream_id, stream_type, version, event_type, data,
 			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint, created_at,
-			coalesce(metadata->>'traceparent', ''), coalesce(metadata->>'tracestate', '')
+			`+traceColumns()+`
 		FROM `+r.table+`
 		WHERE stream_id = $1 AND version >= $2 AND (transaction_id, position) <= ($3::text::xid8, $4)
 		ORDER BY version
@@ -191,6 +191,15 @@ func (r eventReader) readStream(ctx context.Context, conn *pgx.Conn, streamID st
 		return nil, fmt.Errorf("read blocked stream %s from version %d: %w", streamID, fromVersion, err)
 	}
 	return records, nil
+}
+
+// traceColumns selects an event's trace context when tracing is on, and
+// nothing (two empty strings) when it is off: no cost then.
+func traceColumns() string {
+	if !tracing.Enabled() {
+		return `'', ''`
+	}
+	return `coalesce(metadata->>'traceparent', ''), coalesce(metadata->>'tracestate', '')`
 }
 
 // traceMetadata is the trace context an event was recorded in (when
