@@ -1,5 +1,5 @@
 # The two commands of orderflow:
-#   make run   start PostgreSQL, Kafka and Elasticsearch (installing what is
+#   make run   start PostgreSQL, Kafka, Elasticsearch and Prometheus (installing what is
 #              missing), apply migrations and serve the API on :8080
 #   make test  the same dependencies, then the whole suite with -race
 .DEFAULT_GOAL := help
@@ -28,7 +28,7 @@ test: deps ## start the dependencies and run the whole suite against them
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 45m ./...
 
-deps: ## start PostgreSQL, Kafka and Elasticsearch (idempotent)
+deps: ## start PostgreSQL, Kafka, Elasticsearch and Prometheus (idempotent)
 	$(DEPS) start
 
 stop: ## stop the dependencies (data is kept)

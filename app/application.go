@@ -47,6 +47,8 @@ type Queries struct {
 	Reconciliation ReconciliationHandler
 	// EstimateCompletion tells when an order should be final.
 	EstimateCompletion EstimateCompletionHandler
+	// OrderTimeline tells one order's story across the contexts (operators).
+	OrderTimeline OrderTimelineHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -64,6 +66,8 @@ type ReadModels struct {
 	// Completions measures end-to-end times from the change feed; nil
 	// in processes without one (estimates then use the default).
 	Completions *CompletionTimes
+	// Timelines read an order's story from the event stores.
+	Timelines OrderTimelines
 }
 
 // OrderReader reads the orders read model.
@@ -101,6 +105,8 @@ type Config struct {
 	// milliseconds instead of queueing for connections, and an error
 	// always means nothing was recorded. 0 means no bound.
 	MaxPendingCommands int
+	// Metrics times the commands (nil: not timed).
+	Metrics *CommandMetrics
 }
 
 // DefaultConfig is what `orderflow all` uses.
@@ -135,6 +141,7 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			ProjectionStatus:   ProjectionStatusHandler{d},
 			Reconciliation:     ReconciliationHandler{d},
 			EstimateCompletion: EstimateCompletionHandler{d},
+			OrderTimeline:      OrderTimelineHandler{d},
 		},
 	}
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -9,7 +11,8 @@ import (
 // commands running at once: beyond it the command is refused before it
 // runs (INTERNAL, retryable), so under overload an error always means
 // nothing was recorded.
-func (d *deps) execute(cmd messages.Command, run func() error) error {
+func (d *deps) execute(cmd messages.Command, run func() error) (err error) {
+	defer func(began time.Time) { d.cfg.Metrics.observe(cmd.CommandName(), began, err) }(time.Now())
 	if d.pending != nil {
 		select {
 		case d.pending <- struct{}{}:

@@ -6,7 +6,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -79,8 +83,32 @@ func (p *Projector) handleBatch(n Name) consumer.Handler {
 		if len(events) == 0 {
 			return nil
 		}
-		return p.batcher(n).submit(ctx, events...)
+		spans := projectSpans(ctx, n, batch)
+		err := p.batcher(n).submit(ctx, events...)
+		for _, span := range spans {
+			tracing.End(span, err)
+		}
+		return err
 	}
+}
+
+// projectSpans starts, when tracing is on, a span per message in the trace
+// its headers carry, if any: the projection is the last hop of an order's
+// trace.
+func projectSpans(ctx context.Context, n Name, batch []consumer.Message) []trace.Span {
+	if !tracing.Enabled() {
+		return nil
+	}
+	var spans []trace.Span
+	for _, m := range batch {
+		if m.Metadata.Get(tracing.HeaderTraceParent) == "" {
+			continue // recorded while tracing was off: no trace to continue
+		}
+		_, span := tracing.Start(ctx, m.Metadata, "project "+string(n)+" "+m.Metadata.Get(messages.HeaderEventType), trace.SpanKindConsumer,
+			attribute.String("orderflow.stream_id", m.Key))
+		spans = append(spans, span)
+	}
+	return spans
 }
 
 func (p *Projector) batcher(n Name) *batcher {

@@ -13,10 +13,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -155,7 +158,13 @@ func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) err
 		p.logger.Error("undecodable event skipped", "event_id", env.EventID, "type", env.EventType, "error", err)
 		return nil
 	}
-	return p.HandleEvent(ctx, env.EventID, e)
+	// In the trace of the event (tracing on): the saga's commands, sent and
+	// executed here, follow it.
+	ctx, span := tracing.Start(ctx, msg.Metadata, "saga "+env.EventType, trace.SpanKindConsumer,
+		attribute.String("orderflow.order_id", env.CorrelationID))
+	err = p.HandleEvent(ctx, env.EventID, e)
+	tracing.End(span, err)
+	return err
 }
 
 // HandleEvent applies one event to its order's saga, once.

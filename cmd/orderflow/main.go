@@ -1,6 +1,6 @@
 // Command orderflow is the one binary of the platform. Each subcommand is a
 // role (api, worker, relay, projector, or all of them in one process) or a
-// job (migrate, rebuild, reconcile, token, bench).
+// job (migrate, rebuild, reconcile, order, token, bench).
 package main
 
 import (
@@ -13,8 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/tracing"
 )
 
 // command is one subcommand: its flags are registered on fs, then run is
@@ -36,6 +38,7 @@ func commands() []command {
 		{name: "migrate", usage: "apply database migrations and exit", run: runMigrate},
 		rebuildCommand(),
 		reconcileCommand(),
+		orderCommand(),
 		tokenCommand(),
 		benchCommand(),
 	}
@@ -86,6 +89,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shutdownTracing, err := tracing.Setup(ctx, cfg.OTelEndpoint, "orderflow-"+cmd.name)
+	if err != nil {
+		fmt.Fprintf(stderr, "orderflow %s: invalid configuration:\n%v\n", cmd.name, err)
+		return 2
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flush); err != nil {
+			logger.Warn("traces not flushed", "error", err)
+		}
+	}()
 	if err := cmd.run(ctx, cfg, logger, fs.Args()); err != nil {
 		logger.Error("command failed", "command", cmd.name, "error", err)
 		return 1

@@ -19,6 +19,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/kafka"
+	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -120,6 +121,9 @@ func (b *Bus) Send(ctx context.Context, cmd messages.Command, env Envelope) (str
 		m.UUID = id
 		if env.CorrelationID != "" {
 			m.Metadata.Set(handlers.MetadataCorrelationID, env.CorrelationID)
+		}
+		for k, v := range tracing.Headers(tracing.Carry(ctx)) {
+			m.Metadata.Set(k, v)
 		}
 		return nil
 	})

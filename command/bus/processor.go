@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -153,6 +154,7 @@ func Dispatch(bh handlers.BusHandler, rejected *RejectedMetrics, logger *slog.Lo
 			}
 			received = append(received, handlers.Received{
 				ID: m.UUID, CorrelationID: m.Metadata.Get(handlers.MetadataCorrelationID), Command: cmd,
+				Trace: tracing.Headers(m.Metadata),
 			})
 		}
 		if len(received) == 0 {

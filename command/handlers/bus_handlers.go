@@ -3,10 +3,14 @@ package handlers
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -24,6 +28,9 @@ type Received struct {
 	// CorrelationID ties the command's events to their flow (the order).
 	CorrelationID string
 	Command       messages.Command
+	// Trace is the trace context the command was sent in (its headers);
+	// nil when tracing is off.
+	Trace map[string]string
 }
 
 // BusHandler executes the commands one context receives over the bus, a
@@ -118,7 +125,11 @@ func (h *Handlers) handlePaymentsInOrder(ctx context.Context, batch []Received) 
 		if err := executeBatch(ctx, h, h.Customers, batch[start:i], paymentsDecision); err != nil {
 			return err
 		}
-		if err := h.authorizePayment(ctx, Message{ID: r.ID, CorrelationID: r.CorrelationID}, auth); err != nil {
+		actx, span := tracing.Start(ctx, r.Trace, PaymentsCommandsHandler+" "+auth.CommandName(), trace.SpanKindConsumer,
+			attribute.String("orderflow.order_id", r.CorrelationID))
+		err := h.authorizePayment(actx, Message{ID: r.ID, CorrelationID: r.CorrelationID, Trace: tracing.Carry(actx)}, auth)
+		tracing.End(span, err)
+		if err != nil {
 			return err
 		}
 		start = i + 1
@@ -131,14 +142,23 @@ func (h *Handlers) handlePaymentsInOrder(ctx context.Context, batch []Received) 
 func executeBatch[A Aggregate](ctx context.Context, h *Handlers, x *Executor[A], batch []Received,
 	decision func(messages.Command) (handler, streamID string, decide func(A) ([]messages.Event, error))) error {
 	calls := make([]Call[A], 0, len(batch))
+	var spans []trace.Span // one per command, in its sender's trace (when tracing is on)
 	for _, r := range batch {
 		handler, streamID, decide := decision(r.Command)
 		if decide == nil {
 			return errcode.New(errcode.Internal, "command %s (message %s) has no handler here", r.Command.CommandName(), r.ID)
 		}
-		calls = append(calls, Call[A]{Msg: Message{Handler: handler, ID: r.ID, CorrelationID: r.CorrelationID}, StreamID: streamID, Decide: decide})
+		msg := Message{Handler: handler, ID: r.ID, CorrelationID: r.CorrelationID}
+		if tracing.Enabled() {
+			sctx, span := tracing.Start(ctx, r.Trace, handler, trace.SpanKindConsumer, attribute.String("orderflow.order_id", r.CorrelationID))
+			msg.Trace, spans = tracing.Carry(sctx), append(spans, span)
+		}
+		calls = append(calls, Call[A]{Msg: msg, StreamID: streamID, Decide: decide})
 	}
 	results, err := x.ExecuteBatch(ctx, calls)
+	for _, span := range spans {
+		tracing.End(span, err)
+	}
 	if err != nil {
 		return err
 	}

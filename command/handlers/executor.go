@@ -18,6 +18,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -36,6 +37,17 @@ type Message struct {
 	ID string
 	// CorrelationID ties the events to the flow they belong to (the order id).
 	CorrelationID string
+	// Trace is the trace context the events are recorded in
+	// (tracing.Carry); nil takes ctx's, if tracing is on.
+	Trace map[string]string
+}
+
+// trace is the trace context of the message's events: its own, or ctx's.
+func (m Message) trace(ctx context.Context) map[string]string {
+	if m.Trace != nil {
+		return m.Trace
+	}
+	return tracing.Carry(ctx)
 }
 
 // Result is what one handled command did.
@@ -363,7 +375,7 @@ func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, stream
 	if refused == nil && len(events) > 0 {
 		var err error
 		appended, err = x.store.QueueAppend(ctx, writes, streamID, x.streamType, agg.Version(),
-			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID}, events...)
+			eventstore.Metadata{CorrelationID: msg.CorrelationID, CausationID: msg.ID, Extra: msg.trace(ctx)}, events...)
 		// The store refuses an event too large to ever be published
 		// before queueing anything: that is the command's refusal, like
 		// the domain's.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/internal/tracing"
 )
 
 // eventReader reads the committed events of one schema in commit order.
@@ -106,7 +107,8 @@ func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, li
 	defer cancel()
 	rows, err := conn.Query(ctx, `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 		(SELECT 'event' AS kind, position, event_id, stream_id, stream_type, version, event_type, data,
-			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint AS txid, created_at
+			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint AS txid, created_at,
+			`+traceColumns()+`
 		FROM `+r.table+` e
 		WHERE (transaction_id, position) > ($1::text::xid8, $2)
 		  AND transaction_id < (SELECT xmin FROM h)
@@ -115,14 +117,14 @@ func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, li
 		LIMIT $3)
 		UNION ALL
 		(SELECT 'held', position, event_id, stream_id, stream_type, version, event_type, '{}'::jsonb,
-			'', '', transaction_id::text::bigint AS txid, created_at
+			'', '', transaction_id::text::bigint AS txid, created_at, '', ''
 		FROM `+r.table+`
 		WHERE transaction_id >= (SELECT xmin FROM h)
 		ORDER BY transaction_id, position
 		LIMIT 1)
 		UNION ALL
 		(SELECT 'retry', position, event_id, stream_id, '', version, event_type, '{}'::jsonb,
-			'', '', transaction_id::text::bigint, retry_requested_at
+			'', '', transaction_id::text::bigint, retry_requested_at, '', ''
 		FROM `+r.blocked+`
 		WHERE relay = $4 AND retry_requested_at IS NOT NULL
 		ORDER BY retry_requested_at
@@ -135,10 +137,10 @@ func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, li
 	var out readResult
 	for rows.Next() {
 		var rec eventstore.Record
-		var kind string
+		var kind, traceParent, traceState string
 		var txid int64
 		if err := rows.Scan(&kind, &rec.Position, &rec.EventID, &rec.StreamID, &rec.StreamType, &rec.Version, &rec.EventType, &rec.Data,
-			&rec.CorrelationID, &rec.CausationID, &txid, &rec.CreatedAt); err != nil {
+			&rec.CorrelationID, &rec.CausationID, &txid, &rec.CreatedAt, &traceParent, &traceState); err != nil {
 			return readResult{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
 		}
 		switch kind {
@@ -148,6 +150,7 @@ func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, li
 			out.retry = &blockedHead{streamID: rec.StreamID, version: rec.Version}
 		default:
 			rec.TransactionID = uint64(txid)
+			rec.Metadata = traceMetadata(traceParent, traceState)
 			out.batch = append(out.batch, rec)
 		}
 	}
@@ -164,7 +167,8 @@ func (r eventReader) readStream(ctx context.Context, conn *pgx.Conn, streamID st
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	rows, err := conn.Query(ctx, `SELECT position, event_id, stream_id, stream_type, version, event_type, data,
-			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint, created_at
+			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint, created_at,
+			`+traceColumns()+`
 		FROM `+r.table+`
 		WHERE stream_id = $1 AND version >= $2 AND (transaction_id, position) <= ($3::text::xid8, $4)
 		ORDER BY version
@@ -176,13 +180,38 @@ func (r eventReader) readStream(ctx context.Context, conn *pgx.Conn, streamID st
 	records, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (eventstore.Record, error) {
 		var rec eventstore.Record
 		var txid int64
+		var traceParent, traceState string
 		err := row.Scan(&rec.Position, &rec.EventID, &rec.StreamID, &rec.StreamType, &rec.Version, &rec.EventType, &rec.Data,
-			&rec.CorrelationID, &rec.CausationID, &txid, &rec.CreatedAt)
+			&rec.CorrelationID, &rec.CausationID, &txid, &rec.CreatedAt, &traceParent, &traceState)
 		rec.TransactionID = uint64(txid)
+		rec.Metadata = traceMetadata(traceParent, traceState)
 		return rec, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read blocked stream %s from version %d: %w", streamID, fromVersion, err)
 	}
 	return records, nil
+}
+
+// traceColumns selects an event's trace context when tracing is on, and
+// nothing (two empty strings) when it is off: no cost then.
+func traceColumns() string {
+	if !tracing.Enabled() {
+		return `'', ''`
+	}
+	return `coalesce(metadata->>'traceparent', ''), coalesce(metadata->>'tracestate', '')`
+}
+
+// traceMetadata is the trace context an event was recorded in (when
+// tracing was on), the only metadata the relay forwards as record headers;
+// nil when the event has none.
+func traceMetadata(traceParent, traceState string) map[string]string {
+	if traceParent == "" {
+		return nil
+	}
+	m := map[string]string{tracing.HeaderTraceParent: traceParent}
+	if traceState != "" {
+		m[tracing.HeaderTraceState] = traceState
+	}
+	return m
 }

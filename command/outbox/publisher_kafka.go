@@ -8,9 +8,12 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/internal/kafka"
+	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -138,6 +141,46 @@ func (p *KafkaPublisher) Publish(ctx context.Context, topic string, events []eve
 	if len(tooLarge) > 0 {
 		return &RefusedError{Refusals: tooLarge}
 	}
+	spans := publishSpans(ctx, events, msgs)
+	err := p.send(msgs, events, topic)
+	for _, span := range spans {
+		tracing.End(span, err)
+	}
+	return err
+}
+
+// publishSpans starts, when tracing is on, a span per event in the trace
+// its metadata names and makes the record's traceparent that span's, so
+// the consumers' spans follow the outbox hop.
+func publishSpans(ctx context.Context, events []eventstore.Record, msgs []*sarama.ProducerMessage) []trace.Span {
+	if !tracing.Enabled() {
+		return nil
+	}
+	var spans []trace.Span
+	for i, e := range events {
+		parent := tracing.Headers(e.Metadata)
+		if parent == nil {
+			continue
+		}
+		sctx, span := tracing.Start(ctx, parent, "outbox.publish "+e.EventType, trace.SpanKindProducer,
+			attribute.String("orderflow.stream_id", e.StreamID), attribute.Int("orderflow.version", e.Version))
+		spans = append(spans, span)
+		headers := msgs[i].Headers[:0:0]
+		for _, h := range msgs[i].Headers {
+			if k := string(h.Key); k != tracing.HeaderTraceParent && k != tracing.HeaderTraceState {
+				headers = append(headers, h)
+			}
+		}
+		for k, v := range tracing.Headers(tracing.Carry(sctx)) {
+			headers = append(headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)})
+		}
+		msgs[i].Headers = headers
+	}
+	return spans
+}
+
+// send sends a batch's records, reconnecting after a failure.
+func (p *KafkaPublisher) send(msgs []*sarama.ProducerMessage, events []eventstore.Record, topic string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.producer == nil {
@@ -215,6 +258,10 @@ func producerMessage(topic string, e eventstore.Record) *sarama.ProducerMessage 
 	}
 	h := env.Headers()
 	h[kafka.PartitionKeyHeader] = e.StreamID
+	// The trace the event was recorded in, if tracing was on.
+	for k, v := range tracing.Headers(e.Metadata) {
+		h[k] = v
+	}
 	headers := make([]sarama.RecordHeader, 0, len(h))
 	for k, v := range h {
 		headers = append(headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)})

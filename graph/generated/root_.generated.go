@@ -120,6 +120,40 @@ type ComplexityRoot struct {
 		Total        func(childComplexity int) int
 	}
 
+	OrderTimeline struct {
+		Entries func(childComplexity int) int
+		OrderID func(childComplexity int) int
+		Saga    func(childComplexity int) int
+	}
+
+	OrderTimelineEntry struct {
+		At            func(childComplexity int) int
+		CausationID   func(childComplexity int) int
+		Context       func(childComplexity int) int
+		CorrelationID func(childComplexity int) int
+		Detail        func(childComplexity int) int
+		Failure       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Stream        func(childComplexity int) int
+		TraceID       func(childComplexity int) int
+		Version       func(childComplexity int) int
+	}
+
+	OrderTimelineSaga struct {
+		Attempts       func(childComplexity int) int
+		Compensations  func(childComplexity int) int
+		CompletedSteps func(childComplexity int) int
+		Deadline       func(childComplexity int) int
+		EndedAt        func(childComplexity int) int
+		Failure        func(childComplexity int) int
+		Outcome        func(childComplexity int) int
+		Phase          func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
 	PartitionCheckpoint struct {
 		Committed func(childComplexity int) int
 		End       func(childComplexity int) int
@@ -155,6 +189,7 @@ type ComplexityRoot struct {
 		Customer         func(childComplexity int, id string) int
 		Order            func(childComplexity int, id string, minVersion *int) int
 		OrderEvents      func(childComplexity int, orderID string, allContexts *bool) int
+		OrderTimeline    func(childComplexity int, orderID string) int
 		Product          func(childComplexity int, id string) int
 		ProjectionStatus func(childComplexity int) int
 		Reconciliation   func(childComplexity int) int
@@ -633,6 +668,181 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.OrderSearchResult.Total(childComplexity), true
 
+	case "OrderTimeline.entries":
+		if e.ComplexityRoot.OrderTimeline.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimeline.Entries(childComplexity), true
+
+	case "OrderTimeline.orderId":
+		if e.ComplexityRoot.OrderTimeline.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimeline.OrderID(childComplexity), true
+
+	case "OrderTimeline.saga":
+		if e.ComplexityRoot.OrderTimeline.Saga == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimeline.Saga(childComplexity), true
+
+	case "OrderTimelineEntry.at":
+		if e.ComplexityRoot.OrderTimelineEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.At(childComplexity), true
+
+	case "OrderTimelineEntry.causationId":
+		if e.ComplexityRoot.OrderTimelineEntry.CausationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.CausationID(childComplexity), true
+
+	case "OrderTimelineEntry.context":
+		if e.ComplexityRoot.OrderTimelineEntry.Context == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.Context(childComplexity), true
+
+	case "OrderTimelineEntry.correlationId":
+		if e.ComplexityRoot.OrderTimelineEntry.CorrelationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.CorrelationID(childComplexity), true
+
+	case "OrderTimelineEntry.detail":
+		if e.ComplexityRoot.OrderTimelineEntry.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.Detail(childComplexity), true
+
+	case "OrderTimelineEntry.failure":
+		if e.ComplexityRoot.OrderTimelineEntry.Failure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.Failure(childComplexity), true
+
+	case "OrderTimelineEntry.id":
+		if e.ComplexityRoot.OrderTimelineEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.ID(childComplexity), true
+
+	case "OrderTimelineEntry.kind":
+		if e.ComplexityRoot.OrderTimelineEntry.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.Kind(childComplexity), true
+
+	case "OrderTimelineEntry.name":
+		if e.ComplexityRoot.OrderTimelineEntry.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.Name(childComplexity), true
+
+	case "OrderTimelineEntry.stream":
+		if e.ComplexityRoot.OrderTimelineEntry.Stream == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.Stream(childComplexity), true
+
+	case "OrderTimelineEntry.traceId":
+		if e.ComplexityRoot.OrderTimelineEntry.TraceID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.TraceID(childComplexity), true
+
+	case "OrderTimelineEntry.version":
+		if e.ComplexityRoot.OrderTimelineEntry.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineEntry.Version(childComplexity), true
+
+	case "OrderTimelineSaga.attempts":
+		if e.ComplexityRoot.OrderTimelineSaga.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.Attempts(childComplexity), true
+
+	case "OrderTimelineSaga.compensations":
+		if e.ComplexityRoot.OrderTimelineSaga.Compensations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.Compensations(childComplexity), true
+
+	case "OrderTimelineSaga.completedSteps":
+		if e.ComplexityRoot.OrderTimelineSaga.CompletedSteps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.CompletedSteps(childComplexity), true
+
+	case "OrderTimelineSaga.deadline":
+		if e.ComplexityRoot.OrderTimelineSaga.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.Deadline(childComplexity), true
+
+	case "OrderTimelineSaga.endedAt":
+		if e.ComplexityRoot.OrderTimelineSaga.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.EndedAt(childComplexity), true
+
+	case "OrderTimelineSaga.failure":
+		if e.ComplexityRoot.OrderTimelineSaga.Failure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.Failure(childComplexity), true
+
+	case "OrderTimelineSaga.outcome":
+		if e.ComplexityRoot.OrderTimelineSaga.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.Outcome(childComplexity), true
+
+	case "OrderTimelineSaga.phase":
+		if e.ComplexityRoot.OrderTimelineSaga.Phase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.Phase(childComplexity), true
+
+	case "OrderTimelineSaga.startedAt":
+		if e.ComplexityRoot.OrderTimelineSaga.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.StartedAt(childComplexity), true
+
+	case "OrderTimelineSaga.updatedAt":
+		if e.ComplexityRoot.OrderTimelineSaga.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderTimelineSaga.UpdatedAt(childComplexity), true
+
 	case "PartitionCheckpoint.committed":
 		if e.ComplexityRoot.PartitionCheckpoint.Committed == nil {
 			break
@@ -801,6 +1011,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.OrderEvents(childComplexity, args["orderId"].(string), args["allContexts"].(*bool)), true
+
+	case "Query.orderTimeline":
+		if e.ComplexityRoot.Query.OrderTimeline == nil {
+			break
+		}
+
+		args, err := ec.field_Query_orderTimeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.OrderTimeline(childComplexity, args["orderId"].(string)), true
 
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
@@ -1356,6 +1578,68 @@ scalar Decimal
 "RFC 3339 timestamp."
 scalar Time
 `, BuiltIn: false},
+	{Name: "../schema/timeline.graphqls", Input: `"""
+One order's story for a person (orderflow order <id> prints the same):
+every event of every context that concerns it, the commands the contexts
+handled for it and what they refused, when the saga applied each event,
+and the saga's phase, attempts, deadline and failure, in time order.
+"""
+type OrderTimeline {
+  orderId: ID!
+  "Null when the order's saga never started."
+  saga: OrderTimelineSaga
+  entries: [OrderTimelineEntry!]!
+}
+
+"The order's saga as it stands."
+type OrderTimelineSaga {
+  "RESERVING, MARKING_RESERVED, AUTHORIZING, MARKING_AUTHORIZED, CONFIRMING, SETTLING, COMPENSATING, ENDING, DONE or PARKED."
+  phase: String!
+  "confirmed, cancelled, failed or parked once it ended."
+  outcome: String
+  "Commands of the current phase sent so far (re-sent at each deadline)."
+  attempts: Int!
+  "When the saga next acts on its own (re-send or give up); null once done."
+  deadline: Time
+  startedAt: Time!
+  endedAt: Time
+  updatedAt: Time!
+  "Why it compensated, \"CODE: message\"."
+  failure: String
+  "What was undone, e.g. \"PAYMENT_AUTHORIZED:VoidPayment\"."
+  compensations: [String!]!
+  "The saga steps the order recorded, in order."
+  completedSteps: [String!]!
+}
+
+"One moment of an order's story."
+type OrderTimelineEntry {
+  at: Time!
+  "ordering, inventory, payments or saga."
+  context: String!
+  "event, command or saga."
+  kind: String!
+  "The event type, the handler of the command, or what the saga did."
+  name: String!
+  stream: String
+  version: Int
+  "The event's or the message's id."
+  id: String
+  correlationId: String
+  causationId: String
+  "The trace the event was recorded in, when tracing is on."
+  traceId: String
+  "The event's data, or what was refused and why."
+  detail: String
+  "A refusal, an undoing, or the saga's failure."
+  failure: Boolean!
+}
+
+extend type Query {
+  "Admin only. Null-free: NOT_FOUND when no context knows the order."
+  orderTimeline(orderId: ID!): OrderTimeline!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -1519,6 +1803,74 @@ func (ec *executionContext) childFields_OrderSearchResult(ctx context.Context, f
 		return ec.fieldContext_OrderSearchResult_stepFacets(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OrderSearchResult", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderTimeline(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "orderId":
+		return ec.fieldContext_OrderTimeline_orderId(ctx, field)
+	case "saga":
+		return ec.fieldContext_OrderTimeline_saga(ctx, field)
+	case "entries":
+		return ec.fieldContext_OrderTimeline_entries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderTimeline", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderTimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_OrderTimelineEntry_at(ctx, field)
+	case "context":
+		return ec.fieldContext_OrderTimelineEntry_context(ctx, field)
+	case "kind":
+		return ec.fieldContext_OrderTimelineEntry_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_OrderTimelineEntry_name(ctx, field)
+	case "stream":
+		return ec.fieldContext_OrderTimelineEntry_stream(ctx, field)
+	case "version":
+		return ec.fieldContext_OrderTimelineEntry_version(ctx, field)
+	case "id":
+		return ec.fieldContext_OrderTimelineEntry_id(ctx, field)
+	case "correlationId":
+		return ec.fieldContext_OrderTimelineEntry_correlationId(ctx, field)
+	case "causationId":
+		return ec.fieldContext_OrderTimelineEntry_causationId(ctx, field)
+	case "traceId":
+		return ec.fieldContext_OrderTimelineEntry_traceId(ctx, field)
+	case "detail":
+		return ec.fieldContext_OrderTimelineEntry_detail(ctx, field)
+	case "failure":
+		return ec.fieldContext_OrderTimelineEntry_failure(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderTimelineEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderTimelineSaga(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phase":
+		return ec.fieldContext_OrderTimelineSaga_phase(ctx, field)
+	case "outcome":
+		return ec.fieldContext_OrderTimelineSaga_outcome(ctx, field)
+	case "attempts":
+		return ec.fieldContext_OrderTimelineSaga_attempts(ctx, field)
+	case "deadline":
+		return ec.fieldContext_OrderTimelineSaga_deadline(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_OrderTimelineSaga_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_OrderTimelineSaga_endedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_OrderTimelineSaga_updatedAt(ctx, field)
+	case "failure":
+		return ec.fieldContext_OrderTimelineSaga_failure(ctx, field)
+	case "compensations":
+		return ec.fieldContext_OrderTimelineSaga_compensations(ctx, field)
+	case "completedSteps":
+		return ec.fieldContext_OrderTimelineSaga_completedSteps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderTimelineSaga", field.Name)
 }
 
 func (ec *executionContext) childFields_PartitionCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

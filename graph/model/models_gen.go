@@ -164,6 +164,61 @@ type OrderSearchResult struct {
 	StepFacets []FacetCount `json:"stepFacets"`
 }
 
+// One order's story for a person (orderflow order <id> prints the same):
+// every event of every context that concerns it, the commands the contexts
+// handled for it and what they refused, when the saga applied each event,
+// and the saga's phase, attempts, deadline and failure, in time order.
+type OrderTimeline struct {
+	OrderID string `json:"orderId"`
+	// Null when the order's saga never started.
+	Saga    *OrderTimelineSaga   `json:"saga,omitempty"`
+	Entries []OrderTimelineEntry `json:"entries"`
+}
+
+// One moment of an order's story.
+type OrderTimelineEntry struct {
+	At time.Time `json:"at"`
+	// ordering, inventory, payments or saga.
+	Context string `json:"context"`
+	// event, command or saga.
+	Kind string `json:"kind"`
+	// The event type, the handler of the command, or what the saga did.
+	Name    string  `json:"name"`
+	Stream  *string `json:"stream,omitempty"`
+	Version *int    `json:"version,omitempty"`
+	// The event's or the message's id.
+	ID            *string `json:"id,omitempty"`
+	CorrelationID *string `json:"correlationId,omitempty"`
+	CausationID   *string `json:"causationId,omitempty"`
+	// The trace the event was recorded in, when tracing is on.
+	TraceID *string `json:"traceId,omitempty"`
+	// The event's data, or what was refused and why.
+	Detail *string `json:"detail,omitempty"`
+	// A refusal, an undoing, or the saga's failure.
+	Failure bool `json:"failure"`
+}
+
+// The order's saga as it stands.
+type OrderTimelineSaga struct {
+	// RESERVING, MARKING_RESERVED, AUTHORIZING, MARKING_AUTHORIZED, CONFIRMING, SETTLING, COMPENSATING, ENDING, DONE or PARKED.
+	Phase string `json:"phase"`
+	// confirmed, cancelled, failed or parked once it ended.
+	Outcome *string `json:"outcome,omitempty"`
+	// Commands of the current phase sent so far (re-sent at each deadline).
+	Attempts int `json:"attempts"`
+	// When the saga next acts on its own (re-send or give up); null once done.
+	Deadline  *time.Time `json:"deadline,omitempty"`
+	StartedAt time.Time  `json:"startedAt"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+	// Why it compensated, "CODE: message".
+	Failure *string `json:"failure,omitempty"`
+	// What was undone, e.g. "PAYMENT_AUTHORIZED:VoidPayment".
+	Compensations []string `json:"compensations"`
+	// The saga steps the order recorded, in order.
+	CompletedSteps []string `json:"completedSteps"`
+}
+
 // The projector's checkpoint on one partition of its event topic.
 type PartitionCheckpoint struct {
 	Partition int `json:"partition"`

@@ -73,6 +73,11 @@ type Config struct {
 	// periodic run off (orderflow reconcile still runs on demand).
 	ReconcileInterval time.Duration
 
+	// OTelEndpoint is the OTLP/HTTP endpoint traces are exported to (a
+	// base URL such as http://collector:4318); empty leaves tracing off.
+	// Unset, the standard OTEL_EXPORTER_OTLP_ENDPOINT is used.
+	OTelEndpoint string
+
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
@@ -341,6 +346,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 	str(&c.ElasticsearchURL, "elasticsearch-url", "Elasticsearch URL")
 	str(&c.Namespace, "namespace", "prefix of topics, consumer groups and indexes")
 	str(&c.LogLevel, "log-level", "debug, info, warn or error")
+	if v, ok := env("OTEL_EXPORTER_OTLP_ENDPOINT"); ok {
+		c.OTelEndpoint = v // the standard variable; ORDERFLOW_OTEL_ENDPOINT or the flag win
+	}
+	str(&c.OTelEndpoint, "otel-endpoint", "OTLP/HTTP endpoint to export traces to, e.g. http://collector:4318 (empty: tracing off; default OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.Float64Var(&c.PaymentFaults.TransientErrorRate, "payment-fault-rate", c.PaymentFaults.TransientErrorRate,
 		usage("share of payment authorizations failing transiently, 0..1 (fault injection)", "payment-fault-rate"))
 	fs.Float64Var(&c.PaymentFaults.RefusalRate, "payment-refusal-rate", c.PaymentFaults.RefusalRate,

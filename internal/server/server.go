@@ -16,6 +16,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/orderflow/orderflow/internal/tracing"
 )
 
 // Check is one readiness condition, e.g. "postgres reachable".
@@ -49,7 +52,7 @@ func New(addr string, reg prometheus.Gatherer, logger *slog.Logger, checks ...Ch
 	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.http = &http.Server{
 		Addr:              addr,
-		Handler:           s.mux,
+		Handler:           traced(s.mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -60,7 +63,28 @@ func New(addr string, reg prometheus.Gatherer, logger *slog.Logger, checks ...Ch
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Handler is the whole mux, for in-process tests.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return traced(s.mux) }
+
+// traced starts a span per request (GraphQL, REST) when tracing is on, in
+// the trace of the caller's traceparent header if it sent one: an order's
+// trace begins at the request that placed it. Probes and metrics scrapes
+// are not traced.
+func traced(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !tracing.Enabled() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		switch r.URL.Path {
+		case "/metrics", "/healthz", "/readyz":
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, span := tracing.StartHTTP(r.Context(), propagation.HeaderCarrier(r.Header), r.Method+" "+r.URL.Path)
+		defer span.End()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
 
 // Run serves until ctx ends, then shuts down gracefully within timeout.
 func (s *Server) Run(ctx context.Context, timeout time.Duration) error {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"time"
 
@@ -38,6 +40,7 @@ import (
 	"github.com/orderflow/orderflow/query"
 	"github.com/orderflow/orderflow/reconcile"
 	"github.com/orderflow/orderflow/sagas"
+	"github.com/orderflow/orderflow/timeline"
 )
 
 // Service holds the open connections of one process.
@@ -63,6 +66,7 @@ type Service struct {
 	consumerMetrics *kafka.ConsumerMetrics
 	loopMetrics     *consumer.Metrics
 	rejectedMetrics *bus.RejectedMetrics
+	commandMetrics  *app.CommandMetrics
 
 	stores    *handlers.Stores
 	handlers  *handlers.Handlers
@@ -93,6 +97,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	s.consumerMetrics = kafka.NewConsumerMetrics(s.Metrics)
 	s.loopMetrics = consumer.NewMetrics(s.Metrics, s.consumerMetrics)
 	s.rejectedMetrics = bus.NewRejectedMetrics(s.Metrics)
+	s.commandMetrics = app.NewCommandMetrics(s.Metrics)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -110,6 +115,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		}
 		s.Pools[c] = pool
 	}
+	s.Metrics.MustRegister(postgres.NewPoolCollector(s.poolsByName()))
 
 	if err := kafka.Ping(cfg.KafkaBrokers); err != nil {
 		s.Close()
@@ -127,6 +133,21 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	}
 	s.Elastic = es
 	return s, nil
+}
+
+// poolsByName names each distinct pool by the contexts that share it
+// ("inventory,ordering,payments" for the default single database).
+func (s *Service) poolsByName() map[string]*pgxpool.Pool {
+	names := map[*pgxpool.Pool][]string{}
+	for _, c := range config.Contexts() {
+		names[s.Pools[c]] = append(names[s.Pools[c]], string(c))
+	}
+	out := make(map[string]*pgxpool.Pool, len(names))
+	for pool, cs := range names {
+		slices.Sort(cs)
+		out[strings.Join(cs, ",")] = pool
+	}
+	return out
 }
 
 // ReadinessChecks are the conditions of /readyz: every server reachable and
@@ -255,6 +276,7 @@ func (s *Service) Application() (app.Application, error) {
 	if s.Config.MaxPendingCommands > 0 {
 		cfg.MaxPendingCommands = s.Config.MaxPendingCommands
 	}
+	cfg.Metrics = s.commandMetrics
 	return app.New(cfg, s.Handlers(), saga, s.ReadModels(), s.Logger), nil
 }
 
@@ -270,6 +292,7 @@ func (s *Service) ReadModels() app.ReadModels {
 		read.Completions = s.completions
 	}
 	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
+	read.Timelines = timeline.NewReader(s.Pools)
 	if p, err := s.Projections(); err == nil {
 		read.Projections = p
 	} else {
