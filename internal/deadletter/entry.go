@@ -1,0 +1,105 @@
+package deadletter
+
+import "time"
+
+// Status is where an entry of the dead-letter store is in its life.
+type Status string
+
+// The statuses.
+const (
+	// StatusParked entries are retried by their handler's scheduler when
+	// due (a waiting entry as soon as it is its aggregate's first).
+	StatusParked Status = "parked"
+	// StatusDead entries are retried no more: an operator replays or
+	// discards them. Their aggregate's later messages wait behind them.
+	StatusDead Status = "dead"
+	// StatusReplayed entries were handled in the end.
+	StatusReplayed Status = "replayed"
+	// StatusDiscarded entries were given up by an operator.
+	StatusDiscarded Status = "discarded"
+)
+
+// Open reports whether the status still blocks the entry's aggregate.
+func (s Status) Open() bool { return s == StatusParked || s == StatusDead }
+
+// Message is what the store keeps of a consumed message: enough to hand
+// it to its handler again.
+type Message struct {
+	Handler   string
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Key is the record key: the aggregate id.
+	Key       string
+	MessageID string
+	// Type is the command or event type ("" when it could not be read).
+	Type    string
+	Payload []byte
+	Headers map[string]string
+}
+
+// Entry is one message in the dead-letter store.
+type Entry struct {
+	ID int64
+	Message
+	Class         Class
+	Error         string
+	Attempts      int
+	Level         int
+	FirstFailedAt time.Time
+	LastFailedAt  time.Time
+	// NextAttemptAt is when a parked entry is due (nil: waiting).
+	NextAttemptAt *time.Time
+	Status        Status
+	ResolvedAt    *time.Time
+	ResolvedBy    string
+	// Actions is the entry's audit trail, oldest first (Get only).
+	Actions []Action
+}
+
+// Action is one line of an entry's audit trail.
+type Action struct {
+	Action string
+	Actor  string
+	Reason string
+	At     time.Time
+}
+
+// The actions recorded.
+const (
+	ActionParked          = "parked"
+	ActionWaiting         = "waiting"
+	ActionDead            = "dead"
+	ActionRetryFailed     = "retry_failed"
+	ActionReplayed        = "replayed"
+	ActionReplayRequested = "replay_requested"
+	ActionDiscarded       = "discarded"
+)
+
+// Filter selects entries; zero fields select everything.
+type Filter struct {
+	Handler     string
+	AggregateID string
+	Status      Status
+	Class       Class
+	Type        string
+	// From and To bound the first failure.
+	From, To time.Time
+}
+
+// Count is the number of entries of one handler and class.
+type Count struct {
+	Handler string
+	Class   Class
+	Count   int
+}
+
+// Page is a page of entries, newest first, with the counts of everything
+// the filter selects.
+type Page struct {
+	Entries []Entry
+	Total   int
+	Counts  []Count
+	// HasNext reports whether entries follow the last of Entries.
+	HasNext bool
+}
