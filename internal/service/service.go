@@ -27,6 +27,7 @@ import (
 	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
@@ -62,6 +63,7 @@ type Service struct {
 	consumerMetrics *kafka.ConsumerMetrics
 	loopMetrics     *consumer.Metrics
 	rejectedMetrics *bus.RejectedMetrics
+	deadLetters     *consumer.DeadLetters
 
 	stores    *handlers.Stores
 	handlers  *handlers.Handlers
@@ -90,6 +92,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	s.consumerMetrics = kafka.NewConsumerMetrics(s.Metrics)
 	s.loopMetrics = consumer.NewMetrics(s.Metrics, s.consumerMetrics)
 	s.rejectedMetrics = bus.NewRejectedMetrics(s.Metrics)
+	dlMetrics := deadletter.NewMetrics(s.Metrics)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -106,6 +109,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 			s.distinct = append(s.distinct, pool)
 		}
 		s.Pools[c] = pool
+	}
+	s.deadLetters = &consumer.DeadLetters{
+		Store:   deadletter.NewStore(s.Pools[config.Ordering], cfg.Namespace, cfg.RetryLevels),
+		Metrics: dlMetrics,
 	}
 
 	if err := kafka.Ping(cfg.KafkaBrokers); err != nil {
@@ -358,7 +365,7 @@ func (s *Service) ProjectorConsumer(ctx context.Context) (*consumer.Set, error) 
 	return p.NewConsumer(projections.KafkaSource{
 		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
-		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware,
+		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware, DeadLetters: s.deadLetters,
 	})
 }
 
@@ -427,8 +434,17 @@ func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics 
 		Name: name, Group: s.Config.ConsumerGroup(name), Topics: topics,
 		Brokers: s.Config.KafkaBrokers, ClientID: clientID,
 		Metrics: s.loopMetrics, Logger: s.Logger.With("component", "consumer"),
+		DeadLetters: s.deadLetters,
 	}, h)
 }
+
+// DeadLetters returns where the consumers park what they cannot handle
+// (package deadletter; the store is in the ordering database). Tests may
+// tune its InPlaceRetries and PollInterval before building consumers.
+func (s *Service) DeadLetters() *consumer.DeadLetters { return s.deadLetters }
+
+// DeadLetterStore returns the dead-letter store.
+func (s *Service) DeadLetterStore() *deadletter.Store { return s.deadLetters.Store }
 
 // Relays returns one outbox relay per context, publishing its events topic.
 func (s *Service) Relays() ([]*outbox.Relay, error) {
@@ -464,8 +480,8 @@ func (s *Service) CommandProcessor() (*bus.Processor, error) {
 		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-worker",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
 		Metrics: s.loopMetrics, Rejected: s.rejectedMetrics,
-		Middleware: s.BatchMiddleware,
-		Logger:     s.Logger.With("component", "commands"),
+		Middleware: s.BatchMiddleware, DeadLetters: s.deadLetters,
+		Logger: s.Logger.With("component", "commands"),
 	}, s.Handlers().BusHandlers()...)
 }
 
