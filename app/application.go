@@ -29,6 +29,11 @@ type Commands struct {
 	RestockProduct   RestockProductHandler
 	RegisterCustomer RegisterCustomerHandler
 	AddFunds         AddFundsHandler
+	// ReplayDeadLetters and DiscardDeadLetter resolve dead letters, and
+	// RedriveOrderSaga finishes a stuck or parked saga (operators).
+	ReplayDeadLetters ReplayDeadLettersHandler
+	DiscardDeadLetter DiscardDeadLetterHandler
+	RedriveOrderSaga  RedriveOrderSagaHandler
 }
 
 // Queries read state: the read models in Elasticsearch, except the audit
@@ -45,6 +50,9 @@ type Queries struct {
 	ProjectionStatus ProjectionStatusHandler
 	// Reconciliation shows the last reconciliation report (operators).
 	Reconciliation ReconciliationHandler
+	// DeadLetters and DeadLetter read the dead-letter store (operators).
+	DeadLetters DeadLettersHandler
+	DeadLetter  DeadLetterHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -59,6 +67,8 @@ type ReadModels struct {
 	Projections ProjectionStatusReader
 	// Reconciliation reads the last reconciliation report.
 	Reconciliation ReconciliationReports
+	// DeadLetters is the dead-letter store.
+	DeadLetters DeadLetterStore
 }
 
 // OrderReader reads the orders read model.
@@ -118,6 +128,10 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			RestockProduct:   RestockProductHandler{d},
 			RegisterCustomer: RegisterCustomerHandler{d},
 			AddFunds:         AddFundsHandler{d},
+
+			ReplayDeadLetters: ReplayDeadLettersHandler{d},
+			DiscardDeadLetter: DiscardDeadLetterHandler{d},
+			RedriveOrderSaga:  RedriveOrderSagaHandler{d},
 		},
 		Queries: Queries{
 			Order:        OrderHandler{d},
@@ -129,6 +143,8 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			OrderStatusChanged: OrderStatusChangedHandler{d},
 			ProjectionStatus:   ProjectionStatusHandler{d},
 			Reconciliation:     ReconciliationHandler{d},
+			DeadLetters:        DeadLettersHandler{d},
+			DeadLetter:         DeadLetterHandler{d},
 		},
 	}
 }

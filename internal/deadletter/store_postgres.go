@@ -193,20 +193,39 @@ func (s *Store) Get(ctx context.Context, id int64) (*Entry, error) {
 	if len(es) == 0 {
 		return nil, errcode.New(errcode.NotFound, "dead letter %d not found", id)
 	}
-	e := es[0]
-	rows, err = s.pool.Query(ctx, `SELECT action, actor, reason, at FROM deadletters.actions WHERE message = $1 ORDER BY id`, id)
+	if err := s.loadActions(ctx, es); err != nil {
+		return nil, err
+	}
+	return &es[0], nil
+}
+
+// loadActions reads the audit trails of es.
+func (s *Store) loadActions(ctx context.Context, es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	index := make(map[int64]int, len(es))
+	ids := make([]int64, len(es))
+	for i, e := range es {
+		index[e.ID], ids[i] = i, e.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT message, action, actor, reason, at FROM deadletters.actions WHERE message = ANY($1) ORDER BY id`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read audit of dead letter %d: %w", id, err)
+		return fmt.Errorf("read audit of dead letters: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var id int64
 		var a Action
-		if err := rows.Scan(&a.Action, &a.Actor, &a.Reason, &a.At); err != nil {
-			return nil, fmt.Errorf("read audit of dead letter %d: %w", id, err)
+		if err := rows.Scan(&id, &a.Action, &a.Actor, &a.Reason, &a.At); err != nil {
+			return fmt.Errorf("read audit of dead letters: %w", err)
 		}
-		e.Actions = append(e.Actions, a)
+		es[index[id]].Actions = append(es[index[id]].Actions, a)
 	}
-	return &e, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read audit of dead letters: %w", err)
+	}
+	return nil
 }
 
 // List returns up to first entries the filter selects, newest first,
@@ -231,6 +250,9 @@ func (s *Store) List(ctx context.Context, f Filter, first int, after int64) (Pag
 	}
 	if len(page.Entries) > first {
 		page.Entries, page.HasNext = page.Entries[:first], true
+	}
+	if err := s.loadActions(ctx, page.Entries); err != nil {
+		return page, err
 	}
 	rows, err = s.pool.Query(ctx, `SELECT handler, error_class, count(*) FROM deadletters.messages WHERE `+where+
 		` GROUP BY handler, error_class ORDER BY handler, error_class`, args...)

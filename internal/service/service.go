@@ -273,6 +273,7 @@ func (s *Service) ReadModels() app.ReadModels {
 		read.Changes = s.changes
 	}
 	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
+	read.DeadLetters = s.deadLetters.Store
 	if p, err := s.Projections(); err == nil {
 		read.Projections = p
 	} else {
@@ -298,19 +299,35 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 		return nil, err
 	}
 	changes := query.NewOrderChanges()
+	undecodable := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "orderflow_change_feed_undecodable_total",
+		Help: "Events of the API's order change feed without a valid envelope or that do not decode (the subscribers still read the order from the event store when they can).",
+	})
+	if err := s.Metrics.Register(undecodable); err != nil {
+		return nil, fmt.Errorf("register change feed metrics: %w", err)
+	}
 	router.AddConsumerHandler("api.order-changes", s.Config.Topic(messages.EventsTopic(string(config.Ordering))), sub,
 		func(msg *message.Message) error {
 			if !changes.Watched(msg.Metadata.Get(messages.HeaderStreamID)) {
 				return nil // nobody here follows this order
 			}
+			// The feed only signals: a message it cannot read is logged
+			// and counted (the consumers that act on it dead-letter it),
+			// never dropped without a trace.
 			env, err := messages.ParseEnvelope(msg.Metadata)
 			if err != nil {
+				undecodable.Inc()
+				s.Logger.Error("change feed event without a valid envelope", "handler", "api.order-changes", "message_id", msg.UUID,
+					"error_class", deadletter.Permanent, "error", err)
 				return nil
 			}
 			// An event that cannot be decoded still signals the change:
 			// the subscriber reads it from the event store.
 			e, err := messages.DecodeEvent(env.EventType, msg.Payload)
 			if err != nil {
+				undecodable.Inc()
+				s.Logger.Error("change feed event does not decode", "handler", "api.order-changes", "message_id", msg.UUID,
+					"key", env.StreamID, "type", env.EventType, "error_class", deadletter.Permanent, "error", err)
 				e = nil
 			}
 			changes.Notify(query.OrderChange{OrderID: env.StreamID, Version: env.Version, Event: e})
