@@ -36,6 +36,8 @@ func commands() []command {
 		{name: "migrate", usage: "apply database migrations and exit", run: runMigrate},
 		rebuildCommand(),
 		reconcileCommand(),
+		deadLettersCommand(),
+		redriveCommand(),
 		tokenCommand(),
 		benchCommand(),
 	}

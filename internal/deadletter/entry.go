@@ -25,44 +25,44 @@ func (s Status) Open() bool { return s == StatusParked || s == StatusDead }
 // Message is what the store keeps of a consumed message: enough to hand
 // it to its handler again.
 type Message struct {
-	Handler   string
-	Topic     string
-	Partition int32
-	Offset    int64
+	Handler   string `json:"handler"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
 	// Key is the record key: the aggregate id.
-	Key       string
-	MessageID string
+	Key       string `json:"key"`
+	MessageID string `json:"messageId"`
 	// Type is the command or event type ("" when it could not be read).
-	Type    string
-	Payload []byte
-	Headers map[string]string
+	Type    string            `json:"type"`
+	Payload []byte            `json:"payload"`
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Entry is one message in the dead-letter store.
 type Entry struct {
-	ID int64
+	ID int64 `json:"id"`
 	Message
-	Class         Class
-	Error         string
-	Attempts      int
-	Level         int
-	FirstFailedAt time.Time
-	LastFailedAt  time.Time
+	Class         Class     `json:"class"`
+	Error         string    `json:"error"`
+	Attempts      int       `json:"attempts"`
+	Level         int       `json:"level"`
+	FirstFailedAt time.Time `json:"firstFailedAt"`
+	LastFailedAt  time.Time `json:"lastFailedAt"`
 	// NextAttemptAt is when a parked entry is due (nil: waiting).
-	NextAttemptAt *time.Time
-	Status        Status
-	ResolvedAt    *time.Time
-	ResolvedBy    string
-	// Actions is the entry's audit trail, oldest first (Get only).
-	Actions []Action
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	Status        Status     `json:"status"`
+	ResolvedAt    *time.Time `json:"resolvedAt,omitempty"`
+	ResolvedBy    string     `json:"resolvedBy,omitempty"`
+	// Actions is the entry's audit trail, oldest first.
+	Actions []Action `json:"actions,omitempty"`
 }
 
 // Action is one line of an entry's audit trail.
 type Action struct {
-	Action string
-	Actor  string
-	Reason string
-	At     time.Time
+	Action string    `json:"action"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // The actions recorded.
@@ -89,17 +89,17 @@ type Filter struct {
 
 // Count is the number of entries of one handler and class.
 type Count struct {
-	Handler string
-	Class   Class
-	Count   int
+	Handler string `json:"handler"`
+	Class   Class  `json:"class"`
+	Count   int    `json:"count"`
 }
 
 // Page is a page of entries, newest first, with the counts of everything
 // the filter selects.
 type Page struct {
-	Entries []Entry
-	Total   int
-	Counts  []Count
+	Entries []Entry `json:"entries"`
+	Total   int     `json:"total"`
+	Counts  []Count `json:"counts"`
 	// HasNext reports whether entries follow the last of Entries.
-	HasNext bool
+	HasNext bool `json:"hasNext"`
 }
