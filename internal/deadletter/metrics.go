@@ -1,6 +1,8 @@
 package deadletter
 
 import (
+	"context"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -66,13 +68,13 @@ func (m *Metrics) Dead(handler string, class Class) {
 	m.deadened.WithLabelValues(handler, string(class)).Inc()
 }
 
-// Observe sets the gauges from the store's stats; handlers lists every
-// handler to report (those without open entries report zero).
+// Observe sets the gauges from the store's stats; handlers lists handlers
+// to report even without open entries (as zero).
 func (m *Metrics) Observe(stats map[string]*HandlerStats, handlers []string, now time.Time) {
 	m.dead.Reset()
-	seen := map[string]bool{}
+	m.parked.Reset()
+	m.oldest.Reset()
 	for _, h := range handlers {
-		seen[h] = true
 		m.parked.WithLabelValues(h).Set(0)
 		m.oldest.WithLabelValues(h).Set(0)
 	}
@@ -85,6 +87,26 @@ func (m *Metrics) Observe(stats map[string]*HandlerStats, handlers []string, now
 		m.oldest.WithLabelValues(h).Set(age)
 		for class, n := range st.Dead {
 			m.dead.WithLabelValues(h, string(class)).Set(float64(n))
+		}
+	}
+}
+
+// Monitor sets m's gauges from store every interval until ctx ends.
+func Monitor(ctx context.Context, store *Store, m *Metrics, handlers []string, interval time.Duration, logger *slog.Logger) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		stats, err := store.Stats(ctx)
+		switch {
+		case err == nil:
+			m.Observe(stats, handlers, time.Now())
+		case ctx.Err() == nil:
+			logger.Warn("dead-letter stats unavailable", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
 		}
 	}
 }

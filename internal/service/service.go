@@ -32,6 +32,7 @@ import (
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
 	"github.com/orderflow/orderflow/internal/rest"
+	"github.com/orderflow/orderflow/internal/retention"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
@@ -459,6 +460,33 @@ func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics 
 // (package deadletter; the store is in the ordering database). Tests may
 // tune its InPlaceRetries and PollInterval before building consumers.
 func (s *Service) DeadLetters() *consumer.DeadLetters { return s.deadLetters }
+
+// RetentionJob returns the job pruning replayed and discarded dead
+// letters, handled inbox rows and processed-event rows older than
+// Config.Retention.
+func (s *Service) RetentionJob() *retention.Job {
+	tables := []retention.Table{{Pool: s.Pools[config.Ordering], Name: "sagas.processed_events", Column: "processed_at"}}
+	for _, c := range config.Contexts() {
+		tables = append(tables, retention.Table{Pool: s.Pools[c], Name: string(c) + ".inbox", Column: "processed_at"})
+	}
+	return retention.New(retention.Config{
+		Window: s.Config.Retention, Tables: tables, DeadLetters: s.deadLetters.Store,
+		Logger: s.Logger.With("component", "retention"),
+	}, s.Metrics)
+}
+
+// DeadLetterMonitor keeps the dead-letter gauges (parked, oldest parked
+// age, dead letters) current for the worker's handlers and any other with
+// open entries; run it in one role per deployment (the worker).
+func (s *Service) DeadLetterMonitor() func(ctx context.Context) error {
+	handlerNames := []string{handlers.InventoryCommandsHandler, handlers.PaymentsCommandsHandler}
+	for _, sub := range sagas.Subscriptions() {
+		handlerNames = append(handlerNames, sub.Name)
+	}
+	return func(ctx context.Context) error {
+		return deadletter.Monitor(ctx, s.deadLetters.Store, s.deadLetters.Metrics, handlerNames, 15*time.Second, s.Logger.With("component", "deadletters"))
+	}
+}
 
 // DeadLetterStore returns the dead-letter store.
 func (s *Service) DeadLetterStore() *deadletter.Store { return s.deadLetters.Store }
