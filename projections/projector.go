@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/internal/breaker"
 	"log/slog"
 	"slices"
 	"strings"
@@ -45,6 +46,10 @@ type Config struct {
 	// BatchLinger is how long the live projector waits for more events to
 	// share a bulk request with.
 	BatchLinger time.Duration
+	// Breaker, when set, is the circuit breaker in Elastic's transport: a
+	// batch that fails while Elasticsearch fails is Unavailable (the
+	// consumer pauses), not the events' fault.
+	Breaker *breaker.Breaker
 	// CacheSize bounds the documents the live projector keeps per
 	// projection, so that folding the next events of a stream needs no
 	// realtime read from Elasticsearch (which refreshes the shard's reader

@@ -85,7 +85,13 @@ func (p *Projector) handleBatch(n Name) consumer.Handler {
 		if len(events) == 0 {
 			return nil
 		}
-		return p.batcher(n).submit(ctx, events...)
+		start := time.Now()
+		err := p.batcher(n).submit(ctx, events...)
+		if err != nil && p.cfg.Breaker != nil && p.cfg.Breaker.FailedSince(start) {
+			// Elasticsearch failed meanwhile: pause, do not park.
+			return deadletter.UnavailableError(err)
+		}
+		return err
 	}
 }
 

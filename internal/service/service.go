@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/orderflow/orderflow/command/outbox"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/graph"
+	"github.com/orderflow/orderflow/internal/breaker"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/deadletter"
@@ -65,6 +67,8 @@ type Service struct {
 	loopMetrics     *consumer.Metrics
 	rejectedMetrics *bus.RejectedMetrics
 	deadLetters     *consumer.DeadLetters
+	// Circuit breakers in front of Elasticsearch and the payment provider.
+	esBreaker, paymentBreaker *breaker.Breaker
 
 	stores    *handlers.Stores
 	handlers  *handlers.Handlers
@@ -94,6 +98,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	s.loopMetrics = consumer.NewMetrics(s.Metrics, s.consumerMetrics)
 	s.rejectedMetrics = bus.NewRejectedMetrics(s.Metrics)
 	dlMetrics := deadletter.NewMetrics(s.Metrics)
+	breakers := breaker.NewMetrics(s.Metrics)
+	s.esBreaker = breaker.New(breaker.Config{Name: "elasticsearch", Fails: breaker.NotCancelled}, breakers)
+	s.paymentBreaker = breaker.New(breaker.Config{Name: "payment_provider", Fails: breaker.NotCancelled}, breakers)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -121,7 +128,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		return nil, err
 	}
 
-	es, err := elastic.NewClient(cfg.ElasticsearchURL)
+	es, err := elastic.NewClientWith(cfg.ElasticsearchURL, func(rt http.RoundTripper) http.RoundTripper {
+		return breaker.Transport{Next: rt, Breaker: s.esBreaker}
+	})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -192,6 +201,7 @@ func (s *Service) Handlers() *handlers.Handlers {
 			s.handlers.Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{},
 				TransientErrorRate: f.TransientErrorRate, RefusalRate: f.RefusalRate, Latency: f.Latency}
 		}
+		s.handlers.Provider = handlers.BreakerProvider{Next: s.handlers.Provider, Breaker: s.paymentBreaker}
 	}
 	return s.handlers
 }
@@ -359,7 +369,9 @@ func (s *Service) Projections() (*projections.Projector, error) {
 	if s.proj != nil {
 		return s.proj, nil
 	}
-	p, err := projections.New(projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections")))
+	cfg := projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections"))
+	cfg.Breaker = s.esBreaker
+	p, err := projections.New(cfg)
 	if err != nil {
 		return nil, err
 	}
