@@ -1,0 +1,300 @@
+package selfhealing_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/app"
+	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/deadletter"
+	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/internal/systemtest"
+	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/query"
+)
+
+var admin = systemtest.Admin
+
+type world struct {
+	*systemtest.System
+	t *testing.T
+}
+
+func (w *world) product(stock int) query.Product {
+	w.t.Helper()
+	p, err := w.App.Commands.CreateProduct.Handle(context.Background(), admin, app.CreateProduct{
+		SKU: fmt.Sprintf("SKU-%d", rand.IntN(1e9)), Name: "Widget", Price: 100, InitialStock: stock,
+	})
+	require.NoError(w.t, err)
+	return p
+}
+
+func (w *world) customer(credit money.Amount) query.Customer {
+	w.t.Helper()
+	c, err := w.App.Commands.RegisterCustomer.Handle(context.Background(), admin, app.RegisterCustomer{
+		Email: fmt.Sprintf("c%d@example.com", rand.IntN(1e9)), Name: "Customer", InitialCredit: credit,
+	})
+	require.NoError(w.t, err)
+	return c
+}
+
+func (w *world) place(customerID, productID string) string {
+	w.t.Helper()
+	o, err := w.App.Commands.PlaceOrder.Handle(context.Background(), admin, app.PlaceOrder{
+		CustomerID: customerID, IdempotencyKey: fmt.Sprintf("key-%d", rand.Int64()),
+		Items:           []app.OrderItem{{ProductID: productID, Quantity: 1}},
+		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
+		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
+	})
+	require.NoError(w.t, err)
+	return o.ID
+}
+
+// status reads the order from its stream (the source of truth).
+func (w *world) status(orderID string) messages.OrderStatus {
+	w.t.Helper()
+	o, err := w.Service.Handlers().Orders.Load(context.Background(), orderID)
+	require.NoError(w.t, err)
+	return o.Status()
+}
+
+func (w *world) allFinal(ids []string) bool {
+	for _, id := range ids {
+		if !w.status(id).Terminal() {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *world) deadLetters(f deadletter.Filter) deadletter.Page {
+	w.t.Helper()
+	page, err := w.Service.DeadLetterStore().List(context.Background(), f, 100, 0)
+	require.NoError(w.t, err)
+	return page
+}
+
+// metric returns the value of the series of name with labels in reg (0 if
+// there is none).
+func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// Elasticsearch gone for 30 s while orders flow (a TCP proxy between the
+// projector and the cluster, cut and restored): the projector's breaker
+// opens, the consumer pauses (its lag shows) instead of dead-lettering,
+// and the read model catches up after.
+func TestElasticsearchOutagePausesTheProjectorWithoutDeadLetters(t *testing.T) {
+	t.Parallel()
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, RetryLevels: []time.Duration{200 * time.Millisecond}}), t: t}
+	es, err := url.Parse(w.Env.Config.ElasticsearchURL)
+	require.NoError(t, err)
+	proxy := testenv.NewProxy(t, es.Host)
+	cfg := w.Env.Config
+	cfg.ElasticsearchURL = "http://" + proxy.Addr()
+	projector, err := service.Open(context.Background(), cfg, w.Env.Logger)
+	require.NoError(t, err)
+	t.Cleanup(projector.Close)
+	w.StartProjector(projector)
+	orders := query.NewOrdersIndex(w.Service.Elastic, w.Env.Config.Index("orders"))
+
+	product, customer := w.product(1000), w.customer(1_000_000)
+	var ids []string
+	for range 5 {
+		ids = append(ids, w.place(customer.ID, product.ID))
+	}
+	require.Eventually(t, func() bool {
+		o, err := orders.Order(context.Background(), ids[4])
+		return err == nil && o.Status.Terminal()
+	}, time.Minute, 50*time.Millisecond, "the projector works before the outage")
+
+	proxy.Cut()
+	outageEnds := time.Now().Add(30 * time.Second)
+	for time.Now().Before(outageEnds) {
+		ids = append(ids, w.place(customer.ID, product.ID))
+		time.Sleep(300 * time.Millisecond)
+	}
+	require.Equal(t, 2.0, metric(t, projector.Metrics, "orderflow_circuit_breaker_state", map[string]string{"dependency": "elasticsearch"}), "open")
+	require.Positive(t, metric(t, projector.Metrics, "orderflow_messages_retried_total", map[string]string{"level": "paused"}), "the projector paused")
+	require.Zero(t, w.deadLetters(deadletter.Filter{}).Total, "an outage fills no dead-letter store")
+	require.True(t, w.allFinal(ids[:len(ids)-3]), "the write side never needed Elasticsearch")
+
+	proxy.Restore()
+	require.Eventually(t, func() bool {
+		for _, id := range ids {
+			o, err := orders.Order(context.Background(), id)
+			if err != nil || !o.Status.Terminal() {
+				return false
+			}
+		}
+		return true
+	}, 2*time.Minute, 200*time.Millisecond, "the read model catches up")
+	require.Equal(t, 0.0, metric(t, projector.Metrics, "orderflow_circuit_breaker_state", map[string]string{"dependency": "elasticsearch"}), "closed again")
+	require.Zero(t, w.deadLetters(deadletter.Filter{}).Total)
+}
+
+// switchable is a payment provider that fails every call while down.
+type switchable struct {
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+func (s *switchable) Authorize(ctx context.Context, req payments.Authorization) (payments.Answer, error) {
+	s.calls.Add(1)
+	if s.down.Load() {
+		return payments.Answer{}, payments.ErrProviderUnavailable
+	}
+	return payments.BalanceProvider{}.Authorize(ctx, req)
+}
+
+// The payment provider fails every call for 20 s, then is healthy: the
+// breaker opens and closes, no order is lost, every order ends final,
+// and the dead-letter store is not flooded.
+func TestPaymentProviderOutageOpensAndClosesTheBreaker(t *testing.T) {
+	t.Parallel()
+	provider := &switchable{}
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, Configure: func(svc *service.Service) {
+		bp := svc.Handlers().Provider.(handlers.BreakerProvider)
+		bp.Next = provider
+		svc.Handlers().Provider = bp
+	}}), t: t}
+	product, customer := w.product(1000), w.customer(1_000_000)
+
+	provider.down.Store(true)
+	var ids []string
+	var opened atomic.Bool
+	stopWatch := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if metric(t, w.Service.Metrics, "orderflow_circuit_breaker_state", map[string]string{"dependency": "payment_provider"}) == 2 {
+				opened.Store(true)
+			}
+		}
+	})
+	outageEnds := time.Now().Add(20 * time.Second)
+	for time.Now().Before(outageEnds) {
+		ids = append(ids, w.place(customer.ID, product.ID))
+		time.Sleep(500 * time.Millisecond)
+	}
+	callsDuringOutage := provider.calls.Load()
+	provider.down.Store(false)
+	for range 5 {
+		ids = append(ids, w.place(customer.ID, product.ID))
+	}
+	require.Eventually(t, func() bool { return w.allFinal(ids) }, 2*time.Minute, 100*time.Millisecond, "every order ends final")
+	close(stopWatch)
+	wg.Wait()
+	require.True(t, opened.Load(), "the breaker opened")
+	require.Less(t, callsDuringOutage, int64(200), "an open breaker keeps the calls to a failing provider few")
+	require.Eventually(t, func() bool {
+		return metric(t, w.Service.Metrics, "orderflow_circuit_breaker_state", map[string]string{"dependency": "payment_provider"}) == 0
+	}, time.Minute, 50*time.Millisecond, "closed again")
+	require.Zero(t, w.deadLetters(deadletter.Filter{}).Total, "the dead-letter store is not flooded")
+	confirmed := 0
+	for _, id := range ids {
+		if w.status(id) == messages.StatusConfirmed {
+			confirmed++
+		}
+	}
+	require.GreaterOrEqual(t, confirmed, 5, "the orders placed after the outage are confirmed")
+}
+
+// A transient database error on one handler: the message goes through
+// the retries in place and a parked retry level, then succeeds; nothing
+// is dead-lettered and the order ends CONFIRMED.
+func TestTransientErrorIsRetriedThroughTheLevels(t *testing.T) {
+	t.Parallel()
+	var failing atomic.Value // the order id whose reservation fails
+	failing.Store("")
+	var failures atomic.Int64
+	fault := func(next consumer.Handler) consumer.Handler {
+		return func(ctx context.Context, batch []consumer.Message) error {
+			for _, m := range batch {
+				if id := failing.Load().(string); id != "" && m.Metadata.Get("name") == "inventory.ReserveStock" &&
+					string(m.Payload) != "" && contains(m.Payload, id) && failures.Load() < 6 {
+					failures.Add(1)
+					return errors.New("FATAL: terminating connection due to administrator command (SQLSTATE 57P01)")
+				}
+			}
+			return next(ctx, batch)
+		}
+	}
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true,
+		RetryLevels: []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, time.Second},
+		Configure:   func(svc *service.Service) { svc.BatchMiddleware = append(svc.BatchMiddleware, fault) },
+	}), t: t}
+	product, customer := w.product(10), w.customer(100_000)
+	first := w.place(customer.ID, product.ID)
+	require.Eventually(t, func() bool { return w.status(first) == messages.StatusConfirmed }, time.Minute, 50*time.Millisecond)
+
+	// The next order's id is known only once placed: fail its reservation
+	// from then on (the saga resends with the same id on its deadline).
+	orderID := placeFailing(w, customer.ID, product.ID, &failing)
+	require.Eventually(t, func() bool { return w.status(orderID) == messages.StatusConfirmed }, time.Minute, 50*time.Millisecond)
+	require.GreaterOrEqual(t, failures.Load(), int64(5), "it failed in place and after parking")
+	page := w.deadLetters(deadletter.Filter{Handler: handlers.InventoryCommandsHandler})
+	require.Equal(t, 1, page.Total)
+	e := page.Entries[0]
+	require.Equal(t, deadletter.StatusReplayed, e.Status, "retried by the scheduler until it passed")
+	require.Equal(t, deadletter.Transient, e.Class)
+	require.Positive(t, metric(t, w.Service.Metrics, "orderflow_messages_retried_total", map[string]string{"handler": handlers.InventoryCommandsHandler, "level": "1"}))
+	require.Zero(t, w.deadLetters(deadletter.Filter{Status: deadletter.StatusDead}).Total)
+}
+
+func placeFailing(w *world, customerID, productID string, failing *atomic.Value) string {
+	// Orders get their id when placed; the fault matches on the product,
+	// which is the failing order's only, so set it first.
+	failing.Store(productID)
+	return w.place(customerID, productID)
+}
+
+func contains(b []byte, s string) bool {
+	return len(s) > 0 && bytes.Contains(b, []byte(s))
+}
