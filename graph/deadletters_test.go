@@ -17,10 +17,10 @@ import (
 
 type deadLetterJSON struct {
 	ID, Handler, AggregateID, MessageID, Type, ErrorClass, Status, Error, Payload string
-	Attempts                                                                     int
-	ResolvedBy                                                                   *string
-	Headers                                                                      []struct{ Key, Value string }
-	Actions                                                                      []struct{ Action, Actor, Reason string }
+	Attempts                                                                      int
+	ResolvedBy                                                                    *string
+	Headers                                                                       []struct{ Key, Value string }
+	Actions                                                                       []struct{ Action, Actor, Reason string }
 }
 
 const deadLetterFields = `id handler aggregateId messageId type errorClass status error payload attempts resolvedBy

@@ -27,6 +27,7 @@ type Store struct {
 	pool      *pgxpool.Pool
 	namespace string
 	levels    []time.Duration
+	owners    *Owners
 }
 
 // NewStore returns the store of namespace's entries in pool; levels are
@@ -35,7 +36,7 @@ func NewStore(pool *pgxpool.Pool, namespace string, levels []time.Duration) *Sto
 	if len(levels) == 0 {
 		levels = DefaultLevels
 	}
-	return &Store{pool: pool, namespace: namespace, levels: levels}
+	return &Store{pool: pool, namespace: namespace, levels: levels, owners: &Owners{}}
 }
 
 // Levels are the store's retry delays.
@@ -309,12 +310,23 @@ func (s *Store) Replay(ctx context.Context, ids []int64, aggregate, actor string
 	if len(ids) == 0 && aggregate == "" {
 		return nil, errcode.New(errcode.InvalidOrderData, "replay needs ids or an aggregate id")
 	}
+	// Entries kept by another component are handed to it first; those it
+	// handled at once are resolved already, those it refused stay dead.
+	refused, err := s.replayOwned(ctx, ids, aggregate, actor)
+	if err != nil {
+		return nil, err
+	}
+	skip := make([]int64, 0, len(refused))
+	for id := range refused {
+		skip = append(skip, id)
+	}
 	var changed []int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE deadletters.messages SET status = 'parked', level = 0,
 				next_attempt_at = CASE WHEN error_class = 'waiting' THEN NULL ELSE now() END
 			WHERE namespace = $1 AND status IN ('parked', 'dead') AND (id = ANY($2) OR ($3 <> '' AND key = $3))
-			RETURNING id`, s.namespace, ids, aggregate)
+				AND NOT id = ANY($4)
+			RETURNING id`, s.namespace, ids, aggregate, skip)
 		if err != nil {
 			return err
 		}
@@ -342,7 +354,8 @@ func (s *Store) Discard(ctx context.Context, id int64, reason, actor string) err
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var status Status
-		err := tx.QueryRow(ctx, `SELECT status FROM deadletters.messages WHERE namespace = $1 AND id = $2 FOR UPDATE`, s.namespace, id).Scan(&status)
+		var handler string
+		err := tx.QueryRow(ctx, `SELECT status, handler FROM deadletters.messages WHERE namespace = $1 AND id = $2 FOR UPDATE`, s.namespace, id).Scan(&status, &handler)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errcode.New(errcode.NotFound, "dead letter %d not found", id)
 		}
@@ -351,6 +364,9 @@ func (s *Store) Discard(ctx context.Context, id int64, reason, actor string) err
 		}
 		if !status.Open() {
 			return errcode.New(errcode.Conflict, "dead letter %d is %s already", id, status)
+		}
+		if _, owned := s.owner(handler); owned {
+			return errcode.New(errcode.Conflict, "dead letter %d is kept by %s, whose later messages wait behind it: remove the cause and replay it", id, handler)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE deadletters.messages SET status = 'discarded', resolved_at = now(), resolved_by = $2,
 			next_attempt_at = NULL WHERE id = $1`, id, actor); err != nil {

@@ -122,6 +122,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		Store:   deadletter.NewStore(s.Pools[config.Ordering], cfg.Namespace, cfg.RetryLevels),
 		Metrics: dlMetrics,
 	}
+	s.ownDeadLetters()
 
 	if err := kafka.Ping(cfg.KafkaBrokers); err != nil {
 		s.Close()
@@ -371,6 +372,7 @@ func (s *Service) Projections() (*projections.Projector, error) {
 	}
 	cfg := projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections"))
 	cfg.Breaker = s.esBreaker
+	cfg.DeadLetters = s.deadLetters.Store
 	p, err := projections.New(cfg)
 	if err != nil {
 		return nil, err
@@ -473,6 +475,26 @@ func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics 
 // tune its InPlaceRetries and PollInterval before building consumers.
 func (s *Service) DeadLetters() *consumer.DeadLetters { return s.deadLetters }
 
+// ownDeadLetters registers the owners of the dead letters other components
+// keep: the relays' blocked streams (a replay asks the active relay to
+// retry the stream) and the projections' held documents (a replay
+// re-projects the aggregate from the event store).
+func (s *Service) ownDeadLetters() {
+	store := s.deadLetters.Store
+	for _, c := range config.Contexts() {
+		outbox.OwnDeadLetters(store, s.Pools[c], string(c))
+	}
+	for _, n := range projections.Names() {
+		store.SetOwner(projections.DocumentsHandler(n), deadletter.Owner{Replay: func(ctx context.Context, id string) error {
+			p, err := s.Projections()
+			if err != nil {
+				return err
+			}
+			return p.Reproject(ctx, n, id)
+		}})
+	}
+}
+
 // RetentionJob returns the job pruning replayed and discarded dead
 // letters, handled inbox rows and processed-event rows older than
 // Config.Retention.
@@ -516,6 +538,8 @@ func (s *Service) Relays() ([]*outbox.Relay, error) {
 			Schema:   string(c),
 			Topic:    s.Config.Topic(messages.EventsTopic(string(c))),
 			Appended: s.store(c).Appended(),
+
+			DeadLetters: s.deadLetters.Store,
 		}, s.Logger.With("component", "relay"), s.Metrics)
 		if err != nil {
 			return nil, err
