@@ -298,3 +298,68 @@ func placeFailing(w *world, customerID, productID string, failing *atomic.Value)
 func contains(b []byte, s string) bool {
 	return len(s) > 0 && bytes.Contains(b, []byte(s))
 }
+
+// A worker is stopped while a message it parked is waiting for its next
+// retry: the parked message survives in PostgreSQL, the other worker's
+// scheduler takes the handler over and retries it, and the order ends
+// CONFIRMED once the cause is gone.
+func TestParkedMessagesSurviveTheWorkerThatParkedThem(t *testing.T) {
+	t.Parallel()
+	var poisoned atomic.Bool
+	poisoned.Store(true)
+	var product atomic.Value
+	product.Store("")
+	fault := func(next consumer.Handler) consumer.Handler {
+		return func(ctx context.Context, batch []consumer.Message) error {
+			for _, m := range batch {
+				if poisoned.Load() && m.Metadata.Get("name") == "inventory.ReserveStock" && contains(m.Payload, product.Load().(string)) {
+					return errors.New("could not serialize access due to concurrent update (SQLSTATE 40001)")
+				}
+			}
+			return next(ctx, batch)
+		}
+	}
+	levels := make([]time.Duration, 40)
+	for i := range levels {
+		levels[i] = 300 * time.Millisecond
+	}
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true, RetryLevels: levels}), t: t}
+	withFault := func(svc *service.Service) { svc.BatchMiddleware = append(svc.BatchMiddleware, fault) }
+	first := w.Open(withFault)
+	stopFirst := w.StartWorker(first)
+
+	p, customer := w.product(10), w.customer(100_000)
+	product.Store(p.ID)
+	orderID := w.place(customer.ID, p.ID)
+	var entry deadletter.Entry
+	require.Eventually(t, func() bool {
+		page := w.deadLetters(deadletter.Filter{Handler: handlers.InventoryCommandsHandler})
+		if page.Total != 1 {
+			return false
+		}
+		entry = page.Entries[0]
+		return entry.Level >= 1 // the first worker's scheduler has retried it: it holds the lease
+	}, time.Minute, 20*time.Millisecond)
+
+	second := w.Open(withFault)
+	w.StartWorker(second)
+	stopFirst()
+	retriedBefore := metric(t, second.Metrics, "orderflow_messages_retried_total", map[string]string{"handler": handlers.InventoryCommandsHandler, "level": "2"}) +
+		metric(t, second.Metrics, "orderflow_messages_retried_total", map[string]string{"handler": handlers.InventoryCommandsHandler, "level": "3"})
+	require.Zero(t, retriedBefore)
+
+	// The second worker takes the scheduler over and keeps retrying.
+	require.Eventually(t, func() bool {
+		total := 0.0
+		for i := 1; i <= len(levels); i++ {
+			total += metric(t, second.Metrics, "orderflow_messages_retried_total", map[string]string{"handler": handlers.InventoryCommandsHandler, "level": fmt.Sprint(i)})
+		}
+		return total > 0
+	}, time.Minute, 50*time.Millisecond, "the other worker retries the parked message")
+
+	poisoned.Store(false)
+	require.Eventually(t, func() bool { return w.status(orderID) == messages.StatusConfirmed }, time.Minute, 50*time.Millisecond)
+	got, err := w.Service.DeadLetterStore().Get(context.Background(), entry.ID)
+	require.NoError(t, err)
+	require.Equal(t, deadletter.StatusReplayed, got.Status)
+}
