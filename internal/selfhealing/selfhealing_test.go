@@ -363,3 +363,88 @@ func TestParkedMessagesSurviveTheWorkerThatParkedThem(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, deadletter.StatusReplayed, got.Status)
 }
+
+// A command whose handler fails every time for one product: it goes
+// through the levels and is dead-lettered (transient), the product's later
+// commands (the saga's compensation of the timed-out order) park behind
+// it, other orders keep flowing, and after the fix a replay of the
+// product delivers them in order: the order ends final and the stock is
+// whole again.
+func TestPoisonCommandParksItsAggregateUntilReplayed(t *testing.T) {
+	t.Parallel()
+	var broken atomic.Value
+	broken.Store("")
+	fault := func(next consumer.Handler) consumer.Handler {
+		return func(ctx context.Context, batch []consumer.Message) error {
+			for _, m := range batch {
+				if id := broken.Load().(string); id != "" && m.Metadata.Get("name") == "inventory.ReserveStock" && contains(m.Payload, id) {
+					return errors.New("handler bug: index out of range")
+				}
+			}
+			return next(ctx, batch)
+		}
+	}
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true,
+		RetryLevels: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond},
+		Configure: func(svc *service.Service) {
+			svc.BatchMiddleware = append(svc.BatchMiddleware, fault)
+			svc.SagaConfig.Policy.StepTimeout = 2 * time.Second
+			svc.SagaConfig.Policy.MaxAttempts = 2
+		},
+	}), t: t}
+	ctx := context.Background()
+	poisoned, healthy, customer := w.product(10), w.product(100), w.customer(1_000_000)
+	broken.Store(poisoned.ID)
+
+	x := w.place(customer.ID, poisoned.ID)
+	var head deadletter.Entry
+	require.Eventually(t, func() bool {
+		page := w.deadLetters(deadletter.Filter{AggregateID: poisoned.ID, Status: deadletter.StatusDead})
+		if page.Total != 1 {
+			return false
+		}
+		head = page.Entries[0]
+		return true
+	}, time.Minute, 20*time.Millisecond, "dead after the levels")
+	require.Equal(t, deadletter.Transient, head.Class)
+	require.Equal(t, "inventory.ReserveStock", head.Type)
+	require.Equal(t, "handler bug: index out of range", head.Error)
+
+	// Other orders flow meanwhile, on the same partitions.
+	start := time.Now()
+	var others []string
+	for range 5 {
+		others = append(others, w.place(customer.ID, healthy.ID))
+	}
+	require.Eventually(t, func() bool { return w.allFinal(others) }, 30*time.Second, 20*time.Millisecond)
+	require.Less(t, time.Since(start), 15*time.Second, "at normal latency")
+	for _, id := range others {
+		require.Equal(t, messages.StatusConfirmed, w.status(id))
+	}
+
+	// A later order of the product: its reservation waits behind X's, not
+	// even tried; both sagas give up after their deadlines.
+	y := w.place(customer.ID, poisoned.ID)
+	require.Eventually(t, func() bool {
+		page := w.deadLetters(deadletter.Filter{AggregateID: poisoned.ID, Class: deadletter.Waiting})
+		return page.Total == 1 && page.Entries[0].Type == "inventory.ReserveStock" && page.Entries[0].Attempts == 0
+	}, time.Minute, 50*time.Millisecond, "the next reservation parks behind the dead one")
+	require.Eventually(t, func() bool { return w.allFinal([]string{x, y}) }, time.Minute, 50*time.Millisecond)
+
+	// Fixed; the operator replays the product: reservation, then release.
+	broken.Store("")
+	_, err := w.Service.DeadLetterStore().Replay(ctx, nil, poisoned.ID, "ops")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return w.deadLetters(deadletter.Filter{AggregateID: poisoned.ID, Status: deadletter.StatusParked}).Total == 0 &&
+			w.deadLetters(deadletter.Filter{AggregateID: poisoned.ID, Status: deadletter.StatusDead}).Total == 0
+	}, time.Minute, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		p, err := w.Service.Handlers().Products.Load(ctx, poisoned.ID)
+		require.NoError(t, err)
+		return p.Available() == 10 && p.Reserved() == 0 && p.Version() >= 5
+	}, time.Minute, 50*time.Millisecond, "reserved late, then released by the sagas that gave up, in order")
+	for _, id := range []string{x, y} {
+		require.NotEqual(t, messages.StatusConfirmed, w.status(id), "given up after its deadline")
+	}
+}
