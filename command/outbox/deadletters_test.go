@@ -74,9 +74,12 @@ func TestBlockedStreamIsADeadLetterTheOperatorReplays(t *testing.T) {
 	require.Eventually(t, func() bool { return relay.metric(t, "orderflow_relay_blocked_streams") == 0 }, deliveryTimeout, tick)
 	f.requireAllDelivered(t, c)
 	require.Equal(t, []int{1, 2, 3}, c.deliveredOf(a))
-	got, err := store.Get(ctx, e.ID)
-	require.NoError(t, err)
-	require.Equal(t, deadletter.StatusReplayed, got.Status)
+	var got *deadletter.Entry
+	require.Eventually(t, func() bool {
+		got, err = store.Get(ctx, e.ID)
+		require.NoError(t, err)
+		return got.Status == deadletter.StatusReplayed
+	}, deliveryTimeout, tick)
 	var trail []string
 	for _, a := range got.Actions {
 		trail = append(trail, a.Action+"/"+a.Actor)

@@ -32,9 +32,13 @@ type DeadLetters struct {
 	// InPlaceRetries bounds the retries of a failing message in the
 	// consumer before it is parked. Default 3.
 	InPlaceRetries int
-	// PollInterval is how often the scheduler looks for due parked
-	// messages, and a standby whether the leader is gone. Default 1 s.
+	// PollInterval is the shortest wait between two rounds of the
+	// scheduler. Default 1 s.
 	PollInterval time.Duration
+	// IdlePollInterval is the longest: rounds that find nothing to do
+	// wait longer and longer up to it (unless an entry is due sooner, or
+	// this process parked something). Default 5 s.
+	IdlePollInterval time.Duration
 }
 
 func (d *DeadLetters) validate() {
@@ -43,6 +47,9 @@ func (d *DeadLetters) validate() {
 	}
 	if d.PollInterval <= 0 {
 		d.PollInterval = time.Second
+	}
+	if d.IdlePollInterval < d.PollInterval {
+		d.IdlePollInterval = max(5*time.Second, d.PollInterval)
 	}
 	if d.Metrics == nil {
 		d.Metrics = deadletter.NewMetrics(nil)
@@ -212,59 +219,79 @@ func (c *Consumer) undecodable(ctx context.Context, r *sarama.ConsumerMessage, c
 	return c.park(ctx, msg, deadletter.Permanent, fmt.Errorf("undecodable record: %w", cause), 1, blocked)
 }
 
-// runScheduler retries this handler's parked messages when due, while it
-// holds the handler's scheduler lease; otherwise it waits to take it over.
+// runScheduler retries this handler's parked messages when due, in rounds,
+// each under the handler's scheduler lock (one process at a time).
 func (c *Consumer) runScheduler(ctx context.Context) {
 	dl := c.cfg.DeadLetters
+	idle := dl.PollInterval
 	for ctx.Err() == nil {
-		lease, err := dl.Store.TryLead(ctx, c.cfg.Name)
-		if err != nil && ctx.Err() == nil {
-			c.cfg.Logger.Error("dead-letter scheduler cannot take its lock", "handler", c.cfg.Name, "error", err)
-		}
-		if lease == nil {
-			sleep(ctx, 5*dl.PollInterval)
-			continue
-		}
-		c.lead(ctx, lease)
-		lease.Release()
-	}
-}
-
-// lead runs the scheduler's rounds until ctx ends or its lease's session
-// fails.
-func (c *Consumer) lead(ctx context.Context, lease *deadletter.Lease) {
-	dl := c.cfg.DeadLetters
-	for {
-		due, err := dl.Store.Due(ctx, lease.Querier(), c.cfg.Name, dueBatch)
-		if err != nil {
-			if ctx.Err() == nil {
-				c.cfg.Logger.Error("dead-letter scheduler lost its session", "handler", c.cfg.Name, "error", err)
-				sleep(ctx, dl.PollInterval)
-			}
-			return
-		}
-		resolved := 0
-		for _, e := range due {
-			if ctx.Err() != nil {
-				return
-			}
-			if c.retryParked(ctx, e) {
-				resolved++
-			}
-		}
-		if resolved > 0 || len(due) == dueBatch {
+		wait, busy := c.round(ctx)
+		switch {
+		case busy:
+			idle = dl.PollInterval
 			continue // the entries behind those resolved are due now
+		case wait <= 0:
+			wait = idle
+			idle = min(2*idle, dl.IdlePollInterval)
+		default:
+			idle = dl.PollInterval
 		}
-		t := time.NewTimer(dl.PollInterval)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return
 		case <-c.wake:
+			idle = dl.PollInterval
 		case <-t.C:
 		}
 		t.Stop()
 	}
+}
+
+// round runs one scheduler round if this process gets the lock: it
+// retries the due entries. busy reports that more may be due at once;
+// wait, when positive, is how long until the next entry is due.
+func (c *Consumer) round(ctx context.Context) (wait time.Duration, busy bool) {
+	dl := c.cfg.DeadLetters
+	lease, err := dl.Store.TryLead(ctx, c.cfg.Name)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Logger.Error("dead-letter scheduler cannot take its lock", "handler", c.cfg.Name, "error", err)
+		}
+		return 0, false
+	}
+	if lease == nil {
+		return 0, false // another process's round
+	}
+	defer lease.Release()
+	due, err := dl.Store.Due(ctx, lease.Querier(), c.cfg.Name, dueBatch)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.cfg.Logger.Error("dead-letter scheduler cannot read its due messages", "handler", c.cfg.Name, "error", err)
+		}
+		return 0, false
+	}
+	resolved := 0
+	for _, e := range due {
+		if ctx.Err() != nil {
+			return 0, false
+		}
+		if c.retryParked(ctx, e) {
+			resolved++
+		}
+	}
+	if resolved > 0 || len(due) == dueBatch {
+		return 0, true
+	}
+	next, ok, err := dl.Store.NextDue(ctx, lease.Querier(), c.cfg.Name)
+	if err != nil || !ok {
+		return 0, false
+	}
+	if wait = time.Until(next); wait <= 0 {
+		// Due but not resolved: its dependency is unavailable. Probe
+		// again after the shortest wait.
+		wait = dl.PollInterval
+	}
+	return wait, false
 }
 
 // retryParked hands a parked entry to the handler again and records the

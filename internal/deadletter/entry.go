@@ -73,6 +73,7 @@ const (
 	ActionRetryFailed     = "retry_failed"
 	ActionReplayed        = "replayed"
 	ActionReplayRequested = "replay_requested"
+	ActionReplayFailed    = "replay_failed"
 	ActionDiscarded       = "discarded"
 )
 

@@ -5,50 +5,67 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 )
 
-// Lease is the leadership of one handler's scheduler: a session advisory
-// lock held on a connection of its own, so one process at a time retries
-// a handler's parked messages. A process that dies loses it with its
-// session, and another takes over.
+// Lease is one round of a handler's scheduler: a transaction holding the
+// handler's advisory lock, so one process at a time retries a handler's
+// parked messages. It holds a connection only for the round (nothing
+// between rounds), and a process that dies mid-round loses it with its
+// session, so another takes over at its next round.
 type Lease struct {
-	conn *pgxpool.Conn
-	key  string
+	tx pgx.Tx
 }
 
-// TryLead takes handler's scheduler lock without waiting; nil when another
-// process holds it.
+// TryLead takes handler's scheduler lock for one round without waiting;
+// nil when another process holds it.
 func (s *Store) TryLead(ctx context.Context, handler string) (*Lease, error) {
-	conn, err := s.pool.Acquire(ctx)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connect for the dead-letter scheduler of %s: %w", handler, err)
+		return nil, fmt.Errorf("begin a dead-letter scheduler round of %s: %w", handler, err)
 	}
-	key := "deadletters:" + s.namespace + ":" + handler
 	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, key).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("take the dead-letter scheduler lock of %s: %w", handler, err)
-	}
-	if !ok {
-		conn.Release()
+	key := "deadletters:" + s.namespace + ":" + handler
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`, key).Scan(&ok); err != nil || !ok {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("take the dead-letter scheduler lock of %s: %w", handler, err)
+		}
 		return nil, nil
 	}
-	return &Lease{conn: conn, key: key}, nil
+	return &Lease{tx: tx}, nil
 }
 
-// Querier is the lease's own session: queries on it fail once the lock
-// is lost with its session, so a scheduler never acts without it.
-func (l *Lease) Querier() Querier { return l.conn }
+// Querier is the round's transaction.
+func (l *Lease) Querier() Querier { return l.tx }
 
-// Release gives the lock up; a session that cannot say so is closed,
-// which releases it as well.
+// Release ends the round, releasing the lock.
 func (l *Lease) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, l.key); err != nil {
-		_ = l.conn.Hijack().Close(ctx)
-		return
+	_ = l.tx.Rollback(ctx)
+}
+
+// NextDue returns when handler's next parked entry is due (ok false if
+// none is scheduled).
+func (s *Store) NextDue(ctx context.Context, q Querier, handler string) (next time.Time, ok bool, err error) {
+	rows, err := q.Query(ctx, `SELECT min(next_attempt_at) FROM deadletters.messages
+		WHERE namespace = $1 AND handler = $2 AND status = 'parked' AND next_attempt_at IS NOT NULL`, s.namespace, handler)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("look up the next due dead letter of %s: %w", handler, err)
 	}
-	l.conn.Release()
+	defer rows.Close()
+	var t *time.Time
+	if rows.Next() {
+		if err := rows.Scan(&t); err != nil {
+			return time.Time{}, false, fmt.Errorf("look up the next due dead letter of %s: %w", handler, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return time.Time{}, false, fmt.Errorf("look up the next due dead letter of %s: %w", handler, err)
+	}
+	if t == nil {
+		return time.Time{}, false, nil
+	}
+	return *t, true, nil
 }

@@ -310,31 +310,33 @@ func (s *Store) Replay(ctx context.Context, ids []int64, aggregate, actor string
 	if len(ids) == 0 && aggregate == "" {
 		return nil, errcode.New(errcode.InvalidOrderData, "replay needs ids or an aggregate id")
 	}
-	// Entries kept by another component are handed to it first; those it
-	// handled at once are resolved already, those it refused stay dead.
-	refused, err := s.replayOwned(ctx, ids, aggregate, actor)
-	if err != nil {
-		return nil, err
+	type target struct {
+		id           int64
+		handler, key string
 	}
-	skip := make([]int64, 0, len(refused))
-	for id := range refused {
-		skip = append(skip, id)
-	}
-	var changed []int64
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var targets []target
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE deadletters.messages SET status = 'parked', level = 0,
 				next_attempt_at = CASE WHEN error_class = 'waiting' THEN NULL ELSE now() END
 			WHERE namespace = $1 AND status IN ('parked', 'dead') AND (id = ANY($2) OR ($3 <> '' AND key = $3))
-				AND NOT id = ANY($4)
-			RETURNING id`, s.namespace, ids, aggregate, skip)
+			RETURNING id, handler, key`, s.namespace, ids, aggregate)
 		if err != nil {
 			return err
 		}
-		if changed, err = collect[int64](rows); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var t target
+			if err := rows.Scan(&t.id, &t.handler, &t.key); err != nil {
+				return err
+			}
+			targets = append(targets, t)
+		}
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, id := range changed {
-			if err := s.audit(ctx, tx, id, ActionReplayRequested, actor, ""); err != nil {
+		rows.Close()
+		for _, t := range targets {
+			if err := s.audit(ctx, tx, t.id, ActionReplayRequested, actor, ""); err != nil {
 				return err
 			}
 		}
@@ -342,6 +344,38 @@ func (s *Store) Replay(ctx context.Context, ids []int64, aggregate, actor string
 	})
 	if err != nil {
 		return nil, fmt.Errorf("replay dead letters: %w", err)
+	}
+	// Entries another component keeps are then handed to it (after the
+	// update, so what it records when it is through comes last); those it
+	// refuses to retry are dead again.
+	var changed []int64
+	asked := map[string]error{}
+	for _, t := range targets {
+		owner, ok := s.owner(t.handler)
+		if !ok {
+			changed = append(changed, t.id)
+			continue
+		}
+		k := t.handler + "\x00" + t.key
+		herr, seen := asked[k]
+		if !seen {
+			herr = owner.Replay(ctx, t.key)
+			asked[k] = herr
+		}
+		if herr == nil {
+			changed = append(changed, t.id)
+			continue
+		}
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE deadletters.messages SET status = 'dead', next_attempt_at = NULL
+				WHERE id = $1 AND status = 'parked'`, t.id); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, t.id, ActionReplayFailed, actor, herr.Error())
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record the failed replay of dead letter %d: %w", t.id, err)
+		}
 	}
 	return changed, nil
 }
