@@ -193,6 +193,7 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 	ctx := sess.Context()
 	records := claim.Messages()
 	unmarshaler := kafka.Marshaler()
+	var gate blockGate
 	for {
 		batch, ok := nextBatch(ctx, records, c.cfg.MaxBatch)
 		if !ok {
@@ -225,7 +226,7 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			m.SetContext(ctx)
 			msgs = append(msgs, Message{Message: m, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Timestamp: r.Timestamp})
 		}
-		blocked, ok := c.blockedKeys(ctx, msgs)
+		blocked, ok := c.blockedKeys(ctx, msgs, &gate)
 		if !ok {
 			return nil
 		}
@@ -245,7 +246,11 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			}
 			msgs = msgs[i:]
 		}
-		if !c.handleSplitting(ctx, sess, msgs, blocked) {
+		ok = c.handleSplitting(ctx, sess, msgs, blocked)
+		if len(blocked) > 0 {
+			gate.mayBlock = true // this claim parked (or found) some
+		}
+		if !ok {
 			return nil
 		}
 		sess.MarkMessage(batch[len(batch)-1], "")

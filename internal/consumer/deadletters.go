@@ -59,12 +59,43 @@ func (d *DeadLetters) validate() {
 // dueBatch bounds the parked messages one scheduler round takes.
 const dueBatch = 100
 
+// blockGate spares a partition's claim the look-up of blocked keys while
+// the handler has no open dead letter at all, which is the normal case.
+// Only the claim of a key's partition parks messages of that key, so
+// once the claim found none open at its start, none can appear for its
+// keys until it parks one itself (then it looks up every batch, and
+// checks again now and then whether all were resolved).
+type blockGate struct {
+	checked  time.Time
+	mayBlock bool
+}
+
+// blockGateRecheck is how often a claim that saw open dead letters checks
+// whether they are all gone.
+const blockGateRecheck = 30 * time.Second
+
 // blockedKeys returns the keys of msgs that have an open dead letter for
 // this handler. A store that cannot answer holds the partition: it is
 // asked again until it answers or ctx ends.
-func (c *Consumer) blockedKeys(ctx context.Context, msgs []Message) (map[string]bool, bool) {
+func (c *Consumer) blockedKeys(ctx context.Context, msgs []Message, gate *blockGate) (map[string]bool, bool) {
 	if c.cfg.DeadLetters == nil {
 		return nil, true
+	}
+	if gate.checked.IsZero() || (gate.mayBlock && time.Since(gate.checked) > blockGateRecheck) {
+		for wait := c.cfg.RetryInitial; ; wait = min(2*wait, c.cfg.RetryMax) {
+			open, err := c.cfg.DeadLetters.Store.AnyOpen(ctx, c.cfg.Name)
+			if err == nil {
+				gate.mayBlock, gate.checked = open, time.Now()
+				break
+			}
+			c.cfg.Logger.Error("dead-letter store unavailable, holding the partition", "handler", c.cfg.Name, "error", err)
+			if !sleep(ctx, wait) {
+				return nil, false
+			}
+		}
+	}
+	if !gate.mayBlock {
+		return map[string]bool{}, true
 	}
 	var keys []string
 	for _, m := range msgs {

@@ -61,6 +61,18 @@ func (s *Store) Blocked(ctx context.Context, handler string, keys []string) (map
 	return blocked, nil
 }
 
+// AnyOpen reports whether handler has any open entry: while it has none,
+// no message of it needs to be checked against the store.
+func (s *Store) AnyOpen(ctx context.Context, handler string) (bool, error) {
+	var open bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deadletters.messages
+		WHERE namespace = $1 AND handler = $2 AND status IN ('parked', 'dead'))`, s.namespace, handler).Scan(&open)
+	if err != nil {
+		return false, fmt.Errorf("look up open dead letters of %s: %w", handler, err)
+	}
+	return open, nil
+}
+
 // Park stores m as failed with class and cause: dead at once when
 // permanent, waiting (due when it is its key's first open entry) when
 // Waiting, otherwise parked until the first level's delay passed. A
