@@ -448,3 +448,44 @@ func TestPoisonCommandParksItsAggregateUntilReplayed(t *testing.T) {
 		require.NotEqual(t, messages.StatusConfirmed, w.status(id), "given up after its deadline")
 	}
 }
+
+// An order whose reservation was lost (acknowledged, never handled) waits
+// on its saga; the support operation re-drives it: the reservation is sent
+// again under a new message id and the order is confirmed long before the
+// saga's own deadline would have re-sent it.
+func TestRedriveFinishesAStuckSaga(t *testing.T) {
+	t.Parallel()
+	var lose atomic.Value
+	lose.Store("")
+	var lost atomic.Int64
+	drop := func(next consumer.Handler) consumer.Handler {
+		return func(ctx context.Context, batch []consumer.Message) error {
+			kept := batch[:0:0]
+			for _, m := range batch {
+				if id := lose.Load().(string); id != "" && m.Metadata.Get("name") == "inventory.ReserveStock" && contains(m.Payload, id) && lost.Load() == 0 {
+					lost.Add(1)
+					continue // lost: acknowledged without effect
+				}
+				kept = append(kept, m)
+			}
+			return next(ctx, kept)
+		}
+	}
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, Configure: func(svc *service.Service) {
+		svc.BatchMiddleware = append(svc.BatchMiddleware, drop)
+		svc.SagaConfig.Policy.StepTimeout = 5 * time.Minute
+	}}), t: t}
+	p, customer := w.product(10), w.customer(100_000)
+	lose.Store(p.ID)
+	orderID := w.place(customer.ID, p.ID)
+	require.Eventually(t, func() bool { return lost.Load() == 1 }, time.Minute, 20*time.Millisecond)
+	time.Sleep(time.Second)
+	require.Equal(t, messages.StatusPending, w.status(orderID), "stuck: its reservation never arrived")
+
+	res, err := w.App.Commands.RedriveOrderSaga.Handle(context.Background(), admin, orderID)
+	require.NoError(t, err)
+	require.Equal(t, "RESERVING", string(res.Phase))
+	require.Len(t, res.Sent, 1)
+	require.Equal(t, "inventory.ReserveStock", res.Sent[0].Message.CommandName())
+	require.Eventually(t, func() bool { return w.status(orderID) == messages.StatusConfirmed }, 30*time.Second, 20*time.Millisecond)
+}
