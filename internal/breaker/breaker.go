@@ -110,7 +110,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // Gauge is the state gauge of one dependency.
-func (m *Metrics) Gauge(dependency string) prometheus.Gauge { return m.state.WithLabelValues(dependency) }
+func (m *Metrics) Gauge(dependency string) prometheus.Gauge {
+	return m.state.WithLabelValues(dependency)
+}
 
 func (m *Metrics) set(name string, s gobreaker.State) {
 	if m == nil {
