@@ -29,6 +29,11 @@ type Commands struct {
 	RestockProduct   RestockProductHandler
 	RegisterCustomer RegisterCustomerHandler
 	AddFunds         AddFundsHandler
+	// ReplayDeadLetters and DiscardDeadLetter resolve dead letters, and
+	// RedriveOrderSaga finishes a stuck or parked saga (operators).
+	ReplayDeadLetters ReplayDeadLettersHandler
+	DiscardDeadLetter DiscardDeadLetterHandler
+	RedriveOrderSaga  RedriveOrderSagaHandler
 }
 
 // Queries read state: the read models in Elasticsearch, except the audit
@@ -49,6 +54,9 @@ type Queries struct {
 	EstimateCompletion EstimateCompletionHandler
 	// OrderTimeline tells one order's story across the contexts (operators).
 	OrderTimeline OrderTimelineHandler
+	// DeadLetters and DeadLetter read the dead-letter store (operators).
+	DeadLetters DeadLettersHandler
+	DeadLetter  DeadLetterHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -68,6 +76,8 @@ type ReadModels struct {
 	Completions *CompletionTimes
 	// Timelines read an order's story from the event stores.
 	Timelines OrderTimelines
+	// DeadLetters is the dead-letter store.
+	DeadLetters DeadLetterStore
 }
 
 // OrderReader reads the orders read model.
@@ -129,6 +139,10 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			RestockProduct:   RestockProductHandler{d},
 			RegisterCustomer: RegisterCustomerHandler{d},
 			AddFunds:         AddFundsHandler{d},
+
+			ReplayDeadLetters: ReplayDeadLettersHandler{d},
+			DiscardDeadLetter: DiscardDeadLetterHandler{d},
+			RedriveOrderSaga:  RedriveOrderSagaHandler{d},
 		},
 		Queries: Queries{
 			Order:        OrderHandler{d},
@@ -142,6 +156,8 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			Reconciliation:     ReconciliationHandler{d},
 			EstimateCompletion: EstimateCompletionHandler{d},
 			OrderTimeline:      OrderTimelineHandler{d},
+			DeadLetters:        DeadLettersHandler{d},
+			DeadLetter:         DeadLetterHandler{d},
 		},
 	}
 }

@@ -1,10 +1,15 @@
 package graph
 
 import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/graph/model"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
@@ -220,4 +225,79 @@ var divergenceResolutions = map[reconcile.Resolution]model.DivergenceResolution{
 	reconcile.Healed:      model.DivergenceResolutionHealed,
 	reconcile.NeedsPerson: model.DivergenceResolutionNeedsPerson,
 	reconcile.Healable:    model.DivergenceResolutionHealable,
+}
+
+func deadLetterFilter(in *model.DeadLetterFilter) deadletter.Filter {
+	var f deadletter.Filter
+	if in == nil {
+		return f
+	}
+	f.Handler, f.AggregateID, f.Type = deref(in.Handler), deref(in.AggregateID), deref(in.Type)
+	if in.Status != nil {
+		f.Status = deadletter.Status(strings.ToLower(string(*in.Status)))
+	}
+	if in.ErrorClass != nil {
+		f.Class = deadletter.Class(strings.ToLower(string(*in.ErrorClass)))
+	}
+	if in.From != nil {
+		f.From = *in.From
+	}
+	if in.To != nil {
+		f.To = *in.To
+	}
+	return f
+}
+
+// deadLetterID parses a dead letter's id (or a page cursor, which is one).
+func deadLetterID(field, s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errcode.New(errcode.InvalidOrderData, "%s: %q is not a dead letter id", field, s).With("field", field)
+	}
+	return id, nil
+}
+
+func deadLetterModel(e deadletter.Entry) model.DeadLetter {
+	m := model.DeadLetter{
+		ID: strconv.FormatInt(e.ID, 10), Handler: e.Handler, Topic: e.Topic, Partition: int(e.Partition),
+		Offset: strconv.FormatInt(e.Offset, 10), AggregateID: e.Key, MessageID: e.MessageID, Type: e.Type,
+		Payload: strings.ToValidUTF8(string(e.Payload), "\uFFFD"), ErrorClass: model.DeadLetterErrorClass(strings.ToUpper(string(e.Class))),
+		Error: e.Error, Attempts: e.Attempts, Level: e.Level, FirstFailedAt: e.FirstFailedAt, LastFailedAt: e.LastFailedAt,
+		NextAttemptAt: e.NextAttemptAt, Status: model.DeadLetterStatus(strings.ToUpper(string(e.Status))), ResolvedAt: e.ResolvedAt,
+		Headers: []model.DeadLetterHeader{}, Actions: []model.DeadLetterAction{},
+	}
+	if e.ResolvedBy != "" {
+		m.ResolvedBy = &e.ResolvedBy
+	}
+	keys := slices.Sorted(maps.Keys(e.Headers))
+	for _, k := range keys {
+		m.Headers = append(m.Headers, model.DeadLetterHeader{Key: k, Value: strings.ToValidUTF8(e.Headers[k], "\uFFFD")})
+	}
+	for _, a := range e.Actions {
+		m.Actions = append(m.Actions, model.DeadLetterAction{Action: a.Action, Actor: a.Actor, Reason: a.Reason, At: a.At})
+	}
+	return m
+}
+
+func deadLetterPageModel(p deadletter.Page) *model.DeadLetterPage {
+	out := &model.DeadLetterPage{Total: p.Total, HasNextPage: p.HasNext, DeadLetters: []model.DeadLetter{}, Counts: []model.DeadLetterCount{}}
+	for _, e := range p.Entries {
+		out.DeadLetters = append(out.DeadLetters, deadLetterModel(e))
+	}
+	if p.HasNext && len(p.Entries) > 0 {
+		c := strconv.FormatInt(p.Entries[len(p.Entries)-1].ID, 10)
+		out.EndCursor = &c
+	}
+	for _, c := range p.Counts {
+		out.Counts = append(out.Counts, model.DeadLetterCount{Handler: c.Handler, ErrorClass: model.DeadLetterErrorClass(strings.ToUpper(string(c.Class))), Count: c.Count})
+	}
+	return out
+}
+
+func sagaRedriveModel(r app.SagaRedrive) *model.SagaRedrive {
+	out := &model.SagaRedrive{OrderID: r.OrderID, Phase: string(r.Phase), Commands: []model.RedrivenCommand{}}
+	for _, c := range r.Sent {
+		out.Commands = append(out.Commands, model.RedrivenCommand{MessageID: c.ID, Type: c.Message.CommandName()})
+	}
+	return out
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/service"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
@@ -174,6 +175,19 @@ func TestRefusedDocumentHoldsOnlyItsAggregate(t *testing.T) {
 	require.Equal(t, "inventory.ProductRestocked", row.EventType)
 	require.Contains(t, row.Reason, "onHand")
 
+	// The operator finds it in the dead-letter store too, and cannot
+	// discard it (the aggregate's skipped events would be lost).
+	dl := w.svc.DeadLetterStore()
+	page, err := dl.List(ctx, deadletter.Filter{AggregateID: a}, 10, 0)
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 1)
+	dead := page.Entries[0]
+	require.Equal(t, projections.DocumentsHandler(projections.Products), dead.Handler)
+	require.Equal(t, deadletter.StatusDead, dead.Status)
+	require.Equal(t, deadletter.Permanent, dead.Class)
+	require.Contains(t, dead.Error, "onHand")
+	require.Error(t, dl.Discard(ctx, dead.ID, "drop it", "ops"))
+
 	require.Equal(t, 1.0, metricValue(t, w, "orderflow_projection_documents_refused_total", "products"))
 	require.GreaterOrEqual(t, metricValue(t, w, "orderflow_projection_events_held_total", "products"), 1.0)
 	require.Equal(t, 1.0, metricValue(t, w, "orderflow_projection_held_documents", "products"))
@@ -216,6 +230,9 @@ func TestRefusedDocumentHoldsOnlyItsAggregate(t *testing.T) {
 	w.insertProductEvent(messages.ProductRestocked{ProductID: a, Quantity: -math.MaxInt32}, 5)
 	require.NoError(t, w.proj.Reproject(ctx, projections.Products, a))
 	require.Empty(t, w.heldDocuments(projections.Products, config.Inventory))
+	got, err := dl.Get(ctx, dead.ID)
+	require.NoError(t, err)
+	require.Equal(t, deadletter.StatusReplayed, got.Status, "released: resolved in the dead-letter store")
 	aDoc, _ = w.productDoc(a)
 	require.Equal(t, 5, aDoc.Version)
 	require.Equal(t, 12, aDoc.OnHand)

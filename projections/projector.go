@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/internal/breaker"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"log/slog"
 	"slices"
 	"strings"
@@ -45,6 +47,15 @@ type Config struct {
 	// BatchLinger is how long the live projector waits for more events to
 	// share a bulk request with.
 	BatchLinger time.Duration
+	// DeadLetters, when set, shows the held documents in the dead-letter
+	// store (handler DocumentsHandler(name)), where an operator replays
+	// them (Reproject); projections.held_documents stays the truth of
+	// what the projector skips.
+	DeadLetters DeadLetters
+	// Breaker, when set, is the circuit breaker in Elastic's transport: a
+	// batch that fails while Elasticsearch fails is Unavailable (the
+	// consumer pauses), not the events' fault.
+	Breaker *breaker.Breaker
 	// CacheSize bounds the documents the live projector keeps per
 	// projection, so that folding the next events of a stream needs no
 	// realtime read from Elasticsearch (which refreshes the shard's reader
@@ -353,12 +364,14 @@ func (p *Projector) skipHeld(ctx context.Context, d *definition, events []Event)
 // wait: skipHeld leaves their later events out, in this process and every
 // other, restarts included.
 //
-// Until dead letters (issue 13) replace it, an operator releases a held
-// aggregate by removing the cause (a mapping that can hold the value,
-// through a rebuild, or a correcting event) and re-projecting it:
-// `orderflow rebuild --order <id> <projection>` (Reproject), which writes
-// the whole document from the event store and deletes the hold. The holds
-// are listed by
+// A held aggregate is also a dead letter (Config.DeadLetters, handler
+// DocumentsHandler). An operator releases it by removing the cause (a
+// mapping that can hold the value, through a rebuild, or a correcting
+// event) and re-projecting it: replaying the dead letter (orderflow
+// deadletters replay, the replayDeadLetters mutation) or `orderflow
+// rebuild --order <id> <projection>` (Reproject), which writes the whole
+// document from the event store and deletes the hold. The holds are
+// listed by
 //
 //	SELECT * FROM projections.held_documents;
 func (p *Projector) hold(ctx context.Context, d *definition, refused map[string]refusal) error {
@@ -374,10 +387,29 @@ func (p *Projector) hold(ctx context.Context, d *definition, refused map[string]
 		p.metrics.refused.WithLabelValues(string(d.name)).Inc()
 		p.logger.Error("document refused by elasticsearch for good, its aggregate is held",
 			"projection", d.name, "index", doc.index, "document_id", doc.id, "version", doc.version,
-			"event_type", doc.eventType, "error_type", doc.err.Type, "reason", doc.err.Reason)
+			"event_type", doc.eventType, "error_type", doc.err.Type, "reason", doc.err.Reason, "error_class", deadletter.Permanent)
+		if p.cfg.DeadLetters == nil {
+			continue
+		}
+		m := deadletter.Message{Handler: DocumentsHandler(d.name), Topic: doc.index, Partition: -1, Offset: int64(doc.version),
+			Key: doc.id, MessageID: doc.id, Type: doc.eventType, Payload: []byte{}}
+		if err := p.cfg.DeadLetters.Mirror(ctx, m, doc.err); err != nil {
+			p.logger.Error("held document not recorded as a dead letter", "projection", d.name, "document_id", doc.id, "error", err)
+		}
 	}
 	return nil
 }
+
+// DeadLetters is the dead-letter store as the projector sees it
+// (deadletter.Store).
+type DeadLetters interface {
+	Mirror(ctx context.Context, m deadletter.Message, cause error) error
+	Resolve(ctx context.Context, handler, key string) error
+}
+
+// DocumentsHandler is the dead-letter handler name of projection n's held
+// documents.
+func DocumentsHandler(n Name) string { return "projections." + string(n) + ".documents" }
 
 // Reproject rebuilds the document of one stream (an order, product or
 // customer id) from the event store alone and writes it to the live index
@@ -399,6 +431,11 @@ func (p *Projector) Reproject(ctx context.Context, n Name, id string) error {
 		return err
 	}
 	p.logger.Info("held document released", "projection", n, "document_id", id)
+	if p.cfg.DeadLetters != nil {
+		if err := p.cfg.DeadLetters.Resolve(ctx, DocumentsHandler(n), id); err != nil {
+			p.logger.Error("released document not resolved in the dead-letter store", "projection", n, "document_id", id, "error", err)
+		}
+	}
 	// The live projector skipped the aggregate's events until the release:
 	// write the document once more, with the events that came meanwhile.
 	return p.reproject(ctx, d, id)

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -26,6 +27,8 @@ type KafkaSource struct {
 	Metrics *consumer.Metrics
 	// Middleware wraps each projection's batch handler (fault injection).
 	Middleware []consumer.Middleware
+	// DeadLetters, when set, parks the events a projection cannot apply.
+	DeadLetters *consumer.DeadLetters
 }
 
 // NewConsumer returns the live projectors: one consumer group per
@@ -38,8 +41,9 @@ type KafkaSource struct {
 // one batcher per projection, so one mget and one bulk request carry many
 // events. The partition's offset is marked only once the batch is written
 // (or found stale, or its documents held); a failing batch is split down
-// to the failing event, which is retried alone, blocking its partition,
-// until it is written or the consumer stops, and is then redelivered:
+// to the failing event, which is retried alone a few times and then parked
+// in the dead-letter store with its stream's later events behind it (with
+// src.DeadLetters; without, it blocks its partition until it is written):
 // nothing is skipped.
 func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
 	var cs []*consumer.Consumer
@@ -53,7 +57,7 @@ func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
 			Name: d.handlerName, Group: src.Group(d.handlerName),
 			Topics:  []string{src.Topic(messages.EventsTopic(string(d.context)))},
 			Brokers: src.Brokers, ClientID: src.ClientID, MaxBatch: p.cfg.MaxBatch,
-			Metrics: src.Metrics, Logger: p.logger,
+			Metrics: src.Metrics, Logger: p.logger, DeadLetters: src.DeadLetters,
 		}, h)
 		if err != nil {
 			consumer.NewSet(cs...).Close()
@@ -72,11 +76,13 @@ func (p *Projector) handleBatch(n Name) consumer.Handler {
 		for _, m := range batch {
 			e, err := EventFromMessage(m.Message)
 			if err != nil {
-				// A record the projector cannot place is skipped, as the
-				// saga does; if it belonged to a stream, the stream's next
-				// event finds the gap and heals it from the event store.
-				p.logger.Error("undecodable event skipped", "projection", n, "partition", m.Partition, "offset", m.Offset, "error", err)
-				continue
+				// A record the projector cannot place can never be
+				// applied: a permanent error, which the consumer loop
+				// isolates and dead-letters (its stream's later events
+				// park behind it until an operator replays or discards
+				// it; the event after it then heals the gap from the
+				// event store).
+				return deadletter.Permanentf("projection %s: event at partition %d offset %d: %w", n, m.Partition, m.Offset, err)
 			}
 			events = append(events, e)
 		}
@@ -84,9 +90,14 @@ func (p *Projector) handleBatch(n Name) consumer.Handler {
 			return nil
 		}
 		spans := projectSpans(ctx, n, batch)
+		start := time.Now()
 		err := p.batcher(n).submit(ctx, events...)
 		for _, span := range spans {
 			tracing.End(span, err)
+		}
+		if err != nil && p.cfg.Breaker != nil && p.cfg.Breaker.FailedSince(start) {
+			// Elasticsearch failed meanwhile: pause, do not park.
+			return deadletter.UnavailableError(err)
 		}
 		return err
 	}

@@ -70,6 +70,7 @@ func setup(t *testing.T, opts worldOptions) *world {
 	}
 	cfg := projections.DefaultConfig(env.Config, w.svc.Elastic, w.svc.Pools, w.reg, logger)
 	cfg.AliasTTL, cfg.RebuildSettle = 200*time.Millisecond, 600*time.Millisecond
+	cfg.DeadLetters = w.svc.DeadLetterStore()
 	w.proj, err = projections.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, w.proj.EnsureIndexes(context.Background()))

@@ -19,6 +19,7 @@ import (
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -148,15 +149,16 @@ func (p *Processor) HandleBatch(ctx context.Context, batch []consumer.Message) e
 }
 
 func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) error {
+	// A message that does not decode can never be handled: a permanent
+	// error, dead-lettered by the consumer loop (with its order's later
+	// events parked behind it).
 	env, err := messages.ParseEnvelope(msg.Metadata)
 	if err != nil {
-		p.logger.Error("event without a valid envelope skipped", "message_id", msg.UUID, "error", err)
-		return nil
+		return deadletter.Permanentf("event %s has no valid envelope: %w", msg.UUID, err)
 	}
 	e, err := messages.DecodeEvent(env.EventType, msg.Payload)
 	if err != nil {
-		p.logger.Error("undecodable event skipped", "event_id", env.EventID, "type", env.EventType, "error", err)
-		return nil
+		return deadletter.Permanentf("event %s of type %s does not decode: %w", env.EventID, env.EventType, err)
 	}
 	// In the trace of the event (tracing on): the saga's commands, sent and
 	// executed here, follow it.

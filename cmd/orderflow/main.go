@@ -39,6 +39,8 @@ func commands() []command {
 		rebuildCommand(),
 		reconcileCommand(),
 		orderCommand(),
+		deadLettersCommand(),
+		redriveCommand(),
 		tokenCommand(),
 		benchCommand(),
 	}

@@ -78,10 +78,16 @@ func TestRolesRefuseMalformedConfiguration(t *testing.T) {
 			[]string{"ORDERFLOW_LOG_LEVEL", "ORDERFLOW_KAFKA_BROKERS", "ORDERFLOW_ELASTICSEARCH_URL"}},
 		{"no secret outside development mode", nil, nil,
 			[]string{"ORDERFLOW_JWT_SECRET (--jwt-secret) is not set", "ORDERFLOW_DEV=true"}},
+		{"retry levels not durations", []string{"ORDERFLOW_DEV=true", "ORDERFLOW_RETRY_LEVELS=5s,soon"}, nil,
+			[]string{`ORDERFLOW_RETRY_LEVELS "5s,soon": not a list of durations`}},
+		{"retry level not positive", []string{"ORDERFLOW_DEV=true", "ORDERFLOW_RETRY_LEVELS=5s,0s"}, nil,
+			[]string{`ORDERFLOW_RETRY_LEVELS (--retry-levels) "5s,0s": must be one or more positive durations`}},
+		{"retention shorter than redeliveries", []string{"ORDERFLOW_DEV=true", "ORDERFLOW_RETENTION=1m"}, nil,
+			[]string{`ORDERFLOW_RETENTION (--retention) "1m0s": must be at least 1h`}},
 		{"malformed flag", []string{"ORDERFLOW_DEV=true"}, []string{"--max-pending-commands", "lots"},
 			[]string{`invalid value "lots" for flag -max-pending-commands`}},
 	}
-	for _, role := range []string{"all", "api", "worker", "relay", "projector", "migrate", "rebuild", "reconcile", "token", "bench"} {
+	for _, role := range []string{"all", "api", "worker", "relay", "projector", "migrate", "rebuild", "reconcile", "deadletters", "redrive", "token", "bench"} {
 		for _, tc := range cases {
 			t.Run(role+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()

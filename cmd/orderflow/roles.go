@@ -69,7 +69,8 @@ func roleAPI(svc *service.Service, srv *server.Server) (func(context.Context) er
 }
 
 // roleWorker handles the commands of every context, runs the order saga
-// and, one worker at a time, the periodic reconciliation.
+// and, one worker at a time, the periodic reconciliation; it reports the
+// dead-letter gauges and prunes old rows (ORDERFLOW_RETENTION).
 func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) error, error) {
 	commands, err := svc.CommandProcessor()
 	if err != nil {
@@ -89,7 +90,8 @@ func roleWorker(svc *service.Service, _ *server.Server) (func(context.Context) e
 	if err != nil {
 		return nil, err
 	}
-	return all(commands.Run, sagaEvents.Run, saga.RunDeadlines, rec.RunPeriodically), nil
+	return all(commands.Run, sagaEvents.Run, saga.RunDeadlines, rec.RunPeriodically,
+		svc.DeadLetterMonitor(), svc.RetentionJob().Run), nil
 }
 
 // roleRelay publishes each context's committed events to its topic.

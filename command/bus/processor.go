@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -29,6 +30,8 @@ type ProcessorConfig struct {
 	Metrics *consumer.Metrics
 	// Rejected counts the commands no handler could take.
 	Rejected *RejectedMetrics
+	// DeadLetters, when set, parks what the handlers cannot handle.
+	DeadLetters *consumer.DeadLetters
 	// Middleware wraps every consumer's batch handler.
 	Middleware []consumer.Middleware
 	Logger     *slog.Logger
@@ -62,6 +65,8 @@ func NewProcessor(cfg ProcessorConfig, hs ...handlers.BusHandler) (*Processor, e
 			MaxBatch: cfg.MaxBatch,
 			Metrics:  cfg.Metrics,
 			Logger:   cfg.Logger,
+
+			DeadLetters: cfg.DeadLetters,
 		}, h)
 		if err != nil {
 			return nil, fmt.Errorf("command handler %s: %w", bh.Name, err)
@@ -126,8 +131,9 @@ func NewRejectedMetrics(reg prometheus.Registerer) *RejectedMetrics {
 // message of a batch into its command (the name from the cqrs marshaler's
 // metadata, the payload as JSON) and hands the batch, in order, to bh. A
 // message with a command name bh does not execute, or a payload that does
-// not decode, can never succeed: it is logged as an error, counted, and
-// left out, so the partition keeps flowing.
+// not decode, can never succeed: its batch fails with a permanent error
+// (package deadletter), the loop isolates it, and it is logged as an
+// error, counted and dead-lettered, while the partition keeps flowing.
 func Dispatch(bh handlers.BusHandler, rejected *RejectedMetrics, logger *slog.Logger) consumer.Handler {
 	if rejected == nil {
 		rejected = NewRejectedMetrics(nil)
@@ -147,10 +153,14 @@ func Dispatch(bh handlers.BusHandler, rejected *RejectedMetrics, logger *slog.Lo
 				reason, err = rejectedUnknown, fmt.Errorf("command %s is not executed by %s", name, bh.Name)
 			}
 			if reason != "" {
+				if len(batch) > 1 {
+					// The loop splits the batch down to this message.
+					return deadletter.Permanentf("batch holds command %s (message %s) that %s cannot execute: %v", name, m.UUID, bh.Name, err)
+				}
 				rejected.rejected.WithLabelValues(bh.Name, reason).Inc()
 				logger.ErrorContext(ctx, "command rejected", "handler", bh.Name, "topic", m.Topic, "partition", m.Partition,
-					"offset", m.Offset, "message_id", m.UUID, "type", name, "reason", reason, "error", err)
-				continue
+					"offset", m.Offset, "message_id", m.UUID, "type", name, "reason", reason, "error_class", deadletter.Permanent, "error", err)
+				return deadletter.Permanentf("%s: command %s: %v", reason, name, err)
 			}
 			received = append(received, handlers.Received{
 				ID: m.UUID, CorrelationID: m.Metadata.Get(handlers.MetadataCorrelationID), Command: cmd,

@@ -20,6 +20,7 @@ import (
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/inventory"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/service"
 	"github.com/orderflow/orderflow/internal/testenv"
@@ -259,12 +260,15 @@ func TestCrashBetweenDatabaseCommitAndOffsetRedeliversAndChangesNothing(t *testi
 
 // A command no handler executes (an unknown name, a command of the
 // context that does not travel over the bus) or whose payload does not
-// decode is logged with where it is and counted, and the partition keeps
-// flowing.
-func TestRejectedCommandsAreLoggedCountedAndSkipped(t *testing.T) {
+// decode is logged with where it is, counted and dead-lettered as
+// permanent; later commands of its product wait behind it, in order, the
+// other products keep flowing, and discarding it lets them through.
+func TestRejectedCommandsAreDeadLetteredAndTheirAggregateWaits(t *testing.T) {
 	t.Parallel()
 	w := setup(t)
+	ctx := context.Background()
 	productID := w.createProduct(t, 5)
+	other := w.createProduct(t, 5)
 
 	pub, err := kafka.NewPublisher(w.env.Config.KafkaBrokers, "bus-test", watermill.NopLogger{})
 	require.NoError(t, err)
@@ -279,14 +283,39 @@ func TestRejectedCommandsAreLoggedCountedAndSkipped(t *testing.T) {
 	unknown := raw("inventory.TeleportStock", `{}`)
 	undecodable := raw("inventory.ReserveStock", `{"productId":`)
 	notOnTheBus := raw("inventory.CreateProduct", fmt.Sprintf(`{"productId":%q,"sku":"X","name":"X","price":1,"initialStock":1}`, productID))
-	_, err = w.bus.Send(context.Background(), messages.ReserveStock{ProductID: productID, OrderID: "after", Quantity: 2}, bus.Envelope{})
+	_, err = w.bus.Send(ctx, messages.ReserveStock{ProductID: productID, OrderID: "after", Quantity: 2}, bus.Envelope{})
+	require.NoError(t, err)
+	_, err = w.bus.Send(ctx, messages.ReserveStock{ProductID: other, OrderID: "elsewhere", Quantity: 1}, bus.Envelope{})
 	require.NoError(t, err)
 
+	w.svc.DeadLetters().PollInterval = 50 * time.Millisecond
 	p, err := w.svc.CommandProcessor()
 	require.NoError(t, err)
 	run(t, p)
+	require.Eventually(t, func() bool { return w.product(t, other).ReservedFor("elsewhere") == 1 }, time.Minute, 20*time.Millisecond)
+
+	// The first is dead at once and everything after it of its product
+	// waits; the operator discards each dead head in turn, the next one
+	// is tried (dead again), and the reservation behind them runs last.
+	store := w.svc.DeadLetterStore()
+	for i, id := range []string{unknown, undecodable, notOnTheBus} {
+		var head deadletter.Entry
+		require.Eventually(t, func() bool {
+			page, err := store.List(ctx, deadletter.Filter{AggregateID: productID}, 10, 0)
+			require.NoError(t, err)
+			if page.Total != 4 {
+				return false
+			}
+			head = page.Entries[3-i]
+			return head.Status == deadletter.StatusDead
+		}, time.Minute, 20*time.Millisecond)
+		require.Equal(t, id, head.MessageID)
+		require.Equal(t, deadletter.Permanent, head.Class)
+		require.Equal(t, handlers.InventoryCommandsHandler, head.Handler)
+		require.Equal(t, 1, w.product(t, productID).Version(), "created; nothing else yet")
+		require.NoError(t, store.Discard(ctx, head.ID, "not a command of ours", "ops"))
+	}
 	require.Eventually(t, func() bool { return w.product(t, productID).ReservedFor("after") == 2 }, time.Minute, 20*time.Millisecond)
-	require.Equal(t, 2, w.product(t, productID).Version(), "created, then the one good command; nothing else")
 
 	require.Equal(t, 2.0, rejected(t, w.svc.Metrics, handlers.InventoryCommandsHandler, "unknown_command"))
 	require.Equal(t, 1.0, rejected(t, w.svc.Metrics, handlers.InventoryCommandsHandler, "undecodable"))
@@ -294,7 +323,9 @@ func TestRejectedCommandsAreLoggedCountedAndSkipped(t *testing.T) {
 	topic := w.env.Config.Topic(bus.CommandTopic("inventory"))
 	for _, id := range []string{unknown, undecodable, notOnTheBus} {
 		require.Regexp(t, `"msg":"command rejected",("component":"commands",)?"handler":"inventory.commands","topic":"`+topic+`","partition":\d+,"offset":\d+,"message_id":"`+id+`","type":"inventory\.\w+"`, logs)
+		require.Regexp(t, `"msg":"message dead-lettered",.*"handler":"inventory.commands",.*"message_id":"`+id+`",.*"error_class":"permanent"`, logs)
 	}
+	require.Equal(t, 2, w.product(t, productID).Version(), "created, then the one good command; nothing else")
 }
 
 // The bus has no topic for the ordering context: sending an order command

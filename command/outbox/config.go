@@ -1,8 +1,10 @@
 package outbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"regexp"
 	"time"
 )
@@ -75,7 +77,22 @@ type Config struct {
 	// MaxPublishRetryInterval caps the growing publish retry delay.
 	// Default DefaultMaxPublishRetryInterval.
 	MaxPublishRetryInterval time.Duration
+	// DeadLetters, when set, shows the relay's blocked streams in the
+	// dead-letter store (handler DeadLetterHandler(Schema)), where an
+	// operator replays them; the relay's own table stays the truth of
+	// what it holds back.
+	DeadLetters DeadLetters
 }
+
+// DeadLetters is the dead-letter store as a relay sees it
+// (deadletter.Store).
+type DeadLetters interface {
+	Mirror(ctx context.Context, m deadletter.Message, cause error) error
+	Resolve(ctx context.Context, handler, key string) error
+}
+
+// DeadLetterHandler is the dead-letter handler name of schema's relay.
+func DeadLetterHandler(schema string) string { return schema + ".relay" }
 
 var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 

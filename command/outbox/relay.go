@@ -49,6 +49,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/internal/deadletter"
 )
 
 // checkpointSaveTimeout bounds the checkpoint write that follows a publish;
@@ -351,9 +352,11 @@ func (r *Relay) publishInOrder(ctx context.Context, batch []eventstore.Record) (
 // while every other stream flows: the stream's events wait in the event
 // store, where they always were, and the checkpoint moves past them.
 //
-// Until dead letters (issue 13) replace it, an operator unblocks the stream
-// by removing the cause (e.g. raising the topic's max.message.bytes and
-// the producer's limit together) and then asking for a retry:
+// The blocked stream is also a dead letter (Config.DeadLetters, handler
+// "<schema>.relay"). An operator unblocks the stream by removing the cause
+// (e.g. raising the topic's max.message.bytes and the producer's limit
+// together) and then replaying it (orderflow deadletters replay, or the
+// replayDeadLetters mutation), which asks for a retry:
 //
 //	UPDATE <schema>.relay_blocked_streams SET retry_requested_at = now()
 //	WHERE relay = 'kafka' AND stream_id = '<stream id>';
@@ -375,7 +378,18 @@ func (r *Relay) block(ctx context.Context, lc *lockConn, e eventstore.Record, re
 	r.logger.Error("event refused by the broker for good, its stream is blocked",
 		"stream_id", e.StreamID, "stream_type", e.StreamType, "event_id", e.EventID, "event_type", e.EventType,
 		"version", e.Version, "position", e.Position, "transaction_id", e.TransactionID,
-		"size_bytes", refusal.Size, "error", refusal.Err, "table", r.cfg.Schema+".relay_blocked_streams")
+		"size_bytes", refusal.Size, "error", refusal.Err, "error_class", deadletter.Permanent, "table", r.cfg.Schema+".relay_blocked_streams")
+	if r.cfg.DeadLetters != nil {
+		m := deadletter.Message{Handler: DeadLetterHandler(r.cfg.Schema), Topic: r.cfg.Topic, Partition: -1, Offset: e.Position,
+			Key: e.StreamID, MessageID: e.EventID.String(), Type: e.EventType, Payload: e.Data, Headers: e.Metadata}
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+		defer cancel()
+		if err := r.cfg.DeadLetters.Mirror(saveCtx, m, refusal.Err); err != nil {
+			// The relay's table holds the stream back regardless; the next
+			// refusal (a replay refused again) records it once more.
+			r.logger.Error("blocked stream not recorded as a dead letter", "stream_id", e.StreamID, "event_id", e.EventID, "error", err)
+		}
+	}
 	return nil
 }
 
@@ -400,6 +414,11 @@ func (r *Relay) retryBlocked(ctx context.Context, lc *lockConn, cp checkpoint, h
 			}
 			r.metrics.blocked.Dec()
 			r.logger.Info("blocked stream published, unblocked", "stream_id", head.streamID, "from_version", head.version, "to_version", from-1)
+			if r.cfg.DeadLetters != nil {
+				if err := r.cfg.DeadLetters.Resolve(ctx, DeadLetterHandler(r.cfg.Schema), head.streamID); err != nil {
+					r.logger.Error("unblocked stream not resolved in the dead-letter store", "stream_id", head.streamID, "error", err)
+				}
+			}
 			return nil, nil, nil
 		}
 		n, refused, publishErr := r.publishInOrder(ctx, events)

@@ -40,6 +40,56 @@ type ComplexityRoot struct {
 		Name    func(childComplexity int) int
 	}
 
+	DeadLetter struct {
+		Actions       func(childComplexity int) int
+		AggregateID   func(childComplexity int) int
+		Attempts      func(childComplexity int) int
+		Error         func(childComplexity int) int
+		ErrorClass    func(childComplexity int) int
+		FirstFailedAt func(childComplexity int) int
+		Handler       func(childComplexity int) int
+		Headers       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastFailedAt  func(childComplexity int) int
+		Level         func(childComplexity int) int
+		MessageID     func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Offset        func(childComplexity int) int
+		Partition     func(childComplexity int) int
+		Payload       func(childComplexity int) int
+		ResolvedAt    func(childComplexity int) int
+		ResolvedBy    func(childComplexity int) int
+		Status        func(childComplexity int) int
+		Topic         func(childComplexity int) int
+		Type          func(childComplexity int) int
+	}
+
+	DeadLetterAction struct {
+		Action func(childComplexity int) int
+		Actor  func(childComplexity int) int
+		At     func(childComplexity int) int
+		Reason func(childComplexity int) int
+	}
+
+	DeadLetterCount struct {
+		Count      func(childComplexity int) int
+		ErrorClass func(childComplexity int) int
+		Handler    func(childComplexity int) int
+	}
+
+	DeadLetterHeader struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	DeadLetterPage struct {
+		Counts      func(childComplexity int) int
+		DeadLetters func(childComplexity int) int
+		EndCursor   func(childComplexity int) int
+		HasNextPage func(childComplexity int) int
+		Total       func(childComplexity int) int
+	}
+
 	Divergence struct {
 		Action     func(childComplexity int) int
 		Context    func(childComplexity int) int
@@ -64,12 +114,15 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddFunds         func(childComplexity int, customerID string, amount money.Amount) int
-		CancelOrder      func(childComplexity int, orderID string, reason *string) int
-		CreateProduct    func(childComplexity int, input model.CreateProductInput) int
-		PlaceOrder       func(childComplexity int, input model.PlaceOrderInput) int
-		RegisterCustomer func(childComplexity int, input model.RegisterCustomerInput) int
-		RestockProduct   func(childComplexity int, productID string, quantity int) int
+		AddFunds          func(childComplexity int, customerID string, amount money.Amount) int
+		CancelOrder       func(childComplexity int, orderID string, reason *string) int
+		CreateProduct     func(childComplexity int, input model.CreateProductInput) int
+		DiscardDeadLetter func(childComplexity int, id string, reason string) int
+		PlaceOrder        func(childComplexity int, input model.PlaceOrderInput) int
+		RedriveOrderSaga  func(childComplexity int, orderID string) int
+		RegisterCustomer  func(childComplexity int, input model.RegisterCustomerInput) int
+		ReplayDeadLetters func(childComplexity int, ids []string, aggregateID *string) int
+		RestockProduct    func(childComplexity int, productID string, quantity int) int
 	}
 
 	Order struct {
@@ -187,6 +240,8 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Customer         func(childComplexity int, id string) int
+		DeadLetter       func(childComplexity int, id string) int
+		DeadLetters      func(childComplexity int, filter *model.DeadLetterFilter, first *int, after *string) int
 		Order            func(childComplexity int, id string, minVersion *int) int
 		OrderEvents      func(childComplexity int, orderID string, allContexts *bool) int
 		OrderTimeline    func(childComplexity int, orderID string) int
@@ -211,6 +266,17 @@ type ComplexityRoot struct {
 		NeedsPerson      func(childComplexity int) int
 		Omitted          func(childComplexity int) int
 		StartedAt        func(childComplexity int) int
+	}
+
+	RedrivenCommand struct {
+		MessageID func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
+	SagaRedrive struct {
+		Commands func(childComplexity int) int
+		OrderID  func(childComplexity int) int
+		Phase    func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -266,6 +332,251 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Name(childComplexity), true
+
+	case "DeadLetter.actions":
+		if e.ComplexityRoot.DeadLetter.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Actions(childComplexity), true
+
+	case "DeadLetter.aggregateId":
+		if e.ComplexityRoot.DeadLetter.AggregateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.AggregateID(childComplexity), true
+
+	case "DeadLetter.attempts":
+		if e.ComplexityRoot.DeadLetter.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Attempts(childComplexity), true
+
+	case "DeadLetter.error":
+		if e.ComplexityRoot.DeadLetter.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Error(childComplexity), true
+
+	case "DeadLetter.errorClass":
+		if e.ComplexityRoot.DeadLetter.ErrorClass == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.ErrorClass(childComplexity), true
+
+	case "DeadLetter.firstFailedAt":
+		if e.ComplexityRoot.DeadLetter.FirstFailedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.FirstFailedAt(childComplexity), true
+
+	case "DeadLetter.handler":
+		if e.ComplexityRoot.DeadLetter.Handler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Handler(childComplexity), true
+
+	case "DeadLetter.headers":
+		if e.ComplexityRoot.DeadLetter.Headers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Headers(childComplexity), true
+
+	case "DeadLetter.id":
+		if e.ComplexityRoot.DeadLetter.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.ID(childComplexity), true
+
+	case "DeadLetter.lastFailedAt":
+		if e.ComplexityRoot.DeadLetter.LastFailedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.LastFailedAt(childComplexity), true
+
+	case "DeadLetter.level":
+		if e.ComplexityRoot.DeadLetter.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Level(childComplexity), true
+
+	case "DeadLetter.messageId":
+		if e.ComplexityRoot.DeadLetter.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.MessageID(childComplexity), true
+
+	case "DeadLetter.nextAttemptAt":
+		if e.ComplexityRoot.DeadLetter.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.NextAttemptAt(childComplexity), true
+
+	case "DeadLetter.offset":
+		if e.ComplexityRoot.DeadLetter.Offset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Offset(childComplexity), true
+
+	case "DeadLetter.partition":
+		if e.ComplexityRoot.DeadLetter.Partition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Partition(childComplexity), true
+
+	case "DeadLetter.payload":
+		if e.ComplexityRoot.DeadLetter.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Payload(childComplexity), true
+
+	case "DeadLetter.resolvedAt":
+		if e.ComplexityRoot.DeadLetter.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.ResolvedAt(childComplexity), true
+
+	case "DeadLetter.resolvedBy":
+		if e.ComplexityRoot.DeadLetter.ResolvedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.ResolvedBy(childComplexity), true
+
+	case "DeadLetter.status":
+		if e.ComplexityRoot.DeadLetter.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Status(childComplexity), true
+
+	case "DeadLetter.topic":
+		if e.ComplexityRoot.DeadLetter.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Topic(childComplexity), true
+
+	case "DeadLetter.type":
+		if e.ComplexityRoot.DeadLetter.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetter.Type(childComplexity), true
+
+	case "DeadLetterAction.action":
+		if e.ComplexityRoot.DeadLetterAction.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterAction.Action(childComplexity), true
+
+	case "DeadLetterAction.actor":
+		if e.ComplexityRoot.DeadLetterAction.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterAction.Actor(childComplexity), true
+
+	case "DeadLetterAction.at":
+		if e.ComplexityRoot.DeadLetterAction.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterAction.At(childComplexity), true
+
+	case "DeadLetterAction.reason":
+		if e.ComplexityRoot.DeadLetterAction.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterAction.Reason(childComplexity), true
+
+	case "DeadLetterCount.count":
+		if e.ComplexityRoot.DeadLetterCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterCount.Count(childComplexity), true
+
+	case "DeadLetterCount.errorClass":
+		if e.ComplexityRoot.DeadLetterCount.ErrorClass == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterCount.ErrorClass(childComplexity), true
+
+	case "DeadLetterCount.handler":
+		if e.ComplexityRoot.DeadLetterCount.Handler == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterCount.Handler(childComplexity), true
+
+	case "DeadLetterHeader.key":
+		if e.ComplexityRoot.DeadLetterHeader.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterHeader.Key(childComplexity), true
+
+	case "DeadLetterHeader.value":
+		if e.ComplexityRoot.DeadLetterHeader.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterHeader.Value(childComplexity), true
+
+	case "DeadLetterPage.counts":
+		if e.ComplexityRoot.DeadLetterPage.Counts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterPage.Counts(childComplexity), true
+
+	case "DeadLetterPage.deadLetters":
+		if e.ComplexityRoot.DeadLetterPage.DeadLetters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterPage.DeadLetters(childComplexity), true
+
+	case "DeadLetterPage.endCursor":
+		if e.ComplexityRoot.DeadLetterPage.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterPage.EndCursor(childComplexity), true
+
+	case "DeadLetterPage.hasNextPage":
+		if e.ComplexityRoot.DeadLetterPage.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterPage.HasNextPage(childComplexity), true
+
+	case "DeadLetterPage.total":
+		if e.ComplexityRoot.DeadLetterPage.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeadLetterPage.Total(childComplexity), true
 
 	case "Divergence.action":
 		if e.ComplexityRoot.Divergence.Action == nil {
@@ -401,6 +712,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(model.CreateProductInput)), true
 
+	case "Mutation.discardDeadLetter":
+		if e.ComplexityRoot.Mutation.DiscardDeadLetter == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_discardDeadLetter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DiscardDeadLetter(childComplexity, args["id"].(string), args["reason"].(string)), true
+
 	case "Mutation.placeOrder":
 		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
 			break
@@ -413,6 +736,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput)), true
 
+	case "Mutation.redriveOrderSaga":
+		if e.ComplexityRoot.Mutation.RedriveOrderSaga == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redriveOrderSaga_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedriveOrderSaga(childComplexity, args["orderId"].(string)), true
+
 	case "Mutation.registerCustomer":
 		if e.ComplexityRoot.Mutation.RegisterCustomer == nil {
 			break
@@ -424,6 +759,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterCustomer(childComplexity, args["input"].(model.RegisterCustomerInput)), true
+
+	case "Mutation.replayDeadLetters":
+		if e.ComplexityRoot.Mutation.ReplayDeadLetters == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replayDeadLetters_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplayDeadLetters(childComplexity, args["ids"].([]string), args["aggregateId"].(*string)), true
 
 	case "Mutation.restockProduct":
 		if e.ComplexityRoot.Mutation.RestockProduct == nil {
@@ -988,6 +1335,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Customer(childComplexity, args["id"].(string)), true
 
+	case "Query.deadLetter":
+		if e.ComplexityRoot.Query.DeadLetter == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deadLetter_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeadLetter(childComplexity, args["id"].(string)), true
+
+	case "Query.deadLetters":
+		if e.ComplexityRoot.Query.DeadLetters == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deadLetters_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeadLetters(childComplexity, args["filter"].(*model.DeadLetterFilter), args["first"].(*int), args["after"].(*string)), true
+
 	case "Query.order":
 		if e.ComplexityRoot.Query.Order == nil {
 			break
@@ -1160,6 +1531,41 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReconciliationReport.StartedAt(childComplexity), true
 
+	case "RedrivenCommand.messageId":
+		if e.ComplexityRoot.RedrivenCommand.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedrivenCommand.MessageID(childComplexity), true
+
+	case "RedrivenCommand.type":
+		if e.ComplexityRoot.RedrivenCommand.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedrivenCommand.Type(childComplexity), true
+
+	case "SagaRedrive.commands":
+		if e.ComplexityRoot.SagaRedrive.Commands == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SagaRedrive.Commands(childComplexity), true
+
+	case "SagaRedrive.orderId":
+		if e.ComplexityRoot.SagaRedrive.OrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SagaRedrive.OrderID(childComplexity), true
+
+	case "SagaRedrive.phase":
+		if e.ComplexityRoot.SagaRedrive.Phase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SagaRedrive.Phase(childComplexity), true
+
 	case "Subscription.orderStatusChanged":
 		if e.ComplexityRoot.Subscription.OrderStatusChanged == nil {
 			break
@@ -1182,6 +1588,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAddressInput,
 		ec.unmarshalInputCreateProductInput,
+		ec.unmarshalInputDeadLetterFilter,
 		ec.unmarshalInputOrderItemInput,
 		ec.unmarshalInputOrderSearchFilter,
 		ec.unmarshalInputPaymentMethodInput,
@@ -1333,6 +1740,135 @@ extend type Mutation {
     "0.01 to 1000000000.00. The money an account ever receives (initial credit plus every addition) is at most 10000000000000.00; an addition beyond that is refused."
     amount: Decimal!
   ): Customer!
+}
+`, BuiltIn: false},
+	{Name: "../schema/deadletters.graphqls", Input: `"""
+A message a consumer could not handle, kept in the dead-letter store: parked
+for a later retry, waiting behind an earlier message of its aggregate, or
+dead until an operator replays or discards it.
+"""
+type DeadLetter {
+  id: ID!
+  "The consumer: inventory.commands, payments.commands, sagas.order.<context>, projections.<name>."
+  handler: String!
+  topic: String!
+  partition: Int!
+  "The Kafka offset, as a decimal string."
+  offset: String!
+  "The record key: the order, product or customer the message belongs to."
+  aggregateId: ID!
+  messageId: ID!
+  "The command or event type; empty when it could not be read."
+  type: String!
+  "The payload as text (invalid UTF-8 replaced)."
+  payload: String!
+  headers: [DeadLetterHeader!]!
+  errorClass: DeadLetterErrorClass!
+  error: String!
+  attempts: Int!
+  "The retry level reached (0 is the first delay of ORDERFLOW_RETRY_LEVELS)."
+  level: Int!
+  firstFailedAt: Time!
+  lastFailedAt: Time!
+  "When a parked entry is tried next; null for a waiting or resolved one."
+  nextAttemptAt: Time
+  status: DeadLetterStatus!
+  resolvedAt: Time
+  resolvedBy: String
+  "Who did what when, oldest first."
+  actions: [DeadLetterAction!]!
+}
+
+type DeadLetterHeader { key: String! value: String! }
+
+type DeadLetterAction {
+  "parked, waiting, retry_failed, dead, replay_requested, replayed or discarded."
+  action: String!
+  "The operator (token subject), or scheduler."
+  actor: String!
+  reason: String!
+  at: Time!
+}
+
+enum DeadLetterStatus {
+  "Retried by its handler's scheduler when due (waiting: when the entries before it are resolved)."
+  PARKED
+  "Retried no more; its aggregate's later messages wait behind it until it is replayed or discarded."
+  DEAD
+  "Handled in the end."
+  REPLAYED
+  "Given up by an operator."
+  DISCARDED
+}
+
+enum DeadLetterErrorClass {
+  "Failed through the retries in place and the retry levels."
+  TRANSIENT
+  "Can never be handled as it is: undecodable, an unknown type, a handler that refuses it for good."
+  PERMANENT
+  "Nothing wrong with it: an earlier message of its aggregate is parked or dead."
+  WAITING
+}
+
+input DeadLetterFilter {
+  handler: String
+  aggregateId: ID
+  status: DeadLetterStatus
+  errorClass: DeadLetterErrorClass
+  type: String
+  "First failure at or after."
+  from: Time
+  "First failure before."
+  to: Time
+}
+
+type DeadLetterCount { handler: String! errorClass: DeadLetterErrorClass! count: Int! }
+
+"One page of dead letters, newest first."
+type DeadLetterPage {
+  deadLetters: [DeadLetter!]!
+  "Every entry the filter selects, on all pages."
+  total: Int!
+  "The entries the filter selects per handler and error class."
+  counts: [DeadLetterCount!]!
+  "Pass as ` + "`" + `after` + "`" + ` for the next page; null on the last page."
+  endCursor: String
+  hasNextPage: Boolean!
+}
+
+"What re-driving an order's saga did."
+type SagaRedrive {
+  orderId: ID!
+  "The saga's phase when it was re-driven (PARKED, RESERVING, ...)."
+  phase: String!
+  "The commands sent again, under new message ids."
+  commands: [RedrivenCommand!]!
+}
+
+type RedrivenCommand { messageId: ID! type: String! }
+
+extend type Query {
+  "Admin only. Dead letters, newest first (first: 1 to 500, default 50)."
+  deadLetters(filter: DeadLetterFilter, first: Int, after: String): DeadLetterPage!
+  "Admin only. One dead letter with its audit trail; NOT_FOUND if there is none."
+  deadLetter(id: ID!): DeadLetter!
+}
+
+extend type Mutation {
+  """
+  Admin only. Has the handlers try the given entries (at most 1000), or
+  every open entry of aggregateId, again now, through the same handler and
+  inbox, in order per aggregate; the entries waiting behind them follow.
+  Returns the entries it applies to (resolved ones are left out).
+  """
+  replayDeadLetters(ids: [ID!], aggregateId: ID): [DeadLetter!]!
+  "Admin only. Gives an open entry up for good (reason: 1 to 500 characters); the entries behind it follow."
+  discardDeadLetter(id: ID!, reason: String!): DeadLetter!
+  """
+  Admin only. Re-drives an order's stuck or parked saga: sends what it waits
+  on, or what is left to settle or compensate, again under new message ids.
+  """
+  redriveOrderSaga(orderId: ID!): SagaRedrive!
 }
 `, BuiltIn: false},
 	{Name: "../schema/operations.graphqls", Input: `"Where a read-model projection stands: its live index and its lag behind the event topic."
@@ -1663,6 +2199,106 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
 
+func (ec *executionContext) childFields_DeadLetter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeadLetter_id(ctx, field)
+	case "handler":
+		return ec.fieldContext_DeadLetter_handler(ctx, field)
+	case "topic":
+		return ec.fieldContext_DeadLetter_topic(ctx, field)
+	case "partition":
+		return ec.fieldContext_DeadLetter_partition(ctx, field)
+	case "offset":
+		return ec.fieldContext_DeadLetter_offset(ctx, field)
+	case "aggregateId":
+		return ec.fieldContext_DeadLetter_aggregateId(ctx, field)
+	case "messageId":
+		return ec.fieldContext_DeadLetter_messageId(ctx, field)
+	case "type":
+		return ec.fieldContext_DeadLetter_type(ctx, field)
+	case "payload":
+		return ec.fieldContext_DeadLetter_payload(ctx, field)
+	case "headers":
+		return ec.fieldContext_DeadLetter_headers(ctx, field)
+	case "errorClass":
+		return ec.fieldContext_DeadLetter_errorClass(ctx, field)
+	case "error":
+		return ec.fieldContext_DeadLetter_error(ctx, field)
+	case "attempts":
+		return ec.fieldContext_DeadLetter_attempts(ctx, field)
+	case "level":
+		return ec.fieldContext_DeadLetter_level(ctx, field)
+	case "firstFailedAt":
+		return ec.fieldContext_DeadLetter_firstFailedAt(ctx, field)
+	case "lastFailedAt":
+		return ec.fieldContext_DeadLetter_lastFailedAt(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_DeadLetter_nextAttemptAt(ctx, field)
+	case "status":
+		return ec.fieldContext_DeadLetter_status(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_DeadLetter_resolvedAt(ctx, field)
+	case "resolvedBy":
+		return ec.fieldContext_DeadLetter_resolvedBy(ctx, field)
+	case "actions":
+		return ec.fieldContext_DeadLetter_actions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeadLetter", field.Name)
+}
+
+func (ec *executionContext) childFields_DeadLetterAction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_DeadLetterAction_action(ctx, field)
+	case "actor":
+		return ec.fieldContext_DeadLetterAction_actor(ctx, field)
+	case "reason":
+		return ec.fieldContext_DeadLetterAction_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_DeadLetterAction_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeadLetterAction", field.Name)
+}
+
+func (ec *executionContext) childFields_DeadLetterCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "handler":
+		return ec.fieldContext_DeadLetterCount_handler(ctx, field)
+	case "errorClass":
+		return ec.fieldContext_DeadLetterCount_errorClass(ctx, field)
+	case "count":
+		return ec.fieldContext_DeadLetterCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeadLetterCount", field.Name)
+}
+
+func (ec *executionContext) childFields_DeadLetterHeader(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_DeadLetterHeader_key(ctx, field)
+	case "value":
+		return ec.fieldContext_DeadLetterHeader_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeadLetterHeader", field.Name)
+}
+
+func (ec *executionContext) childFields_DeadLetterPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deadLetters":
+		return ec.fieldContext_DeadLetterPage_deadLetters(ctx, field)
+	case "total":
+		return ec.fieldContext_DeadLetterPage_total(ctx, field)
+	case "counts":
+		return ec.fieldContext_DeadLetterPage_counts(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_DeadLetterPage_endCursor(ctx, field)
+	case "hasNextPage":
+		return ec.fieldContext_DeadLetterPage_hasNextPage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeadLetterPage", field.Name)
+}
+
 func (ec *executionContext) childFields_Divergence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -1967,6 +2603,28 @@ func (ec *executionContext) childFields_ReconciliationReport(ctx context.Context
 		return ec.fieldContext_ReconciliationReport_omitted(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReconciliationReport", field.Name)
+}
+
+func (ec *executionContext) childFields_RedrivenCommand(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "messageId":
+		return ec.fieldContext_RedrivenCommand_messageId(ctx, field)
+	case "type":
+		return ec.fieldContext_RedrivenCommand_type(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedrivenCommand", field.Name)
+}
+
+func (ec *executionContext) childFields_SagaRedrive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "orderId":
+		return ec.fieldContext_SagaRedrive_orderId(ctx, field)
+	case "phase":
+		return ec.fieldContext_SagaRedrive_phase(ctx, field)
+	case "commands":
+		return ec.fieldContext_SagaRedrive_commands(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SagaRedrive", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -46,6 +46,85 @@ type Customer struct {
 	Held    money.Amount `json:"held"`
 }
 
+// A message a consumer could not handle, kept in the dead-letter store: parked
+// for a later retry, waiting behind an earlier message of its aggregate, or
+// dead until an operator replays or discards it.
+type DeadLetter struct {
+	ID string `json:"id"`
+	// The consumer: inventory.commands, payments.commands, sagas.order.<context>, projections.<name>.
+	Handler   string `json:"handler"`
+	Topic     string `json:"topic"`
+	Partition int    `json:"partition"`
+	// The Kafka offset, as a decimal string.
+	Offset string `json:"offset"`
+	// The record key: the order, product or customer the message belongs to.
+	AggregateID string `json:"aggregateId"`
+	MessageID   string `json:"messageId"`
+	// The command or event type; empty when it could not be read.
+	Type string `json:"type"`
+	// The payload as text (invalid UTF-8 replaced).
+	Payload    string               `json:"payload"`
+	Headers    []DeadLetterHeader   `json:"headers"`
+	ErrorClass DeadLetterErrorClass `json:"errorClass"`
+	Error      string               `json:"error"`
+	Attempts   int                  `json:"attempts"`
+	// The retry level reached (0 is the first delay of ORDERFLOW_RETRY_LEVELS).
+	Level         int       `json:"level"`
+	FirstFailedAt time.Time `json:"firstFailedAt"`
+	LastFailedAt  time.Time `json:"lastFailedAt"`
+	// When a parked entry is tried next; null for a waiting or resolved one.
+	NextAttemptAt *time.Time       `json:"nextAttemptAt,omitempty"`
+	Status        DeadLetterStatus `json:"status"`
+	ResolvedAt    *time.Time       `json:"resolvedAt,omitempty"`
+	ResolvedBy    *string          `json:"resolvedBy,omitempty"`
+	// Who did what when, oldest first.
+	Actions []DeadLetterAction `json:"actions"`
+}
+
+type DeadLetterAction struct {
+	// parked, waiting, retry_failed, dead, replay_requested, replayed or discarded.
+	Action string `json:"action"`
+	// The operator (token subject), or scheduler.
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+type DeadLetterCount struct {
+	Handler    string               `json:"handler"`
+	ErrorClass DeadLetterErrorClass `json:"errorClass"`
+	Count      int                  `json:"count"`
+}
+
+type DeadLetterFilter struct {
+	Handler     *string               `json:"handler,omitempty"`
+	AggregateID *string               `json:"aggregateId,omitempty"`
+	Status      *DeadLetterStatus     `json:"status,omitempty"`
+	ErrorClass  *DeadLetterErrorClass `json:"errorClass,omitempty"`
+	Type        *string               `json:"type,omitempty"`
+	// First failure at or after.
+	From *time.Time `json:"from,omitempty"`
+	// First failure before.
+	To *time.Time `json:"to,omitempty"`
+}
+
+type DeadLetterHeader struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// One page of dead letters, newest first.
+type DeadLetterPage struct {
+	DeadLetters []DeadLetter `json:"deadLetters"`
+	// Every entry the filter selects, on all pages.
+	Total int `json:"total"`
+	// The entries the filter selects per handler and error class.
+	Counts []DeadLetterCount `json:"counts"`
+	// Pass as `after` for the next page; null on the last page.
+	EndCursor   *string `json:"endCursor,omitempty"`
+	HasNextPage bool    `json:"hasNextPage"`
+}
+
 // One place where the services' data disagree.
 type Divergence struct {
 	// document_missing, document_stale, product_read_model_diverged,
@@ -308,6 +387,11 @@ type ReconciliationReport struct {
 	Omitted  int          `json:"omitted"`
 }
 
+type RedrivenCommand struct {
+	MessageID string `json:"messageId"`
+	Type      string `json:"type"`
+}
+
 // A new account. Text is trimmed, must not be blank and holds no control characters. A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound.
 type RegisterCustomerInput struct {
 	// An address of the form name@domain: at most 254 characters, no white space.
@@ -318,7 +402,139 @@ type RegisterCustomerInput struct {
 	InitialCredit *money.Amount `json:"initialCredit,omitempty"`
 }
 
+// What re-driving an order's saga did.
+type SagaRedrive struct {
+	OrderID string `json:"orderId"`
+	// The saga's phase when it was re-driven (PARKED, RESERVING, ...).
+	Phase string `json:"phase"`
+	// The commands sent again, under new message ids.
+	Commands []RedrivenCommand `json:"commands"`
+}
+
 type Subscription struct {
+}
+
+type DeadLetterErrorClass string
+
+const (
+	// Failed through the retries in place and the retry levels.
+	DeadLetterErrorClassTransient DeadLetterErrorClass = "TRANSIENT"
+	// Can never be handled as it is: undecodable, an unknown type, a handler that refuses it for good.
+	DeadLetterErrorClassPermanent DeadLetterErrorClass = "PERMANENT"
+	// Nothing wrong with it: an earlier message of its aggregate is parked or dead.
+	DeadLetterErrorClassWaiting DeadLetterErrorClass = "WAITING"
+)
+
+var AllDeadLetterErrorClass = []DeadLetterErrorClass{
+	DeadLetterErrorClassTransient,
+	DeadLetterErrorClassPermanent,
+	DeadLetterErrorClassWaiting,
+}
+
+func (e DeadLetterErrorClass) IsValid() bool {
+	switch e {
+	case DeadLetterErrorClassTransient, DeadLetterErrorClassPermanent, DeadLetterErrorClassWaiting:
+		return true
+	}
+	return false
+}
+
+func (e DeadLetterErrorClass) String() string {
+	return string(e)
+}
+
+func (e *DeadLetterErrorClass) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeadLetterErrorClass(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeadLetterErrorClass", str)
+	}
+	return nil
+}
+
+func (e DeadLetterErrorClass) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeadLetterErrorClass) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeadLetterErrorClass) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type DeadLetterStatus string
+
+const (
+	// Retried by its handler's scheduler when due (waiting: when the entries before it are resolved).
+	DeadLetterStatusParked DeadLetterStatus = "PARKED"
+	// Retried no more; its aggregate's later messages wait behind it until it is replayed or discarded.
+	DeadLetterStatusDead DeadLetterStatus = "DEAD"
+	// Handled in the end.
+	DeadLetterStatusReplayed DeadLetterStatus = "REPLAYED"
+	// Given up by an operator.
+	DeadLetterStatusDiscarded DeadLetterStatus = "DISCARDED"
+)
+
+var AllDeadLetterStatus = []DeadLetterStatus{
+	DeadLetterStatusParked,
+	DeadLetterStatusDead,
+	DeadLetterStatusReplayed,
+	DeadLetterStatusDiscarded,
+}
+
+func (e DeadLetterStatus) IsValid() bool {
+	switch e {
+	case DeadLetterStatusParked, DeadLetterStatusDead, DeadLetterStatusReplayed, DeadLetterStatusDiscarded:
+		return true
+	}
+	return false
+}
+
+func (e DeadLetterStatus) String() string {
+	return string(e)
+}
+
+func (e *DeadLetterStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeadLetterStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeadLetterStatus", str)
+	}
+	return nil
+}
+
+func (e DeadLetterStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeadLetterStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeadLetterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type DivergenceResolution string

@@ -77,6 +77,13 @@ type Config struct {
 	// base URL such as http://collector:4318); empty leaves tracing off.
 	// Unset, the standard OTEL_EXPORTER_OTLP_ENDPOINT is used.
 	OTelEndpoint string
+	// RetryLevels are the delays between the retries of a parked message
+	// (package deadletter); after the last it is a dead letter.
+	RetryLevels []time.Duration
+	// Retention is how long replayed and discarded dead letters, handled
+	// inbox rows and processed-event rows are kept; longer than any
+	// redelivery (0: never pruned).
+	Retention time.Duration
 
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
@@ -174,6 +181,8 @@ func Default() Config {
 		KafkaBrokers:      strings.Split(DefaultKafkaBrokers, ","),
 		ElasticsearchURL:  DefaultElasticsearchURL,
 		ReconcileInterval: 5 * time.Minute,
+		RetryLevels:       []time.Duration{5 * time.Second, time.Minute, 10 * time.Minute, time.Hour},
+		Retention:         7 * 24 * time.Hour,
 		ShutdownTimeout:   15 * time.Second,
 		LogLevel:          "info",
 	}
@@ -242,6 +251,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReconcileInterval < 0 {
 		bad("reconcile-interval", c.ReconcileInterval, "must not be negative (0 turns the periodic reconciliation off)")
+	}
+	if len(c.RetryLevels) == 0 || slices.ContainsFunc(c.RetryLevels, func(d time.Duration) bool { return d <= 0 }) {
+		bad("retry-levels", durationList(c.RetryLevels).String(), "must be one or more positive durations, comma-separated (e.g. 5s,1m,10m,1h)")
+	}
+	if c.Retention < 0 || (c.Retention > 0 && c.Retention < time.Hour) {
+		bad("retention", c.Retention, "must be at least 1h, longer than any redelivery (0 keeps everything)")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", c.ShutdownTimeout, "must be positive")
@@ -358,6 +373,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 		usage("latency added to every payment authorization (fault injection)", "payment-latency"))
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval,
 		usage("how often the workers reconcile the services' data, one at a time (0: off)", "reconcile-interval"))
+	fs.Var((*durationList)(&c.RetryLevels), "retry-levels",
+		usage("delays between the retries of a parked message, comma-separated; after the last it is a dead letter", "retry-levels"))
+	fs.DurationVar(&c.Retention, "retention",
+		c.Retention, usage("how long replayed and discarded dead letters, handled inbox rows and processed events are kept (0: forever)", "retention"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, usage("graceful stop deadline", "shutdown-timeout"))
 	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands,
 		usage("commands an API process runs at once at most; more are refused before they run, retryable (0: 512)", "max-pending-commands"))
@@ -393,6 +412,8 @@ func expected(f *flag.Flag) string {
 		return "not a number"
 	case time.Duration:
 		return "not a duration (want a number with a unit, e.g. 15s or 1m30s)"
+	case []time.Duration:
+		return "not a list of durations (want e.g. 5s,1m,10m,1h)"
 	default:
 		return "not a valid value"
 	}
@@ -415,6 +436,33 @@ func (l *brokerList) Set(s string) error {
 
 // Get implements flag.Getter.
 func (l *brokerList) Get() any { return []string(*l) }
+
+// durationList is a comma-separated list of durations.
+type durationList []time.Duration
+
+func (l durationList) String() string {
+	parts := make([]string, len(l))
+	for i, d := range l {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *durationList) Set(s string) error {
+	var out []time.Duration
+	for _, p := range splitList(s) {
+		d, err := time.ParseDuration(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, d)
+	}
+	*l = out
+	return nil
+}
+
+// Get implements flag.Getter.
+func (l *durationList) Get() any { return []time.Duration(*l) }
 
 // OSEnv is Env backed by the process environment.
 func OSEnv(key string) (string, bool) { return os.LookupEnv(key) }

@@ -11,13 +11,17 @@
 //     the saga's processed events, external versions in Elasticsearch).
 //   - One failure does not fail the others. A failing batch is split in
 //     halves, handled in order, down to the one message that fails; the
-//     messages before it are committed, and it is retried alone with a
-//     growing backoff, holding the partition so no later message of its
-//     aggregate can overtake it.
+//     messages before it are committed.
+//   - A failing message does not stall its partition (with DeadLetters):
+//     it is retried in place a few times, then parked in the dead-letter
+//     store with every later message of its aggregate behind it, and the
+//     partition moves on; the consumer's scheduler retries it later
+//     through the same handler (see DeadLetters). Without DeadLetters it
+//     is retried alone with a growing backoff, holding the partition.
 //
 // Records that cannot be decoded into a watermill message with a message
-// id are logged, counted and skipped: no handler could recognise their
-// redelivery.
+// id are dead letters of class permanent (with DeadLetters; without, they
+// are logged, counted and skipped).
 package consumer
 
 import (
@@ -72,6 +76,9 @@ type Config struct {
 	// RetryInitial and RetryMax bound the backoff between attempts of a
 	// message that fails alone. Defaults 20 ms and 5 s.
 	RetryInitial, RetryMax time.Duration
+	// DeadLetters, when set, parks what fails instead of holding the
+	// partition until it passes.
+	DeadLetters *DeadLetters
 	// Metrics, when set, records message age, handling time, splits,
 	// retries and undecodable records under Name.
 	Metrics *Metrics
@@ -104,6 +111,9 @@ func (c *Config) validate() error {
 	if c.ClientID == "" {
 		c.ClientID = c.Name
 	}
+	if c.DeadLetters != nil {
+		c.DeadLetters.validate()
+	}
 	return nil
 }
 
@@ -114,6 +124,8 @@ type Consumer struct {
 	group   sarama.ConsumerGroup
 	running chan struct{}
 	once    sync.Once
+	// wake tells the dead-letter scheduler something was parked.
+	wake chan struct{}
 }
 
 // New joins nothing yet: it connects the consumer group that Run consumes
@@ -126,7 +138,7 @@ func New(cfg Config, h Handler) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.Group, err)
 	}
-	return &Consumer{cfg: cfg, handle: h, group: g, running: make(chan struct{})}, nil
+	return &Consumer{cfg: cfg, handle: h, group: g, running: make(chan struct{}), wake: make(chan struct{}, 1)}, nil
 }
 
 // Running is closed once the group has joined and been assigned its
@@ -138,6 +150,11 @@ func (c *Consumer) Running() <-chan struct{} { return c.running }
 // over handles them again.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.group.Close()
+	var scheduler sync.WaitGroup
+	if c.cfg.DeadLetters != nil {
+		scheduler.Go(func() { c.runScheduler(ctx) })
+	}
+	defer scheduler.Wait()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -176,6 +193,7 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 	ctx := sess.Context()
 	records := claim.Messages()
 	unmarshaler := kafka.Marshaler()
+	var gate blockGate
 	for {
 		batch, ok := nextBatch(ctx, records, c.cfg.MaxBatch)
 		if !ok {
@@ -183,6 +201,11 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 		}
 		start := time.Now()
 		msgs := make([]Message, 0, len(batch))
+		type bad struct {
+			r   *sarama.ConsumerMessage
+			err error
+		}
+		var undecodable []bad
 		for _, r := range batch {
 			c.cfg.Metrics.started(c.cfg.Name, r.Timestamp, start)
 			m, err := unmarshaler.Unmarshal(r)
@@ -191,6 +214,11 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			}
 			if err != nil {
 				c.cfg.Metrics.undecodable.WithLabelValues(c.cfg.Name).Inc()
+				if c.cfg.DeadLetters != nil {
+					undecodable = append(undecodable, bad{r, err})
+					msgs = append(msgs, Message{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key)})
+					continue
+				}
 				c.cfg.Logger.Error("undecodable kafka record skipped", "handler", c.cfg.Name,
 					"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "error", err)
 				continue
@@ -198,7 +226,31 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			m.SetContext(ctx)
 			msgs = append(msgs, Message{Message: m, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Timestamp: r.Timestamp})
 		}
-		if !c.handleSplitting(ctx, sess, msgs) {
+		blocked, ok := c.blockedKeys(ctx, msgs, &gate)
+		if !ok {
+			return nil
+		}
+		if len(undecodable) > 0 {
+			// Handled in offset order: the messages before an undecodable
+			// one, it (dead at once), then on.
+			i := 0
+			for _, u := range undecodable {
+				j := i
+				for msgs[j].Message != nil {
+					j++
+				}
+				if !c.handleSplitting(ctx, sess, msgs[i:j], blocked) || !c.undecodable(ctx, u.r, u.err, blocked) {
+					return nil
+				}
+				i = j + 1
+			}
+			msgs = msgs[i:]
+		}
+		ok = c.handleSplitting(ctx, sess, msgs, blocked)
+		if len(blocked) > 0 {
+			gate.mayBlock = true // this claim parked (or found) some
+		}
+		if !ok {
 			return nil
 		}
 		sess.MarkMessage(batch[len(batch)-1], "")
@@ -233,13 +285,19 @@ func nextBatch(ctx context.Context, records <-chan *sarama.ConsumerMessage, max 
 
 // handleSplitting handles msgs; on failure it handles each half in turn,
 // marking the offsets of what succeeded, down to the single message that
-// fails, which is retried alone until it succeeds. It reports false when
-// ctx ended first (nothing after the last mark may be marked).
-func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGroupSession, msgs []Message) bool {
+// fails, which is retried alone (handleAlone: then parked). Messages of a
+// blocked key are parked behind its open dead letter first. It reports
+// false when ctx ended first (nothing after the last mark may be marked).
+func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGroupSession, msgs []Message, blocked map[string]bool) bool {
+	msgs, ok := c.parkWaiting(ctx, msgs, blocked)
+	if !ok {
+		return false
+	}
 	if len(msgs) == 0 {
 		return true
 	}
-	if c.attempt(ctx, msgs) == nil {
+	err := c.pauseWhileUnavailable(ctx, msgs, c.attempt(ctx, msgs))
+	if err == nil {
 		return true
 	}
 	if ctx.Err() != nil {
@@ -248,11 +306,14 @@ func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGrou
 	if len(msgs) > 1 {
 		c.cfg.Metrics.splits.WithLabelValues(c.cfg.Name).Inc()
 		half := len(msgs) / 2
-		if !c.handleSplitting(ctx, sess, msgs[:half]) {
+		if !c.handleSplitting(ctx, sess, msgs[:half], blocked) {
 			return false
 		}
 		markMessage(sess, msgs[half-1])
-		return c.handleSplitting(ctx, sess, msgs[half:])
+		return c.handleSplitting(ctx, sess, msgs[half:], blocked)
+	}
+	if c.cfg.DeadLetters != nil {
+		return c.handleAlone(ctx, msgs[0], err, blocked)
 	}
 	for wait := c.cfg.RetryInitial; ; wait = min(2*wait, c.cfg.RetryMax) {
 		c.cfg.Metrics.retries.WithLabelValues(c.cfg.Name).Inc()

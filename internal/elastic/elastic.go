@@ -15,14 +15,24 @@ import (
 // X-Elastic-Product header on the first response, so anything that is not
 // Elasticsearch fails loudly instead of half-working.
 func NewClient(url string) (*elasticsearch.Client, error) {
+	return NewClientWith(url, nil)
+}
+
+// NewClientWith is NewClient with the HTTP transport wrapped by wrap (a
+// circuit breaker, for instance); nil wraps nothing.
+func NewClientWith(url string, wrap func(http.RoundTripper) http.RoundTripper) (*elasticsearch.Client, error) {
+	var transport http.RoundTripper = &http.Transport{
+		MaxIdleConnsPerHost:   32,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
+	if wrap != nil {
+		transport = wrap(transport)
+	}
 	client, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses:     []string{url},
 		MaxRetries:    3,
 		RetryOnStatus: []int{502, 503, 504, 429},
-		Transport: &http.Transport{
-			MaxIdleConnsPerHost:   32,
-			ResponseHeaderTimeout: 30 * time.Second,
-		},
+		Transport:     transport,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create elasticsearch client: %w", err)

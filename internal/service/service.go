@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -28,12 +29,15 @@ import (
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/console"
 	"github.com/orderflow/orderflow/graph"
+	"github.com/orderflow/orderflow/internal/breaker"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
 	"github.com/orderflow/orderflow/internal/rest"
+	"github.com/orderflow/orderflow/internal/retention"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
@@ -67,6 +71,9 @@ type Service struct {
 	loopMetrics     *consumer.Metrics
 	rejectedMetrics *bus.RejectedMetrics
 	commandMetrics  *app.CommandMetrics
+	deadLetters     *consumer.DeadLetters
+	// Circuit breakers in front of Elasticsearch and the payment provider.
+	esBreaker, paymentBreaker *breaker.Breaker
 
 	stores    *handlers.Stores
 	handlers  *handlers.Handlers
@@ -98,6 +105,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 	s.loopMetrics = consumer.NewMetrics(s.Metrics, s.consumerMetrics)
 	s.rejectedMetrics = bus.NewRejectedMetrics(s.Metrics)
 	s.commandMetrics = app.NewCommandMetrics(s.Metrics)
+	dlMetrics := deadletter.NewMetrics(s.Metrics)
+	breakers := breaker.NewMetrics(s.Metrics)
+	s.esBreaker = breaker.New(breaker.Config{Name: "elasticsearch", Fails: breaker.NotCancelled}, breakers)
+	s.paymentBreaker = breaker.New(breaker.Config{Name: "payment_provider", Fails: breaker.NotCancelled}, breakers)
 
 	byURL := map[string]*pgxpool.Pool{}
 	for _, c := range config.Contexts() {
@@ -116,13 +127,20 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		s.Pools[c] = pool
 	}
 	s.Metrics.MustRegister(postgres.NewPoolCollector(s.poolsByName()))
+	s.deadLetters = &consumer.DeadLetters{
+		Store:   deadletter.NewStore(s.Pools[config.Ordering], cfg.Namespace, cfg.RetryLevels),
+		Metrics: dlMetrics,
+	}
+	s.ownDeadLetters()
 
 	if err := kafka.Ping(cfg.KafkaBrokers); err != nil {
 		s.Close()
 		return nil, err
 	}
 
-	es, err := elastic.NewClient(cfg.ElasticsearchURL)
+	es, err := elastic.NewClientWith(cfg.ElasticsearchURL, func(rt http.RoundTripper) http.RoundTripper {
+		return breaker.Transport{Next: rt, Breaker: s.esBreaker}
+	})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -208,6 +226,7 @@ func (s *Service) Handlers() *handlers.Handlers {
 			s.handlers.Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{},
 				TransientErrorRate: f.TransientErrorRate, RefusalRate: f.RefusalRate, Latency: f.Latency}
 		}
+		s.handlers.Provider = handlers.BreakerProvider{Next: s.handlers.Provider, Breaker: s.paymentBreaker}
 	}
 	return s.handlers
 }
@@ -293,6 +312,7 @@ func (s *Service) ReadModels() app.ReadModels {
 	}
 	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
 	read.Timelines = timeline.NewReader(s.Pools)
+	read.DeadLetters = s.deadLetters.Store
 	if p, err := s.Projections(); err == nil {
 		read.Projections = p
 	} else {
@@ -319,6 +339,13 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 	}
 	changes := query.NewOrderChanges()
 	completions := app.NewCompletionTimes(nil)
+	undecodable := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "orderflow_change_feed_undecodable_total",
+		Help: "Events of the API's order change feed without a valid envelope or that do not decode (the subscribers still read the order from the event store when they can).",
+	})
+	if err := s.Metrics.Register(undecodable); err != nil {
+		return nil, fmt.Errorf("register change feed metrics: %w", err)
+	}
 	router.AddConsumerHandler("api.order-changes", s.Config.Topic(messages.EventsTopic(string(config.Ordering))), sub,
 		func(msg *message.Message) error {
 			// Every order's placement and final event time its end to
@@ -328,14 +355,23 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 			if !changes.Watched(msg.Metadata.Get(messages.HeaderStreamID)) {
 				return nil // nobody here follows this order
 			}
+			// The feed only signals: a message it cannot read is logged
+			// and counted (the consumers that act on it dead-letter it),
+			// never dropped without a trace.
 			env, err := messages.ParseEnvelope(msg.Metadata)
 			if err != nil {
+				undecodable.Inc()
+				s.Logger.Error("change feed event without a valid envelope", "handler", "api.order-changes", "message_id", msg.UUID,
+					"error_class", deadletter.Permanent, "error", err)
 				return nil
 			}
 			// An event that cannot be decoded still signals the change:
 			// the subscriber reads it from the event store.
 			e, err := messages.DecodeEvent(env.EventType, msg.Payload)
 			if err != nil {
+				undecodable.Inc()
+				s.Logger.Error("change feed event does not decode", "handler", "api.order-changes", "message_id", msg.UUID,
+					"key", env.StreamID, "type", env.EventType, "error_class", deadletter.Permanent, "error", err)
 				e = nil
 			}
 			changes.Notify(query.OrderChange{OrderID: env.StreamID, Version: env.Version, Event: e})
@@ -388,7 +424,10 @@ func (s *Service) Projections() (*projections.Projector, error) {
 	if s.proj != nil {
 		return s.proj, nil
 	}
-	p, err := projections.New(projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections")))
+	cfg := projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections"))
+	cfg.Breaker = s.esBreaker
+	cfg.DeadLetters = s.deadLetters.Store
+	p, err := projections.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +451,7 @@ func (s *Service) ProjectorConsumer(ctx context.Context) (*consumer.Set, error) 
 	return p.NewConsumer(projections.KafkaSource{
 		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
-		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware,
+		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware, DeadLetters: s.deadLetters,
 	})
 }
 
@@ -481,8 +520,64 @@ func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics 
 		Name: name, Group: s.Config.ConsumerGroup(name), Topics: topics,
 		Brokers: s.Config.KafkaBrokers, ClientID: clientID,
 		Metrics: s.loopMetrics, Logger: s.Logger.With("component", "consumer"),
+		DeadLetters: s.deadLetters,
 	}, h)
 }
+
+// DeadLetters returns where the consumers park what they cannot handle
+// (package deadletter; the store is in the ordering database). Tests may
+// tune its InPlaceRetries and PollInterval before building consumers.
+func (s *Service) DeadLetters() *consumer.DeadLetters { return s.deadLetters }
+
+// ownDeadLetters registers the owners of the dead letters other components
+// keep: the relays' blocked streams (a replay asks the active relay to
+// retry the stream) and the projections' held documents (a replay
+// re-projects the aggregate from the event store).
+func (s *Service) ownDeadLetters() {
+	store := s.deadLetters.Store
+	for _, c := range config.Contexts() {
+		outbox.OwnDeadLetters(store, s.Pools[c], string(c))
+	}
+	for _, n := range projections.Names() {
+		store.SetOwner(projections.DocumentsHandler(n), deadletter.Owner{Replay: func(ctx context.Context, id string) error {
+			p, err := s.Projections()
+			if err != nil {
+				return err
+			}
+			return p.Reproject(ctx, n, id)
+		}})
+	}
+}
+
+// RetentionJob returns the job pruning replayed and discarded dead
+// letters, handled inbox rows and processed-event rows older than
+// Config.Retention.
+func (s *Service) RetentionJob() *retention.Job {
+	tables := []retention.Table{{Pool: s.Pools[config.Ordering], Name: "sagas.processed_events", Column: "processed_at"}}
+	for _, c := range config.Contexts() {
+		tables = append(tables, retention.Table{Pool: s.Pools[c], Name: string(c) + ".inbox", Column: "processed_at"})
+	}
+	return retention.New(retention.Config{
+		Window: s.Config.Retention, Tables: tables, DeadLetters: s.deadLetters.Store,
+		Logger: s.Logger.With("component", "retention"),
+	}, s.Metrics)
+}
+
+// DeadLetterMonitor keeps the dead-letter gauges (parked, oldest parked
+// age, dead letters) current for the worker's handlers and any other with
+// open entries; run it in one role per deployment (the worker).
+func (s *Service) DeadLetterMonitor() func(ctx context.Context) error {
+	handlerNames := []string{handlers.InventoryCommandsHandler, handlers.PaymentsCommandsHandler}
+	for _, sub := range sagas.Subscriptions() {
+		handlerNames = append(handlerNames, sub.Name)
+	}
+	return func(ctx context.Context) error {
+		return deadletter.Monitor(ctx, s.deadLetters.Store, s.deadLetters.Metrics, handlerNames, 15*time.Second, s.Logger.With("component", "deadletters"))
+	}
+}
+
+// DeadLetterStore returns the dead-letter store.
+func (s *Service) DeadLetterStore() *deadletter.Store { return s.deadLetters.Store }
 
 // Relays returns one outbox relay per context, publishing its events topic.
 func (s *Service) Relays() ([]*outbox.Relay, error) {
@@ -497,6 +592,8 @@ func (s *Service) Relays() ([]*outbox.Relay, error) {
 			Schema:   string(c),
 			Topic:    s.Config.Topic(messages.EventsTopic(string(c))),
 			Appended: s.store(c).Appended(),
+
+			DeadLetters: s.deadLetters.Store,
 		}, s.Logger.With("component", "relay"), s.Metrics)
 		if err != nil {
 			return nil, err
@@ -518,8 +615,8 @@ func (s *Service) CommandProcessor() (*bus.Processor, error) {
 		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-worker",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
 		Metrics: s.loopMetrics, Rejected: s.rejectedMetrics,
-		Middleware: s.BatchMiddleware,
-		Logger:     s.Logger.With("component", "commands"),
+		Middleware: s.BatchMiddleware, DeadLetters: s.deadLetters,
+		Logger: s.Logger.With("component", "commands"),
 	}, s.Handlers().BusHandlers()...)
 }
 

@@ -41,6 +41,9 @@ type Options struct {
 	NoProjector bool
 	// API serves GraphQL and REST on an httptest server (System.URL).
 	API bool
+	// RetryLevels, when set, replaces the parked messages' retry delays
+	// (ORDERFLOW_RETRY_LEVELS) of every process of the test.
+	RetryLevels []time.Duration
 }
 
 // System is one running orderflow.
@@ -57,6 +60,9 @@ type System struct {
 func Start(t *testing.T, opts Options) *System {
 	t.Helper()
 	s := &System{T: t, Env: testenv.New(t)}
+	if len(opts.RetryLevels) > 0 {
+		s.Env.Config.RetryLevels = opts.RetryLevels
+	}
 	var configure []func(*service.Service)
 	if opts.Configure != nil {
 		configure = append(configure, opts.Configure)
