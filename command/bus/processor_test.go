@@ -303,7 +303,7 @@ func TestRejectedCommandsAreDeadLetteredAndTheirAggregateWaits(t *testing.T) {
 		require.Eventually(t, func() bool {
 			page, err := store.List(ctx, deadletter.Filter{AggregateID: productID}, 10, 0)
 			require.NoError(t, err)
-			if page.Total != 4 {
+			if page.Total != 4 || len(page.Entries) != 4 {
 				return false
 			}
 			head = page.Entries[3-i]

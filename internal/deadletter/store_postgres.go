@@ -206,14 +206,19 @@ func (s *Store) Get(ctx context.Context, id int64) (*Entry, error) {
 	if len(es) == 0 {
 		return nil, errcode.New(errcode.NotFound, "dead letter %d not found", id)
 	}
-	if err := s.loadActions(ctx, es); err != nil {
+	if err := loadActions(ctx, s.pool, es); err != nil {
 		return nil, err
 	}
 	return &es[0], nil
 }
 
+// querier is what reads need of a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // loadActions reads the audit trails of es.
-func (s *Store) loadActions(ctx context.Context, es []Entry) error {
+func loadActions(ctx context.Context, q querier, es []Entry) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -222,7 +227,7 @@ func (s *Store) loadActions(ctx context.Context, es []Entry) error {
 	for i, e := range es {
 		index[e.ID], ids[i] = i, e.ID
 	}
-	rows, err := s.pool.Query(ctx, `SELECT message, action, actor, reason, at FROM deadletters.actions WHERE message = ANY($1) ORDER BY id`, ids)
+	rows, err := q.Query(ctx, `SELECT message, action, actor, reason, at FROM deadletters.actions WHERE message = ANY($1) ORDER BY id`, ids)
 	if err != nil {
 		return fmt.Errorf("read audit of dead letters: %w", err)
 	}
@@ -245,6 +250,13 @@ func (s *Store) loadActions(ctx context.Context, es []Entry) error {
 // after the entry with id after (0: from the newest), and the counts per
 // handler and class of everything the filter selects.
 func (s *Store) List(ctx context.Context, f Filter, first int, after int64) (Page, error) {
+	// One snapshot: the page, its audit trails and the counts agree even
+	// while handlers park new messages.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return Page{}, fmt.Errorf("list dead letters: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
 	where, args := f.where(s.namespace)
 	var page Page
 	pageArgs := append(append([]any{}, args...), first+1)
@@ -253,7 +265,7 @@ func (s *Store) List(ctx context.Context, f Filter, first int, after int64) (Pag
 		pageArgs = append(pageArgs, after)
 		cond += fmt.Sprintf(" AND id < $%d", len(pageArgs))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM deadletters.messages WHERE `+cond+
+	rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM deadletters.messages WHERE `+cond+
 		fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)+1), pageArgs...)
 	if err != nil {
 		return page, fmt.Errorf("list dead letters: %w", err)
@@ -264,10 +276,10 @@ func (s *Store) List(ctx context.Context, f Filter, first int, after int64) (Pag
 	if len(page.Entries) > first {
 		page.Entries, page.HasNext = page.Entries[:first], true
 	}
-	if err := s.loadActions(ctx, page.Entries); err != nil {
+	if err := loadActions(ctx, tx, page.Entries); err != nil {
 		return page, err
 	}
-	rows, err = s.pool.Query(ctx, `SELECT handler, error_class, count(*) FROM deadletters.messages WHERE `+where+
+	rows, err = tx.Query(ctx, `SELECT handler, error_class, count(*) FROM deadletters.messages WHERE `+where+
 		` GROUP BY handler, error_class ORDER BY handler, error_class`, args...)
 	if err != nil {
 		return page, fmt.Errorf("count dead letters: %w", err)
