@@ -1,0 +1,149 @@
+package testenv
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"testing"
+)
+
+// FaultProxy is a TCP proxy in the test process between the code under
+// test and a real server, to inject the faults of a network or a crashed
+// server: Cut drops every connection and refuses new ones until Restore;
+// DropAfter lets the next client write containing a pattern reach the
+// server, then closes that connection before the server's answer comes
+// back (the server did the work, the client never hears of it).
+type FaultProxy struct {
+	target string
+	ln     net.Listener
+
+	mu        sync.Mutex
+	cut       bool
+	dropAfter []byte
+	conns     map[net.Conn]struct{}
+	dropped   int
+}
+
+// NewFaultProxy listens on a free local port, forwards to target and
+// closes when t ends.
+func NewFaultProxy(t testing.TB, target string) *FaultProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("fault proxy: %v", err)
+	}
+	p := &FaultProxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	go p.accept()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.Cut()
+	})
+	return p
+}
+
+// Addr is the proxy's host:port, to use instead of the target's.
+func (p *FaultProxy) Addr() string { return p.ln.Addr().String() }
+
+// Cut closes every connection and refuses new ones until Restore.
+func (p *FaultProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+// Restore accepts connections again.
+func (p *FaultProxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
+// DropAfter arms the proxy: the next client write that contains pattern
+// is forwarded, then both sides of its connection are closed at once.
+func (p *FaultProxy) DropAfter(pattern []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dropAfter = bytes.Clone(pattern)
+}
+
+// Dropped reports how many connections DropAfter closed.
+func (p *FaultProxy) Dropped() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
+}
+
+func (p *FaultProxy) accept() {
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		cut := p.cut
+		p.mu.Unlock()
+		if cut {
+			_ = client.Close()
+			continue
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = client.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[client], p.conns[server] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		go p.pipe(client, server, true)
+		go p.pipe(server, client, false)
+	}
+}
+
+// pipe copies from src to dst; on the client's side it watches for the
+// armed pattern.
+func (p *FaultProxy) pipe(src, dst net.Conn, fromClient bool) {
+	closeBoth := true
+	defer func() {
+		_ = src.Close()
+		if closeBoth {
+			_ = dst.Close()
+		}
+		p.mu.Lock()
+		delete(p.conns, src)
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+			if fromClient && p.trips(buf[:n]) {
+				// The server has the request and does the work; only the
+				// client is cut off. The server's answer then fails to
+				// reach it, which closes the server's side.
+				closeBoth = false
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *FaultProxy) trips(b []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dropAfter == nil || !bytes.Contains(bytes.ToLower(b), p.dropAfter) {
+		return false
+	}
+	p.dropAfter = nil
+	p.dropped++
+	return true
+}
