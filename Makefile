@@ -10,7 +10,7 @@ BIN     := bin/orderflow
 DEPS    := deploy/local/deps
 GOFLAGS ?=
 
-.PHONY: help run test deps stop status clean build migrate generate lint bench
+.PHONY: help run test deps stop status clean build migrate generate lint bench deploy-check helm
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,15 @@ run: deps build ## start the dependencies, migrate and serve everything on :8080
 test: deps ## start the dependencies and run the whole suite against them
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 45m ./...
+	$(MAKE) deploy-check
+
+HELM_VERSION := v3.22.0
+
+deploy-check: ## lint, render and validate the Helm chart; validate the compose file (offline, deploy/check)
+	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+helm: ## install the helm CLI (a Go module) into bin/
+	GOBIN=$(CURDIR)/bin $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 deps: ## start PostgreSQL, Kafka and Elasticsearch (idempotent)
 	$(DEPS) start

@@ -38,6 +38,7 @@ func commands() []command {
 		reconcileCommand(),
 		tokenCommand(),
 		benchCommand(),
+		probeCommand(),
 	}
 }
 
