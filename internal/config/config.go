@@ -75,6 +75,11 @@ type Config struct {
 
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long a stopping process answers /readyz with 503
+	// while still serving, before it stops accepting: the time a load
+	// balancer (or Kubernetes' endpoints) needs to stop sending it new
+	// requests. It counts against ShutdownTimeout (at most half of it).
+	DrainDelay time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 }
@@ -170,6 +175,7 @@ func Default() Config {
 		ElasticsearchURL:  DefaultElasticsearchURL,
 		ReconcileInterval: 5 * time.Minute,
 		ShutdownTimeout:   15 * time.Second,
+		DrainDelay:        time.Second,
 		LogLevel:          "info",
 	}
 }
@@ -237,6 +243,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReconcileInterval < 0 {
 		bad("reconcile-interval", c.ReconcileInterval, "must not be negative (0 turns the periodic reconciliation off)")
+	}
+	if c.DrainDelay < 0 {
+		bad("drain-delay", c.DrainDelay, "must not be negative")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", c.ShutdownTimeout, "must be positive")
@@ -350,6 +359,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval,
 		usage("how often the workers reconcile the services' data, one at a time (0: off)", "reconcile-interval"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, usage("graceful stop deadline", "shutdown-timeout"))
+	fs.DurationVar(&c.DrainDelay, "drain-delay", c.DrainDelay, usage("after SIGTERM, how long /readyz fails while requests are still served, so balancers move away", "drain-delay"))
 	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands,
 		usage("commands an API process runs at once at most; more are refused before they run, retryable (0: 512)", "max-pending-commands"))
 
