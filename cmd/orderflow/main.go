@@ -39,6 +39,7 @@ func commands() []command {
 		tokenCommand(),
 		benchCommand(),
 		probeCommand(),
+		lbCommand(),
 	}
 }
 
