@@ -40,6 +40,8 @@ func commands() []command {
 		benchCommand(),
 		probeCommand(),
 		lbCommand(),
+		groupsCommand(),
+		drillCommand(),
 	}
 }
 

@@ -7,6 +7,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -79,7 +80,9 @@ const producerBatchMessages = 64
 // written still sees them.
 func SaramaConfig(clientID string) *sarama.Config {
 	c := sarama.NewConfig()
-	c.ClientID = clientID
+	// The process id makes each process's consumer-group members
+	// recognisable (orderflow groups, deploy/local/cluster status).
+	c.ClientID = fmt.Sprintf("%s-%d", clientID, os.Getpid())
 	c.Version = ProtocolVersion
 
 	c.Producer.Idempotent = true
