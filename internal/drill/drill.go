@@ -62,7 +62,14 @@ type Row struct {
 	// completed; ReadModel until that order showed final in the read
 	// model. Negative: not seen.
 	Recovered, ReadModel time.Duration
-	Err                  error
+	// ServerRestart is how long a crashed server took to start again
+	// (deploy/local/deps start until healthy); 0 for process faults.
+	ServerRestart time.Duration
+	// ClientErrors are the requests that failed as the client saw them,
+	// by operation and code (a placement answered by a retry with the same
+	// key still counts its failed attempt here).
+	ClientErrors []bench.ErrorCount
+	Err          error
 }
 
 // OK reports a scenario that lost, doubled, left stuck or failed nothing
@@ -83,6 +90,8 @@ type Scenario struct {
 type control struct {
 	cfg    Config
 	logger *slog.Logger
+	// restart is how long the last crashed server took to start again.
+	restart time.Duration
 }
 
 func (c *control) run(ctx context.Context, script string, args ...string) error {
@@ -132,7 +141,10 @@ func (c *control) crash(ctx context.Context, server string, down time.Duration) 
 	}
 	c.logger.Info("drill step", "crashed", server, "pid", pid)
 	sleep(ctx, down)
-	return c.run(ctx, c.cfg.Deps, "start")
+	started := time.Now()
+	err = c.run(ctx, c.cfg.Deps, "start")
+	c.restart = time.Since(started)
+	return err
 }
 
 // rolling stops every process with SIGTERM and starts it again, one at a
@@ -220,9 +232,11 @@ func runScenario(ctx context.Context, cfg Config, c *control, pool *pgxpool.Pool
 	injected := time.Now()
 	recovered := make(chan [2]time.Duration, 1)
 	go func() { recovered <- watchRecovery(ctx, cfg, pool, injected) }()
+	c.restart = 0
 	if err := sc.Inject(ctx, c); err != nil {
 		row.Err = err
 	}
+	row.ServerRestart = c.restart
 	out := <-done
 	select {
 	case r := <-recovered:
@@ -236,6 +250,7 @@ func runScenario(ctx context.Context, cfg Config, c *control, pool *pgxpool.Pool
 	res := out.res
 	row.Placed, row.Final = res.Counts.Placed, res.Counts.Final
 	row.Invariants = res.Passed
+	row.ClientErrors = res.Errors
 	for _, inv := range res.Invariants {
 		switch inv.Name {
 		case bench.InvNoneLost, bench.InvPlacementsAnswered:
@@ -299,7 +314,7 @@ func watchRecovery(ctx context.Context, cfg Config, pool *pgxpool.Pool, from tim
 // WriteTable prints the rows.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tplaced\tfinal\tlost\tdoubled\tstuck\tfailed/parked\tinvariants\trecovered s\tread model s\tresult")
+	fmt.Fprintln(tw, "scenario\tplaced\tfinal\tlost\tdoubled\tstuck\tfailed/parked\tinvariants\trecovered s\tread model s\tserver restart s\tclient errors\tresult")
 	for _, r := range rows {
 		result := "PASS"
 		if !r.OK() {
@@ -312,8 +327,20 @@ func WriteTable(w io.Writer, rows []Row) error {
 		if !r.Invariants {
 			inv = "FAIL"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Scenario, r.Placed, r.Final, r.Lost, r.Doubled, r.Stuck, r.Failed, inv,
-			seconds(r.Recovered), seconds(r.ReadModel), result)
+		restart := "-"
+		if r.ServerRestart > 0 {
+			restart = seconds(r.ServerRestart)
+		}
+		var errs []string
+		for _, e := range r.ClientErrors {
+			errs = append(errs, fmt.Sprintf("%s/%s %d", e.Op, e.Code, e.Count))
+		}
+		clientErrors := "0"
+		if len(errs) > 0 {
+			clientErrors = strings.Join(errs, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Scenario, r.Placed, r.Final, r.Lost, r.Doubled, r.Stuck, r.Failed, inv,
+			seconds(r.Recovered), seconds(r.ReadModel), restart, clientErrors, result)
 	}
 	return tw.Flush()
 }
