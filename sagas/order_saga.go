@@ -125,17 +125,17 @@ type State struct {
 	// request, because ConfirmOrder may still land first.
 	TimedOut *Failure `json:"timedOut,omitempty"`
 	// Compensations lists what was undone, e.g. "PAYMENT_AUTHORIZED:VoidPayment".
-	Compensations []string  `json:"compensations,omitempty"`
-	Attempts      int       `json:"attempts"`
+	Compensations []string `json:"compensations,omitempty"`
+	Attempts      int      `json:"attempts"`
 	// Unsent is set when the commands of the current attempt never reached
 	// Kafka (the broker was down or unreachable): the next deadline sends
 	// them again without counting an attempt, since nobody could have
 	// answered a command nobody received (see OnDeadline).
-	Unsent bool `json:"unsent,omitempty"`
-	Deadline      time.Time `json:"deadline,omitzero"`
-	StartedAt     time.Time `json:"startedAt"`
-	EndedAt       time.Time `json:"endedAt,omitzero"`
-	Outcome       Outcome   `json:"outcome,omitempty"`
+	Unsent    bool      `json:"unsent,omitempty"`
+	Deadline  time.Time `json:"deadline,omitzero"`
+	StartedAt time.Time `json:"startedAt"`
+	EndedAt   time.Time `json:"endedAt,omitzero"`
+	Outcome   Outcome   `json:"outcome,omitempty"`
 }
 
 // Command is a command the saga wants sent. ID is stable for the same

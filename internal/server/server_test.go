@@ -66,7 +66,9 @@ func TestServerDrainsBeforeStopping(t *testing.T) {
 	code, _ = get(t, base+"/readyz", nil)
 	require.Equal(t, http.StatusOK, code)
 
-	go func() { _, _ = get(t, base+"/stream", http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}) }()
+	go func() {
+		_, _ = get(t, base+"/stream", http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}})
+	}()
 	slow := make(chan string, 1)
 	go func() { _, b := get(t, base+"/slow", nil); slow <- b }()
 	<-slowStarted
@@ -84,4 +86,3 @@ func TestServerDrainsBeforeStopping(t *testing.T) {
 	require.Equal(t, "done", <-slow, "the request in flight finished")
 	require.NoError(t, <-ran)
 }
-
