@@ -39,6 +39,8 @@ type Queries struct {
 	Product      ProductHandler
 	Customer     CustomerHandler
 	OrderEvents  OrderEventsHandler
+	// AwaitFinalOrder is the synchronous checkout's wait.
+	AwaitFinalOrder AwaitFinalOrderHandler
 	// OrderStatusChanged streams an order's states (subscriptions).
 	OrderStatusChanged OrderStatusChangedHandler
 	// ProjectionStatus shows the read models' lag (operators).
@@ -125,6 +127,8 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			Product:      ProductHandler{d},
 			Customer:     CustomerHandler{d},
 			OrderEvents:  OrderEventsHandler{d},
+
+			AwaitFinalOrder: AwaitFinalOrderHandler{d},
 
 			OrderStatusChanged: OrderStatusChangedHandler{d},
 			ProjectionStatus:   ProjectionStatusHandler{d},

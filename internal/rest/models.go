@@ -53,6 +53,9 @@ func (p *paymentMethodJSON) paymentMethod() messages.PaymentMethod {
 type placeOrderResponse struct {
 	Order  orderJSON `json:"order"`
 	SagaID string    `json:"saga_id"`
+	// StillRunning, only with ?wait=, is true when the wait ended before
+	// the order was final.
+	StillRunning *bool `json:"still_running,omitempty"`
 }
 
 type orderJSON struct {

@@ -19,7 +19,14 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 
 // placeOrder answers 201 with {order, saga_id} and the order's Location.
 // A retry with the same key answers the order the first request placed.
+// ?wait=5s (at most 30s) makes the checkout synchronous: the answer comes
+// once the order is final, or when the wait ends with still_running true.
 func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
+	wait, err := app.ParseFinalWait("wait", r.URL.Query().Get("wait"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var req placeOrderRequest
 	if status, err := decodeJSON(w, r, &req); err != nil {
 		s.writeErrorStatus(w, r, status, err)
@@ -38,9 +45,18 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	var running *bool
+	if wait > 0 {
+		var final bool
+		if o, final, err = s.app.Queries.AwaitFinalOrder.Handle(r.Context(), actor(r), o.ID, wait); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		running = new(!final)
+	}
 	w.Header().Set("Location", "/api/v1/orders/"+o.ID)
 	// The saga of an order is keyed by the order id.
-	writeJSON(w, http.StatusCreated, placeOrderResponse{Order: orderResponse(o), SagaID: o.ID})
+	writeJSON(w, http.StatusCreated, placeOrderResponse{Order: orderResponse(o), SagaID: o.ID, StillRunning: running})
 }
 
 func (s *server) order(w http.ResponseWriter, r *http.Request) {
