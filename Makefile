@@ -10,7 +10,7 @@ BIN     := bin/orderflow
 DEPS    := deploy/local/deps
 GOFLAGS ?=
 
-.PHONY: help run test deps stop status clean build migrate generate lint bench
+.PHONY: help run test deps stop status clean build migrate generate lint bench deploy-check helm cluster-up cluster-down cluster-status drill drill-short
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,42 @@ run: deps build ## start the dependencies, migrate and serve everything on :8080
 test: deps ## start the dependencies and run the whole suite against them
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 45m ./...
+	$(MAKE) deploy-check
+	$(MAKE) drill-short
+
+HELM_VERSION := v3.22.0
+
+deploy-check: ## lint, render and validate the Helm chart; validate the compose file (offline, deploy/check)
+	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+CLUSTER := deploy/local/cluster
+
+cluster-up: build ## run orderflow as a local cluster: lb on :8080, 2x api, worker, relay, projector
+	$(CLUSTER) up
+
+cluster-down: ## stop the local cluster
+	$(CLUSTER) down
+
+cluster-status: ## processes of the local cluster: role, pid, readiness, partitions held
+	$(CLUSTER) status
+
+# Drills kill processes and servers: run `make drill` only against servers
+# of your own (see docs/resilience.md for a private set on other ports).
+drill: build ## every crash drill against the local cluster (docs/resilience.md)
+	$(CLUSTER) up
+	$(BIN) drill --url http://127.0.0.1:$${ORDERFLOW_LB_PORT:-8080}/graphql
+
+# The short drill of make test kills only orderflow processes (never a
+# server), in a cluster of its own: its own namespace and ports.
+drill-short: build ## a short drill (a worker killed, a rolling restart) on a cluster of its own
+	export ORDERFLOW_NAMESPACE=drillshort ORDERFLOW_LB_PORT=8680 ORDERFLOW_CLUSTER_BASE_PORT=8680 \
+		ORDERFLOW_CLUSTER_DIR=$(CURDIR)/.local/drill-short ORDERFLOW_DEV=true; \
+	$(CLUSTER) up && \
+	$(BIN) drill --url http://127.0.0.1:8680/graphql --scenarios "one worker,rolling" --duration 30s --fault-at 12s --down 8s; \
+	rc=$$?; $(CLUSTER) down; exit $$rc
+
+helm: ## install the helm CLI (a Go module) into bin/
+	GOBIN=$(CURDIR)/bin $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 deps: ## start PostgreSQL, Kafka, Elasticsearch and Prometheus (idempotent)
 	$(DEPS) start

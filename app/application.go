@@ -44,6 +44,8 @@ type Queries struct {
 	Product      ProductHandler
 	Customer     CustomerHandler
 	OrderEvents  OrderEventsHandler
+	// AwaitFinalOrder is the synchronous checkout's wait.
+	AwaitFinalOrder AwaitFinalOrderHandler
 	// OrderStatusChanged streams an order's states (subscriptions).
 	OrderStatusChanged OrderStatusChangedHandler
 	// ProjectionStatus shows the read models' lag (operators).
@@ -150,6 +152,8 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			Product:      ProductHandler{d},
 			Customer:     CustomerHandler{d},
 			OrderEvents:  OrderEventsHandler{d},
+
+			AwaitFinalOrder: AwaitFinalOrderHandler{d},
 
 			OrderStatusChanged: OrderStatusChangedHandler{d},
 			ProjectionStatus:   ProjectionStatusHandler{d},

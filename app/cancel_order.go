@@ -14,6 +14,18 @@ import (
 	"github.com/orderflow/orderflow/query"
 )
 
+// cancellationNamespace derives the message ids of cancellation requests.
+var cancellationNamespace = uuid.MustParse("b3c1f0a2-6d4e-4f1b-8a7c-2e9d5f3b1c60")
+
+// CancellationID is the message id of a cancellation request: the same
+// caller asking to cancel the same order for the same reason sends the same
+// message, so a retry (after an answer that never came, or one that said
+// the outcome is unknown) is recognised by the inbox and answers with the
+// order as it stands, whatever happened to it since.
+func CancellationID(orderID, requestedBy, reason string) string {
+	return uuid.NewSHA1(cancellationNamespace, []byte(orderID+"\x00"+requestedBy+"\x00"+reason)).String()
+}
+
 // CancelOrderHandler records a cancellation request; the saga compensates
 // whatever was done and ends the order CANCELLED. A confirmed order cannot
 // be cancelled (CONFLICT).
@@ -46,7 +58,7 @@ func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, or
 	cmd := messages.CancelOrder{OrderID: orderID, Reason: reason, RequestedBy: actor.Subject}
 	var cancelled query.Order
 	err = h.d.execute(cmd, func() error {
-		_, err := h.d.h.CancelOrder(ctx, handlers.Message{ID: uuid.NewString(), CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
+		_, err := h.d.h.CancelOrder(ctx, handlers.Message{ID: CancellationID(orderID, actor.Subject, reason), CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
 			View: func(o *ordering.Order) { cancelled = query.OrderFromAggregate(o) },
 		})
 		return err

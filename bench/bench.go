@@ -403,12 +403,16 @@ func (r *runner) resolveUnknown(ctx context.Context) {
 	if len(unknown) == 0 {
 		return
 	}
-	r.logger.Info("resending placements without a definite answer", "orders", len(unknown))
+	r.logger.Info("resending placements without a definite answer", "orders", len(unknown), "for", r.cfg.ResendFor)
+	until := time.Now().Add(r.cfg.ResendFor)
 	_ = parallel(ctx, r.cfg.CheckConcurrency, len(unknown), func(i int) error {
 		rec := unknown[i]
-		for attempt := 0; attempt < 5 && ctx.Err() == nil; attempt++ {
+		for attempt := 0; ctx.Err() == nil; attempt++ {
 			if attempt > 0 {
-				sleep(ctx, time.Duration(attempt)*time.Second)
+				if time.Now().After(until) {
+					return nil
+				}
+				sleep(ctx, resendDelay(attempt))
 			}
 			o, err := r.client.PlaceOrder(ctx, rec.customer.Token, rec.key, rec.lines)
 			if err == nil {
@@ -425,6 +429,15 @@ func (r *runner) resolveUnknown(ctx context.Context) {
 		}
 		return nil
 	})
+}
+
+// maxResendDelay caps the wait between two re-sends of one placement.
+const maxResendDelay = 5 * time.Second
+
+// resendDelay is the wait before re-send attempt (1, 2, ...): a second
+// more per attempt, capped.
+func resendDelay(attempt int) time.Duration {
+	return min(time.Duration(attempt)*time.Second, maxResendDelay)
 }
 
 // waitReleased waits until no product of the run has stock reserved and

@@ -81,6 +81,16 @@ type Config struct {
 	// CheckConcurrency is how many requests set-up and the invariant
 	// checks send in parallel.
 	CheckConcurrency int
+	// ResendFor bounds how long, after the load, a placement that got no
+	// definite answer keeps being sent again with its idempotency key
+	// (every ResendInterval at most), as a client riding out an outage
+	// would: only a placement still unanswered after it fails the run.
+	ResendFor time.Duration
+	// AllowSystemFailures counts orders that ended FAILED because the
+	// system gave up on them (SAGA_TIMEOUT, COMPENSATION_FAILED) as
+	// outcomes instead of failures of the run: for runs that inject a
+	// payment provider that never answers. Drills leave it off.
+	AllowSystemFailures bool
 	// IdempotencySample is how many placed orders are sent again with
 	// their idempotency key after settling, to check that they name the
 	// same order.
@@ -117,6 +127,7 @@ func DefaultConfig() Config {
 		WSConnections:     16,
 		SettleTimeout:     10 * time.Minute,
 		RequestTimeout:    30 * time.Second,
+		ResendFor:         5 * time.Minute,
 		CheckConcurrency:  16,
 		IdempotencySample: 50,
 		Seed:              1,
@@ -186,6 +197,9 @@ func (c Config) Validate() error {
 	}
 	if c.SettleTimeout <= 0 || c.RequestTimeout <= 0 {
 		errs = append(errs, errors.New("settle and request timeouts must be positive"))
+	}
+	if c.ResendFor < 0 {
+		errs = append(errs, errors.New("resend-for must not be negative"))
 	}
 	if c.CheckConcurrency < 1 {
 		errs = append(errs, errors.New("check concurrency must be at least 1"))

@@ -29,7 +29,8 @@
 //     time, exact whatever the polling, when bench and server clocks agree.
 //  3. Settle: placements that got no definite answer (timeouts, lost
 //     connections, INTERNAL) are sent again with their idempotency key to
-//     learn their order; then the bench waits, up to --settle-timeout, for
+//     learn their order, for up to --resend-for (5 min) at growing
+//     intervals, as a client riding out an outage would; then the bench waits, up to --settle-timeout, for
 //     every order to be final and every reservation and hold released.
 //  4. Check: the invariants in invariants.go, read back through the API.
 //     Any violation fails the run (non-zero exit).
@@ -42,6 +43,10 @@
 // (and flag) of `orderflow all`, documented with that command. The bench
 // only reports what the server answers — failure codes such as
 // PAYMENT_FAILED or SAGA_TIMEOUT in the outcomes, error codes per
-// operation — and records a free --label (e.g. the fault settings) in its
+// operation. An order the system gave up on (FAILED with SAGA_TIMEOUT or
+// COMPENSATION_FAILED, the latter also for a parked saga) fails the run
+// (invariant "no order failed by the system") unless
+// --allow-system-failures says the run injects such faults on purpose.
+// It records a free --label (e.g. the fault settings) in its
 // results so runs can be told apart.
 package bench

@@ -30,6 +30,11 @@ const (
 	// InvIdempotent: a placement sent again with a used key answers the
 	// same order and changes nothing.
 	InvIdempotent = "idempotent re-send"
+	// InvNoSystemFailure: no order ended FAILED because the system gave up
+	// on it (SAGA_TIMEOUT, COMPENSATION_FAILED): under a fault the saga
+	// must wait and finish the order. Config.AllowSystemFailures turns it
+	// off for runs that inject such failures on purpose.
+	InvNoSystemFailure = "no order failed by the system"
 	// InvStock: per product, initial stock = available + units of its
 	// CONFIRMED orders, nothing left reserved, never below zero.
 	InvStock = "stock conserved"
@@ -181,6 +186,14 @@ func verifyOrder(rec *orderRecord, o Order, events []OrderEvent) *orderCheck {
 	return c
 }
 
+// SystemFailure reports an order that ended because the system gave up
+// on it rather than because a service refused it: FAILED with
+// SAGA_TIMEOUT or COMPENSATION_FAILED (the latter also marks a saga
+// parked for an operator).
+func SystemFailure(status, code string) bool {
+	return status == "FAILED" && (code == "SAGA_TIMEOUT" || code == "COMPENSATION_FAILED")
+}
+
 func equalCounts(a, b map[string]int) bool {
 	if len(a) != len(b) {
 		return false
@@ -199,8 +212,11 @@ func equalCounts(a, b map[string]int) bool {
 // the event store for a moment, but not past the settle timeout.
 func (r *runner) checkInvariants(ctx context.Context, deadline time.Time) []InvariantResult {
 	const maxRechecks = 10
-	set := newInvariantSet(InvPlacementsAnswered, InvOrdersFinal, InvNoneLost, InvAsRequested, InvReadModel,
-		InvIdempotent, InvStock, InvCredit)
+	names := []string{InvPlacementsAnswered, InvOrdersFinal, InvNoneLost, InvAsRequested, InvReadModel}
+	if !r.cfg.AllowSystemFailures {
+		names = append(names, InvNoSystemFailure)
+	}
+	set := newInvariantSet(append(names, InvIdempotent, InvStock, InvCredit)...)
 
 	orders := r.snapshot()
 	var placed []*orderRecord
@@ -261,6 +277,12 @@ func (r *runner) checkInvariants(ctx context.Context, deadline time.Time) []Inva
 		for inv, problems := range c.problems {
 			for _, p := range problems {
 				set.violate(inv, "%s", p)
+			}
+		}
+		if !r.cfg.AllowSystemFailures {
+			set.checked(InvNoSystemFailure, 1)
+			if code := c.order.FailureCode(); SystemFailure(c.order.Status, code) {
+				set.violate(InvNoSystemFailure, "order %s (%s #%d) ended %s/%s", rec.id, rec.scenario, rec.seq, c.order.Status, code)
 			}
 		}
 		if c.order.Status == "CONFIRMED" {

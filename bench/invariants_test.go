@@ -119,3 +119,24 @@ func TestFinalEventTime(t *testing.T) {
 	_, ok = finalEventTime(events[:1])
 	require.False(t, ok)
 }
+
+// Orders the system gave up on are failures of a drill, whatever the
+// invariants of stock and credit say; refusals by a service are not.
+func TestSystemFailuresAreTold(t *testing.T) {
+	t.Parallel()
+	require.True(t, SystemFailure("FAILED", "SAGA_TIMEOUT"))
+	require.True(t, SystemFailure("FAILED", "COMPENSATION_FAILED"))
+	require.False(t, SystemFailure("CANCELLED", "PAYMENT_FAILED"))
+	require.False(t, SystemFailure("CANCELLED", "INVENTORY_UNAVAILABLE"))
+	require.False(t, SystemFailure("CONFIRMED", ""))
+}
+
+// An unanswered placement is re-sent a second later per attempt, at most
+// every five seconds: a client riding out an outage of minutes.
+func TestResendDelayGrowsAndIsCapped(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, time.Second, resendDelay(1))
+	require.Equal(t, 3*time.Second, resendDelay(3))
+	require.Equal(t, maxResendDelay, resendDelay(100))
+	require.Equal(t, 5*time.Minute, DefaultConfig().ResendFor)
+}

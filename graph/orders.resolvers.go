@@ -8,18 +8,31 @@ package graph
 import (
 	"context"
 
+	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/graph/generated"
 	"github.com/orderflow/orderflow/graph/model"
 )
 
 // PlaceOrder is the resolver for the placeOrder field.
-func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error) {
+func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput, waitForFinal *string) (*model.PlaceOrderPayload, error) {
+	wait, err := app.ParseFinalWait("waitForFinal", deref(waitForFinal))
+	if err != nil {
+		return nil, err
+	}
 	o, err := r.app.Commands.PlaceOrder.Handle(ctx, actor(ctx), placeOrderCommand(input))
 	if err != nil {
 		return nil, err
 	}
+	running := false
+	if wait > 0 {
+		var final bool
+		if o, final, err = r.app.Queries.AwaitFinalOrder.Handle(ctx, actor(ctx), o.ID, wait); err != nil {
+			return nil, err
+		}
+		running = !final
+	}
 	// The saga of an order is keyed by the order id.
-	return &model.PlaceOrderPayload{Order: orderModel(o), SagaID: o.ID}, nil
+	return &model.PlaceOrderPayload{Order: orderModel(o), SagaID: o.ID, StillRunning: running}, nil
 }
 
 // CancelOrder is the resolver for the cancelOrder field.

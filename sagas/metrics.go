@@ -16,6 +16,7 @@ type metrics struct {
 	failed        *prometheus.CounterVec
 	compensations *prometheus.CounterVec
 	timeouts      *prometheus.CounterVec
+	unsent        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -41,11 +42,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "saga_deadline_total",
 			Help: "Saga deadlines that passed, by saga type and phase: each re-sends the phase's commands or gives up.",
 		}, []string{"saga_type", "phase"}),
+		unsent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "saga_unsent_attempts_total",
+			Help: "Saga attempts whose commands never reached Kafka, by saga type and phase: they are sent again without counting against the attempts.",
+		}, []string{"saga_type", "phase"}),
 	}
 	// Present from the start, so a failure rate is 0 rather than absent
 	// while nothing has failed.
 	m.succeeded.WithLabelValues(SagaType)
-	reg.MustRegister(m.duration, m.succeeded, m.failed, m.compensations, m.timeouts)
+	reg.MustRegister(m.duration, m.succeeded, m.failed, m.compensations, m.timeouts, m.unsent)
 	return m
 }
 

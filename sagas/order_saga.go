@@ -125,12 +125,17 @@ type State struct {
 	// request, because ConfirmOrder may still land first.
 	TimedOut *Failure `json:"timedOut,omitempty"`
 	// Compensations lists what was undone, e.g. "PAYMENT_AUTHORIZED:VoidPayment".
-	Compensations []string  `json:"compensations,omitempty"`
-	Attempts      int       `json:"attempts"`
-	Deadline      time.Time `json:"deadline,omitzero"`
-	StartedAt     time.Time `json:"startedAt"`
-	EndedAt       time.Time `json:"endedAt,omitzero"`
-	Outcome       Outcome   `json:"outcome,omitempty"`
+	Compensations []string `json:"compensations,omitempty"`
+	Attempts      int      `json:"attempts"`
+	// Unsent is set when the commands of the current attempt never reached
+	// Kafka (the broker was down or unreachable): the next deadline sends
+	// them again without counting an attempt, since nobody could have
+	// answered a command nobody received (see OnDeadline).
+	Unsent    bool      `json:"unsent,omitempty"`
+	Deadline  time.Time `json:"deadline,omitzero"`
+	StartedAt time.Time `json:"startedAt"`
+	EndedAt   time.Time `json:"endedAt,omitzero"`
+	Outcome   Outcome   `json:"outcome,omitempty"`
 }
 
 // Command is a command the saga wants sent. ID is stable for the same
@@ -232,9 +237,20 @@ func (s *State) Handle(e messages.Event, now time.Time, p Policy, jitter func() 
 // the outstanding commands are sent again with a growing backoff, and when
 // the attempts are used up the saga compensates (SAGA_TIMEOUT) or, if it
 // was already compensating, parks for an operator (COMPENSATION_FAILED).
+//
+// Only silence counts: an attempt whose commands never reached Kafka
+// (Unsent) is sent again at the same backoff without using up an attempt,
+// so a broker outage of any length is waited out and the saga carries on
+// where it stood once the broker is back. Refusals never wait for a
+// deadline: they arrive as events and compensate at once.
 func (s *State) OnDeadline(now time.Time, p Policy, jitter func() float64) Decision {
 	if !s.Active() {
 		return Decision{}
+	}
+	if s.Unsent {
+		s.Unsent = false
+		s.arm(now, p, jitter)
+		return Decision{Commands: s.outstanding()}
 	}
 	s.Attempts++
 	if s.Attempts < p.MaxAttempts {
@@ -530,6 +546,7 @@ func (s *State) endOutcome() Outcome {
 // arm sets the next deadline: StepTimeout doubled per attempt, capped, with
 // up to 20% jitter so retries of many sagas do not arrive in lockstep.
 func (s *State) arm(now time.Time, p Policy, jitter func() float64) {
+	s.Unsent = false
 	d := p.StepTimeout << min(s.Attempts, 16)
 	if p.MaxBackoff > 0 && d > p.MaxBackoff {
 		d = p.MaxBackoff

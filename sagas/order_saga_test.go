@@ -1896,3 +1896,26 @@ func TestTimeoutWhileConfirmingCancelsFirst(t *testing.T) {
 	require.True(t, s.Failure.Fail)
 	require.Equal(t, []messages.Command{voidCmd()}, plain(cmds))
 }
+
+// An attempt that never reached Kafka is sent again at the same backoff
+// and does not use up the budget; once sent, silence counts as before.
+func TestUnsentAttemptsAreNotCounted(t *testing.T) {
+	t.Parallel()
+	s, _ := Start(placedOrder(twoLines()...), t0, testPolicy, noJitter)
+	now := t0
+	for range 10 * testPolicy.MaxAttempts {
+		s.Unsent = true
+		now = s.Deadline
+		d := s.OnDeadline(now, testPolicy, noJitter)
+		require.Equal(t, PhaseReserving, s.Phase)
+		require.Zero(t, s.Attempts)
+		require.Len(t, d.Commands, 2, "both reservations are sent again")
+		require.Equal(t, now.Add(testPolicy.StepTimeout), s.Deadline)
+	}
+	for range testPolicy.MaxAttempts {
+		now = s.Deadline
+		s.OnDeadline(now, testPolicy, noJitter)
+	}
+	require.Equal(t, PhaseEnding, s.Phase, "silence after sending still times out")
+	require.Equal(t, errcode.SagaTimeout, s.Failure.Code)
+}

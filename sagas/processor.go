@@ -349,6 +349,7 @@ func (p *Processor) send(ctx context.Context, st *State, d Decision) {
 			defer cancel()
 			if err := p.sendAll(ctx, st, d); err != nil {
 				p.logger.Warn("saga command not sent, the deadline will send it again", "order_id", st.OrderID, "deadline", st.Deadline, "error", err)
+				p.markUnsent(ctx, st)
 			}
 		}
 		p.sending <- struct{}{}
@@ -374,6 +375,28 @@ func (p *Processor) send(ctx context.Context, st *State, d Decision) {
 	p.metrics.observe(st, d)
 	if d.Finished {
 		p.logger.Info("saga finished", "order_id", st.OrderID, "outcome", st.Outcome, "duration", st.EndedAt.Sub(st.StartedAt))
+	}
+}
+
+// markUnsentTimeout bounds recording an unsent attempt.
+const markUnsentTimeout = 5 * time.Second
+
+// markUnsent records that the attempt st sent did not reach Kafka, so its
+// deadline does not count it (see State.OnDeadline). If PostgreSQL cannot
+// record it either, the attempt counts, as before: the saga is not worse
+// off than without the mark.
+func (p *Processor) markUnsent(ctx context.Context, st *State) {
+	if !st.Active() || st.Deadline.IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markUnsentTimeout)
+	defer cancel()
+	marked, err := p.store.markUnsent(ctx, st)
+	switch {
+	case err != nil:
+		p.logger.Warn("unsent saga attempt not recorded, it counts against the attempts", "order_id", st.OrderID, "error", err)
+	case marked:
+		p.metrics.unsent.WithLabelValues(SagaType, string(st.Phase)).Inc()
 	}
 }
 

@@ -123,6 +123,23 @@ func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventIDs []string
 	return nil
 }
 
+// markUnsent records that the commands st sent for its current attempt
+// never reached Kafka, unless the saga moved on meanwhile (another phase,
+// attempt or deadline: then these commands are no longer what it waits on).
+func (s store) markUnsent(ctx context.Context, st *State) (bool, error) {
+	deadline, err := json.Marshal(st.Deadline)
+	if err != nil {
+		return false, fmt.Errorf("encode deadline of saga %s: %w", st.OrderID, err)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE sagas.order_sagas SET state = jsonb_set(state, '{unsent}', 'true'), updated_at = now()
+		WHERE order_id = $1 AND phase = $2 AND (state->>'attempts')::int = $3 AND state->'deadline' = $4::jsonb`,
+		st.OrderID, string(st.Phase), st.Attempts, string(deadline))
+	if err != nil {
+		return false, fmt.Errorf("mark saga %s unsent: %w", st.OrderID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // due lists up to limit sagas whose deadline passed, oldest first.
 func (s store) due(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT order_id FROM sagas.order_sagas WHERE deadline <= $1 ORDER BY deadline LIMIT $2`, now, limit)

@@ -49,6 +49,8 @@ func benchCommand() command {
 			fs.DurationVar(&cfg.SettleTimeout, "settle-timeout", cfg.SettleTimeout, "how long to wait after the load for every order to end")
 			fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "timeout of each HTTP request")
 			fs.IntVar(&cfg.CheckConcurrency, "check-concurrency", cfg.CheckConcurrency, "parallel requests of set-up and the invariant checks")
+			fs.DurationVar(&cfg.ResendFor, "resend-for", cfg.ResendFor, "how long a placement without a definite answer keeps being re-sent with its idempotency key after the load")
+			fs.BoolVar(&cfg.AllowSystemFailures, "allow-system-failures", false, "count orders FAILED with SAGA_TIMEOUT or COMPENSATION_FAILED as outcomes, not as failures of the run (for runs injecting such faults)")
 			fs.IntVar(&cfg.IdempotencySample, "idempotency-sample", cfg.IdempotencySample, "settled orders re-sent with their key to check idempotency")
 			fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the choice of customers, products and quantities")
 			fs.StringVar(&cfg.Label, "label", "", "free note stored in the results, e.g. the server's fault-injection settings")

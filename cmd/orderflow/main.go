@@ -43,6 +43,10 @@ func commands() []command {
 		redriveCommand(),
 		tokenCommand(),
 		benchCommand(),
+		probeCommand(),
+		lbCommand(),
+		groupsCommand(),
+		drillCommand(),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -18,16 +19,28 @@ import (
 type role func(svc *service.Service, srv *server.Server) (func(ctx context.Context) error, error)
 
 // runRoles runs the given roles in one process behind one HTTP server.
+//
+// The server answers at once: /healthz ok, /readyz failing until the
+// process is connected. A server (PostgreSQL, Kafka, Elasticsearch) that
+// is down at start is waited for, with the reason in /readyz, instead of
+// the process exiting. On SIGTERM the server drains (see server.Run)
+// while the loops stop.
 func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger *slog.Logger, _ []string) error {
 	return func(ctx context.Context, cfg config.Config, logger *slog.Logger, _ []string) error {
-		svc, err := service.Open(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		defer svc.Close()
-		srv := server.New(cfg.HTTPAddr, svc.Metrics, logger, svc.ReadinessChecks()...)
+		srv := server.New(cfg.HTTPAddr, nil, logger)
+		srv.DrainDelay = cfg.DrainDelay
+		srv.SetStarting("connecting to PostgreSQL, Kafka and Elasticsearch")
 
 		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return srv.Run(ctx, cfg.ShutdownTimeout) })
+		svc, err := openWaiting(ctx, cfg, logger, srv)
+		if err != nil {
+			if werr := g.Wait(); werr != nil && !errors.Is(werr, context.Canceled) {
+				return werr
+			}
+			return nil // stopped while waiting
+		}
+		defer svc.Close()
 		for _, r := range roles {
 			loop, err := r(svc, srv)
 			if err != nil {
@@ -37,12 +50,41 @@ func runRoles(roles ...role) func(ctx context.Context, cfg config.Config, logger
 				g.Go(func() error { return loop(ctx) })
 			}
 		}
-		g.Go(func() error { return srv.Run(ctx, cfg.ShutdownTimeout) })
+		srv.MountMetrics(svc.Metrics)
+		srv.SetChecks(svc.ReadinessChecks()...)
+		srv.SetStarting("")
+		logger.Info("roles started")
 		err = g.Wait()
 		if errors.Is(err, context.Canceled) {
 			return nil
 		}
 		return err
+	}
+}
+
+// maxStartWait caps the wait between two attempts to connect at start.
+const maxStartWait = 5 * time.Second
+
+// openWaiting connects to the servers, trying again until they answer or
+// ctx ends; meanwhile /readyz says what is missing.
+func openWaiting(ctx context.Context, cfg config.Config, logger *slog.Logger, srv *server.Server) (*service.Service, error) {
+	wait := 250 * time.Millisecond
+	for {
+		svc, err := service.Open(ctx, cfg, logger)
+		if err == nil {
+			return svc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		logger.Warn("servers not reachable, waiting for them", "retry_in", wait, "error", err)
+		srv.SetStarting(err.Error())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxStartWait)
 	}
 }
 

@@ -22,6 +22,14 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
+// ErrOutcomeUnknown marks a command whose commit failed: the database may
+// have committed it before the connection failed, or not. Every error of
+// Execute and ExecuteForCaller without it means nothing was recorded. A
+// caller waiting for the answer must not report either as a plain
+// failure: the same message id (for an order, the same idempotency key)
+// sent again finds out, since the inbox applies it once.
+var ErrOutcomeUnknown = errors.New("the database did not confirm the commit, its outcome is unknown")
+
 // Aggregate is what the executor folds events into and asks to decide.
 type Aggregate interface {
 	Apply(messages.Event)
@@ -212,7 +220,7 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 		}
 		if err := tx.Commit(ctx); err != nil {
 			e.ok = false
-			return Result{}, nil, fmt.Errorf("commit stream %s: %w", streamID, err)
+			return Result{}, nil, fmt.Errorf("commit stream %s: %w: %w", streamID, ErrOutcomeUnknown, err)
 		}
 		for _, ev := range res.Events {
 			e.agg.Apply(ev)

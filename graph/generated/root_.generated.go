@@ -118,7 +118,7 @@ type ComplexityRoot struct {
 		CancelOrder       func(childComplexity int, orderID string, reason *string) int
 		CreateProduct     func(childComplexity int, input model.CreateProductInput) int
 		DiscardDeadLetter func(childComplexity int, id string, reason string) int
-		PlaceOrder        func(childComplexity int, input model.PlaceOrderInput) int
+		PlaceOrder        func(childComplexity int, input model.PlaceOrderInput, waitForFinal *string) int
 		RedriveOrderSaga  func(childComplexity int, orderID string) int
 		RegisterCustomer  func(childComplexity int, input model.RegisterCustomerInput) int
 		ReplayDeadLetters func(childComplexity int, ids []string, aggregateID *string) int
@@ -215,8 +215,9 @@ type ComplexityRoot struct {
 	}
 
 	PlaceOrderPayload struct {
-		Order  func(childComplexity int) int
-		SagaID func(childComplexity int) int
+		Order        func(childComplexity int) int
+		SagaID       func(childComplexity int) int
+		StillRunning func(childComplexity int) int
 	}
 
 	Product struct {
@@ -734,7 +735,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput)), true
+		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput), args["waitForFinal"].(*string)), true
 
 	case "Mutation.redriveOrderSaga":
 		if e.ComplexityRoot.Mutation.RedriveOrderSaga == nil {
@@ -1231,6 +1232,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PlaceOrderPayload.SagaID(childComplexity), true
+
+	case "PlaceOrderPayload.stillRunning":
+		if e.ComplexityRoot.PlaceOrderPayload.StillRunning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlaceOrderPayload.StillRunning(childComplexity), true
 
 	case "Product.available":
 		if e.ComplexityRoot.Product.Available == nil {
@@ -1920,7 +1928,16 @@ type Order {
   version: Int!
 }
 
-type PlaceOrderPayload { order: Order! sagaId: ID! }
+type PlaceOrderPayload {
+  order: Order!
+  sagaId: ID!
+  """
+  With waitForFinal: true when the wait ended before the order was final
+  (order is then the order as it stands; query it or subscribe for the
+  rest). Always false without waitForFinal.
+  """
+  stillRunning: Boolean!
+}
 
 """
 One event of an order's story. correlationId is the order's id for every
@@ -2026,7 +2043,14 @@ type Query {
 }
 
 type Mutation {
-  placeOrder(input: PlaceOrderInput!): PlaceOrderPayload!
+  """
+  Places an order (answered PENDING). waitForFinal (e.g. "5s", at most
+  30s) makes the checkout synchronous: the answer comes once the order is
+  CONFIRMED, CANCELLED or FAILED, or when the wait ends (stillRunning).
+  A retry with the same idempotencyKey, on any replica, waits for the same
+  order.
+  """
+  placeOrder(input: PlaceOrderInput!, waitForFinal: String): PlaceOrderPayload!
   cancelOrder(
     orderId: ID!
     "Optional; at most 500 characters, no control characters."
@@ -2529,6 +2553,8 @@ func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, f
 		return ec.fieldContext_PlaceOrderPayload_order(ctx, field)
 	case "sagaId":
 		return ec.fieldContext_PlaceOrderPayload_sagaId(ctx, field)
+	case "stillRunning":
+		return ec.fieldContext_PlaceOrderPayload_stillRunning(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlaceOrderPayload", field.Name)
 }

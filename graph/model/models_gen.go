@@ -331,6 +331,10 @@ type PlaceOrderInput struct {
 type PlaceOrderPayload struct {
 	Order  *Order `json:"order"`
 	SagaID string `json:"sagaId"`
+	// With waitForFinal: true when the wait ended before the order was final
+	// (order is then the order as it stands; query it or subscribe for the
+	// rest). Always false without waitForFinal.
+	StillRunning bool `json:"stillRunning"`
 }
 
 type Product struct {

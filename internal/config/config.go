@@ -87,6 +87,11 @@ type Config struct {
 
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long a stopping process answers /readyz with 503
+	// while still serving, before it stops accepting: the time a load
+	// balancer (or Kubernetes' endpoints) needs to stop sending it new
+	// requests. It counts against ShutdownTimeout (at most half of it).
+	DrainDelay time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 }
@@ -184,6 +189,7 @@ func Default() Config {
 		RetryLevels:       []time.Duration{5 * time.Second, time.Minute, 10 * time.Minute, time.Hour},
 		Retention:         7 * 24 * time.Hour,
 		ShutdownTimeout:   15 * time.Second,
+		DrainDelay:        time.Second,
 		LogLevel:          "info",
 	}
 }
@@ -257,6 +263,9 @@ func (c Config) Validate() error {
 	}
 	if c.Retention < 0 || (c.Retention > 0 && c.Retention < time.Hour) {
 		bad("retention", c.Retention, "must be at least 1h, longer than any redelivery (0 keeps everything)")
+	}
+	if c.DrainDelay < 0 {
+		bad("drain-delay", c.DrainDelay, "must not be negative")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", c.ShutdownTimeout, "must be positive")
@@ -378,6 +387,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 	fs.DurationVar(&c.Retention, "retention",
 		c.Retention, usage("how long replayed and discarded dead letters, handled inbox rows and processed events are kept (0: forever)", "retention"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, usage("graceful stop deadline", "shutdown-timeout"))
+	fs.DurationVar(&c.DrainDelay, "drain-delay", c.DrainDelay, usage("after SIGTERM, how long /readyz fails while requests are still served, so balancers move away", "drain-delay"))
 	fs.IntVar(&c.MaxPendingCommands, "max-pending-commands", c.MaxPendingCommands,
 		usage("commands an API process runs at once at most; more are refused before they run, retryable (0: 512)", "max-pending-commands"))
 

@@ -7,6 +7,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -30,6 +31,10 @@ func init() {
 // ProtocolVersion is the Kafka protocol spoken to the brokers. Watermill's
 // default (1.0) is refused by Kafka 4; 3.9 is what deploy/local runs.
 var ProtocolVersion = sarama.V3_9_0_0
+
+// ConsumerSessionTimeout is how long a consumer group waits for a member
+// that stopped heartbeating (killed) before its partitions move.
+const ConsumerSessionTimeout = 6 * time.Second
 
 // ProducerMaxMessageBytes is every producer's Producer.MaxMessageBytes.
 // Sarama fills a record batch up to it, counting records uncompressed; the
@@ -75,7 +80,9 @@ const producerBatchMessages = 64
 // written still sees them.
 func SaramaConfig(clientID string) *sarama.Config {
 	c := sarama.NewConfig()
-	c.ClientID = clientID
+	// The process id makes each process's consumer-group members
+	// recognisable (orderflow groups, deploy/local/cluster status).
+	c.ClientID = fmt.Sprintf("%s-%d", clientID, os.Getpid())
 	c.Version = ProtocolVersion
 
 	c.Producer.Idempotent = true
@@ -93,7 +100,23 @@ func SaramaConfig(clientID string) *sarama.Config {
 
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.Return.Errors = true
+	// Consumer groups and failover. A member that dies without leaving
+	// (kill -9, a lost node) holds its partitions until its session times
+	// out; every other member learns of a rebalance at its next heartbeat.
+	// With sarama's defaults (10 s session, 3 s heartbeat) a killed worker
+	// stalled its partitions for 10-13 s, and since an order passes five
+	// consumer groups, nearly every order. Heartbeats every 500 ms and the
+	// broker's smallest session timeout (group.min.session.timeout.ms,
+	// 6 s) halve that; see TestKilledMemberIsReplacedWithinTheSessionTimeout.
+	// The eager sticky assignor stays: sarama v1.61's cooperative-sticky
+	// (KIP-429) was measured to pause the partitions a member keeps for
+	// longer than an eager rebalance does (about one heartbeat, as marking
+	// offsets waits for the join; see TestMemberJoiningHardlyPausesTheOthers),
+	// and static membership would make a restarted member wait out its own
+	// session instead of rejoining at once.
 	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
+	c.Consumer.Group.Session.Timeout = ConsumerSessionTimeout
+	c.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
 
 	c.Metadata.Retry.Max = 5
 	c.Metadata.Retry.Backoff = 250 * time.Millisecond

@@ -100,6 +100,9 @@ type placedOrderJSON struct {
 	SagaID              string     `json:"saga_id"`
 	Links               orderLinks `json:"links"`
 	Version             int        `json:"version"`
+	// StillRunning, only with ?wait=, is true when the wait ended before
+	// the order was final.
+	StillRunning *bool `json:"still_running,omitempty"`
 }
 
 type orderLinks struct {

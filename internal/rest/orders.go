@@ -25,8 +25,15 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 // placeOrder answers 201 with the placed order's id, status, estimated
 // completion and links, and its Location. A retry with the same key
 // answers the order the first request placed. A malformed request is 400,
-// a well-formed order the domain refuses 422.
+// a well-formed order the domain refuses 422. ?wait=5s (at most 30s) makes
+// the checkout synchronous: the answer comes once the order is final, or
+// when the wait ends with still_running true.
 func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
+	wait, err := app.ParseFinalWait("wait", r.URL.Query().Get("wait"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var req placeOrderRequest
 	if status, err := decodeJSON(w, r, &req); err != nil {
 		s.writeErrorStatus(w, r, status, err)
@@ -46,6 +53,15 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
 		s.writeErrorStatus(w, r, status, err)
 		return
 	}
+	var running *bool
+	if wait > 0 {
+		var final bool
+		if o, final, err = s.app.Queries.AwaitFinalOrder.Handle(r.Context(), actor(r), o.ID, wait); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		running = new(!final)
+	}
 	links := linksOf(o.ID)
 	w.Header().Set("Location", links.Self)
 	writeJSON(w, http.StatusCreated, placedOrderJSON{
@@ -53,9 +69,10 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
 		Status:              placementStatus(o.Status),
 		EstimatedCompletion: s.app.Queries.EstimateCompletion.Handle(o),
 		// The saga of an order is keyed by the order id.
-		SagaID:  o.ID,
-		Links:   links,
-		Version: o.Version,
+		SagaID:       o.ID,
+		Links:        links,
+		Version:      o.Version,
+		StillRunning: running,
 	})
 }
 

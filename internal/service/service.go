@@ -59,6 +59,9 @@ type Service struct {
 
 	// SagaConfig tunes the order saga (deadlines, attempts).
 	SagaConfig sagas.Config
+	// SagaSender, if set, wraps the command bus as the saga sends on it:
+	// tests put a broker outage between the saga and Kafka with it.
+	SagaSender func(sagas.CommandSender) sagas.CommandSender
 
 	// BatchMiddleware wraps the batch handler of every consumer on the
 	// shared consumer loop (internal/consumer: the command topics', the
@@ -482,7 +485,11 @@ func (s *Service) Sagas() (*sagas.Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.sagas = sagas.NewProcessor(s.SagaConfig, s.Pools[config.Ordering], s.Handlers(), b, s.Metrics, s.Logger.With("component", "saga"))
+	var sender sagas.CommandSender = b
+	if s.SagaSender != nil {
+		sender = s.SagaSender(sender)
+	}
+	s.sagas = sagas.NewProcessor(s.SagaConfig, s.Pools[config.Ordering], s.Handlers(), sender, s.Metrics, s.Logger.With("component", "saga"))
 	return s.sagas, nil
 }
 

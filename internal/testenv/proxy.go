@@ -1,35 +1,38 @@
 package testenv
 
 import (
-	"errors"
-	"io"
+	"bytes"
 	"net"
 	"sync"
 	"testing"
 )
 
-// Proxy is a TCP fault-injection proxy in the test process, between the
-// code under test and one of the shared servers: cutting it is that
-// server's outage for the code behind it, without touching the server
-// everyone else uses.
+// Proxy is a TCP fault-injection proxy in the test process between the code under
+// test and a real server, to inject the faults of a network or a crashed
+// server: Cut drops every connection and refuses new ones until Restore;
+// DropAfter lets the next client write containing a pattern reach the
+// server, then closes that connection before the server's answer comes
+// back (the server did the work, the client never hears of it).
 type Proxy struct {
-	ln     net.Listener
 	target string
+	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
+	mu        sync.Mutex
+	cut       bool
+	dropAfter []byte
+	conns     map[net.Conn]struct{}
+	dropped   int
 }
 
-// NewProxy listens on a free local port and forwards to target
-// (host:port) until the test ends.
+// NewProxy listens on a free local port, forwards to target and
+// closes when t ends.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
+		t.Fatalf("proxy: %v", err)
 	}
-	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{target: target, ln: ln, conns: map[net.Conn]struct{}{}}
 	go p.accept()
 	t.Cleanup(func() {
 		_ = ln.Close()
@@ -38,11 +41,10 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	return p
 }
 
-// Addr is the proxy's host:port.
+// Addr is the proxy's host:port, to use instead of the target's.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Cut closes every connection through the proxy and refuses new ones
-// (accepted and closed at once), as a server that went away.
+// Cut closes every connection and refuses new ones until Restore.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -53,62 +55,95 @@ func (p *Proxy) Cut() {
 	clear(p.conns)
 }
 
-// Restore lets connections through again.
+// Restore accepts connections again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = false
 }
 
-func (p *Proxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil {
-			continue
-		}
-		go p.serve(c)
-	}
-}
-
-func (p *Proxy) serve(client net.Conn) {
-	if !p.track(client) {
-		_ = client.Close()
-		return
-	}
-	server, err := net.Dial("tcp", p.target)
-	if err != nil || !p.track(server) {
-		_ = client.Close()
-		if server != nil {
-			_ = server.Close()
-		}
-		return
-	}
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		done <- struct{}{}
-	}
-	go pipe(server, client)
-	go pipe(client, server)
-	<-done
-	_ = client.Close()
-	_ = server.Close()
-	p.mu.Lock()
-	delete(p.conns, client)
-	delete(p.conns, server)
-	p.mu.Unlock()
-}
-
-// track registers c unless the proxy is cut.
-func (p *Proxy) track(c net.Conn) bool {
+// DropAfter arms the proxy: the next client write that contains pattern
+// is forwarded, then both sides of its connection are closed at once.
+func (p *Proxy) DropAfter(pattern []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cut {
+	p.dropAfter = bytes.Clone(pattern)
+}
+
+// Dropped reports how many connections DropAfter closed.
+func (p *Proxy) Dropped() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
+}
+
+func (p *Proxy) accept() {
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		cut := p.cut
+		p.mu.Unlock()
+		if cut {
+			_ = client.Close()
+			continue
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = client.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[client], p.conns[server] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		go p.pipe(client, server, true)
+		go p.pipe(server, client, false)
+	}
+}
+
+// pipe copies from src to dst; on the client's side it watches for the
+// armed pattern.
+func (p *Proxy) pipe(src, dst net.Conn, fromClient bool) {
+	closeBoth := true
+	defer func() {
+		_ = src.Close()
+		if closeBoth {
+			_ = dst.Close()
+		}
+		p.mu.Lock()
+		delete(p.conns, src)
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+			if fromClient && p.trips(buf[:n]) {
+				// The server has the request and does the work; only the
+				// client is cut off. The server's answer then fails to
+				// reach it, which closes the server's side.
+				closeBoth = false
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *Proxy) trips(b []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dropAfter == nil || !bytes.Contains(bytes.ToLower(b), p.dropAfter) {
 		return false
 	}
-	p.conns[c] = struct{}{}
+	p.dropAfter = nil
+	p.dropped++
 	return true
 }
