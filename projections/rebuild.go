@@ -112,9 +112,10 @@ type RebuildResult struct {
 //  2. read batches of events, fold them (documents of recent streams stay
 //     in memory, others are read back) and bulk write them with external
 //     versions, recording the position after every batch;
-//  3. once a read comes back empty, restore the refresh interval, refresh,
-//     catch up again and swap the alias in one atomic _aliases request,
-//     removing the rebuild alias with it;
+//  3. once the head as it was when the pass began is reached (or a read
+//     comes back empty), restore the refresh interval, refresh, catch up
+//     again to the head and swap the alias in one atomic _aliases
+//     request, removing the rebuild alias with it;
 //  4. catch up once more: events committed between the last read and the
 //     swap are written again, which external versioning makes harmless.
 //
@@ -344,9 +345,15 @@ func (r *rebuildRun) prepare(ctx context.Context) error {
 func (r *rebuildRun) copy(ctx context.Context) error {
 	pool := r.p.pool(r.d.context)
 	es := eventstore.New(pool, string(r.d.context))
-	if head, err := headPosition(ctx, pool, string(r.d.context)); err == nil {
-		r.head = head
+	// A pass ends at the head as it is now: events committed meanwhile
+	// are the next pass's (or the live projector's, which writes to the
+	// rebuild alias throughout), so a rebuild ends however fast orders
+	// keep coming.
+	end, err := headPosition(ctx, pool, string(r.d.context))
+	if err != nil {
+		return err
 	}
+	r.head = end
 	g, ctx := errgroup.WithContext(ctx)
 	batches := make(chan []eventstore.Record, 2)
 	from := r.state.Position
@@ -366,6 +373,9 @@ func (r *rebuildRun) copy(ctx context.Context) error {
 			case batches <- records:
 			case <-ctx.Done():
 				return ctx.Err()
+			}
+			if pos >= end {
+				return nil
 			}
 		}
 	})

@@ -9,7 +9,7 @@ import (
 )
 
 // ?wait= makes the REST placement synchronous: with the saga not running
-// (setup), the wait ends with the order PENDING and still_running true; a
+// (setup), the wait ends with the order processing and still_running true; a
 // bad wait is refused before anything is placed.
 func TestPlaceOrderWithWait(t *testing.T) {
 	t.Parallel()
@@ -19,12 +19,12 @@ func TestPlaceOrderWithWait(t *testing.T) {
 	res := f.do(t, http.MethodPost, "/api/v1/orders?wait=300ms", token, orderBody(t, "wait-1", f.product, 1), nil)
 	require.Equal(t, http.StatusCreated, res.status, "body: %s", res.body)
 	var got struct {
-		Order        struct{ Status string } `json:"order"`
-		StillRunning bool                    `json:"still_running"`
+		Status       string `json:"status"`
+		StillRunning bool   `json:"still_running"`
 	}
 	require.NoError(t, json.Unmarshal(res.body, &got))
 	require.True(t, got.StillRunning)
-	require.Equal(t, "PENDING", got.Order.Status)
+	require.Equal(t, "processing", got.Status)
 
 	before := f.eventCount(t)
 	res = f.do(t, http.MethodPost, "/api/v1/orders?wait=1h", token, orderBody(t, "wait-2", f.product, 1), nil)
