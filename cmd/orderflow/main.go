@@ -75,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg := config.Default()
 	fs := flag.NewFlagSet("orderflow "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	envErr := cfg.RegisterFlags(fs, config.OSEnv)
+	envErr := errors.Join(cfg.RegisterFlags(fs, config.OSEnv), config.UnknownVariables(os.Environ(), fs))
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}

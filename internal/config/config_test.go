@@ -252,3 +252,28 @@ func validValue(key string) string {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// A misspelt or retired ORDERFLOW_* variable is refused with the closest
+// known name, never ignored; the variables of the project's scripts pass.
+func TestUnknownVariablesAreRefused(t *testing.T) {
+	t.Parallel()
+	cfg := Default()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	require.NoError(t, cfg.RegisterFlags(fs, func(string) (string, bool) { return "", false }))
+
+	err := UnknownVariables([]string{
+		"PATH=/usr/bin",
+		"ORDERFLOW_KAFKA_BROKER=k:9092",
+		"ORDERFLOW_KAFKA_BROKERS=k:9092",
+		"ORDERFLOW_SHUTDOWNTIMEOUT=5s",
+		"ORDERFLOW_STATE_DIR=/tmp/x",
+		"ORDERFLOW_LB_PORT=8680",
+		"ORDERFLOW_DEV=true",
+	}, fs)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "ORDERFLOW_KAFKA_BROKER: not a variable of orderflow (did you mean ORDERFLOW_KAFKA_BROKERS?")
+	require.Contains(t, err.Error(), "ORDERFLOW_SHUTDOWNTIMEOUT: not a variable of orderflow (did you mean ORDERFLOW_SHUTDOWN_TIMEOUT?")
+	require.Len(t, strings.Split(err.Error(), "\n"), 2, "only the two unknown ones: %v", err)
+
+	require.NoError(t, UnknownVariables([]string{"ORDERFLOW_NAMESPACE=x", "ORDERFLOW_PG_PORT=5533", "HOME=/root"}, fs))
+}
