@@ -82,6 +82,12 @@ type Config struct {
 	// Metrics, when set, records message age, handling time, splits,
 	// retries and undecodable records under Name.
 	Metrics *Metrics
+	// Drain is how long an attempt begun may still run once the consumer
+	// stops or its partitions are revoked: the batch is finished and its
+	// offsets committed instead of abandoned halfway (and handled again by
+	// whoever takes the partition over). Default 5 s; keep it below the
+	// process's shutdown timeout.
+	Drain time.Duration
 	Logger  *slog.Logger
 }
 
@@ -107,6 +113,9 @@ func (c *Config) validate() error {
 	}
 	if c.Metrics == nil {
 		c.Metrics = newMetrics(nil)
+	}
+	if c.Drain <= 0 {
+		c.Drain = 5 * time.Second
 	}
 	if c.ClientID == "" {
 		c.ClientID = c.Name
@@ -145,9 +154,11 @@ func New(cfg Config, h Handler) (*Consumer, error) {
 // partitions for the first time.
 func (c *Consumer) Running() <-chan struct{} { return c.running }
 
-// Run consumes until ctx ends, then leaves the group. Messages being
-// handled when ctx ends are not marked, so whoever takes the partitions
-// over handles them again.
+// Run consumes until ctx ends, then leaves the group. An attempt running
+// when ctx ends is given Config.Drain to finish, and its offsets are
+// committed as the group is left; no new batch is begun. What does not
+// finish in time is not marked, so whoever takes the partitions over
+// handles it again.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.group.Close()
 	var scheduler sync.WaitGroup
@@ -333,10 +344,21 @@ func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGrou
 	}
 }
 
-// attempt runs the handler once, measured.
+// attempt runs the handler once, measured, in a context that outlives ctx
+// by Config.Drain (see Run).
 func (c *Consumer) attempt(ctx context.Context, msgs []Message) error {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		select {
+		case <-work.Done():
+		case <-time.After(c.cfg.Drain):
+			cancel()
+		}
+	})
+	defer stop()
 	start := time.Now()
-	err := c.safely(ctx, msgs)
+	err := c.safely(work, msgs)
 	c.cfg.Metrics.handled(c.cfg.Name, start, err)
 	if err != nil && len(msgs) > 1 && ctx.Err() == nil {
 		c.cfg.Logger.Info("batch failed, splitting it", "handler", c.cfg.Name, "topic", msgs[0].Topic,

@@ -194,3 +194,73 @@ func TestPanickingHandlerIsRetriedNotFatal(t *testing.T) {
 		return calls == 3
 	}, 60*time.Second, 10*time.Millisecond, "the panic is an error: the message is retried and the process lives on")
 }
+
+// A consumer stopped while a batch is being handled lets the batch finish
+// (its context is not cancelled for Config.Drain) and commits its offsets
+// as it leaves: the consumer that takes the partition over does not get
+// the batch again.
+func TestStopFinishesTheBatchInHandAndCommitsIt(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	topic, group := env.Config.Topic("consumer.drain"), env.Config.ConsumerGroup("consumer.drain")
+	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 1, topic))
+	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
+	require.NoError(t, err)
+	defer pub.Close()
+	publish := func(payloads ...string) {
+		for _, p := range payloads {
+			m := message.NewMessage(watermill.NewUUID(), []byte(p))
+			m.Metadata.Set(kafka.PartitionKeyHeader, "one-aggregate")
+			require.NoError(t, pub.Publish(topic, m))
+		}
+	}
+	publish(payloads(0, 5)...)
+
+	inHand, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var first []string
+	var handlerErr error
+	stop := run(t, env, group, topic, func(ctx context.Context, batch []consumer.Message) error {
+		select {
+		case <-inHand:
+		default:
+			close(inHand)
+		}
+		<-release
+		// The stop came while this batch was in hand: its work goes on.
+		time.Sleep(100 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			handlerErr = err
+			return err
+		}
+		for _, m := range batch {
+			first = append(first, string(m.Payload))
+		}
+		return nil
+	})
+	<-inHand
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(200 * time.Millisecond) // the stop is under way
+	close(release)
+	<-stopped
+	mu.Lock()
+	require.NoError(t, handlerErr, "the batch in hand was not cancelled by the stop")
+	handled := slices.Clone(first)
+	mu.Unlock()
+	require.NotEmpty(t, handled)
+
+	publish("after")
+	rec := &recorder{attempts: map[string]int{}}
+	run(t, env, group, topic, rec.handle)
+	want := append(slices.Clone(payloads(0, 5)[len(handled):]), "after")
+	require.Eventually(t, func() bool {
+		done, _, _ := rec.snapshot()
+		return len(done) >= len(want)
+	}, 30*time.Second, 20*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	done, _, _ := rec.snapshot()
+	require.Equal(t, want, done, "the next consumer starts after what the stopped one finished")
+}
