@@ -221,8 +221,8 @@ type deadLettersResults struct {
 	Entries  []deadLetterRow
 	NextURL  string
 	FirstURL string
-	// OpenOfAggregate counts the open entries of the page when the search
-	// is for one aggregate: they can be replayed together.
+	// OpenOfAggregate counts the open (dead or parked) entries of the
+	// aggregate when the search is for one: they can be replayed together.
 	OpenOfAggregate int
 }
 
@@ -288,11 +288,15 @@ func (c *Console) listDeadLetters(r *http.Request, f deadLetterFilter, res *dead
 		res.FirstURL = first.PageURL()
 	}
 	if f.Aggregate != "" {
-		for _, e := range p.DeadLetters {
-			if e.Open() {
-				res.OpenOfAggregate++
+		var open struct {
+			Dead, Parked struct {
+				Total int `json:"total"`
 			}
 		}
+		if err := c.query(r, orderDeadLettersQuery, map[string]any{"id": f.Aggregate}, &open); err != nil {
+			return err
+		}
+		res.OpenOfAggregate = open.Dead.Total + open.Parked.Total
 	}
 	return nil
 }

@@ -141,7 +141,9 @@ type orderDeadLetters struct {
 // Open is how many may still be replayed or discarded.
 func (d orderDeadLetters) Open() int { return d.Dead + d.Parked }
 
-const orderDeadLettersQuery = `query ConsoleOrderDeadLetters($id: ID!) {
+// orderDeadLettersQuery counts an aggregate's entries: dead, parked and
+// all of them.
+const orderDeadLettersQuery = `query ConsoleAggregateDeadLetters($id: ID!) {
   dead: deadLetters(filter: {aggregateId: $id, status: DEAD}, first: 1) { total }
   parked: deadLetters(filter: {aggregateId: $id, status: PARKED}, first: 1) { total }
   all: deadLetters(filter: {aggregateId: $id}, first: 1) { total }
