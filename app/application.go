@@ -59,6 +59,9 @@ type Queries struct {
 	// DeadLetters and DeadLetter read the dead-letter store (operators).
 	DeadLetters DeadLettersHandler
 	DeadLetter  DeadLetterHandler
+	// CircuitBreakers shows the state of this process's breakers
+	// (operators).
+	CircuitBreakers CircuitBreakersHandler
 }
 
 // ReadModels are the readers of the projected read models.
@@ -80,6 +83,8 @@ type ReadModels struct {
 	Timelines OrderTimelines
 	// DeadLetters is the dead-letter store.
 	DeadLetters DeadLetterStore
+	// Breakers are this process's circuit breakers; nil: none.
+	Breakers CircuitBreakers
 }
 
 // OrderReader reads the orders read model.
@@ -162,6 +167,7 @@ func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, lo
 			OrderTimeline:      OrderTimelineHandler{d},
 			DeadLetters:        DeadLettersHandler{d},
 			DeadLetter:         DeadLetterHandler{d},
+			CircuitBreakers:    CircuitBreakersHandler{d},
 		},
 	}
 }

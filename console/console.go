@@ -1,6 +1,7 @@
 // Package console is the operator console served at /console: search
-// orders, follow one live, cancel it, and see the read models' and the
-// dependencies' health.
+// orders, follow one live, cancel it or re-drive its saga, find, replay
+// and discard dead letters, and see the read models', the dependencies'
+// and the circuit breakers' health.
 //
 // It is a client of the public GraphQL API and nothing else. Pages are
 // server-rendered html/template shells without data; their data comes in
@@ -85,12 +86,19 @@ func New(opts Options) (*Console, error) {
 	m.HandleFunc("GET "+Prefix+"/sign-in", c.page("sign-in", nil))
 	m.HandleFunc("GET "+Prefix+"/orders", c.page("orders", ordersPageData))
 	m.HandleFunc("GET "+Prefix+"/orders/{id}", c.page("order", orderPageData))
-	m.HandleFunc("GET "+Prefix+"/dead-letters", c.page("dead-letters", nil))
+	m.HandleFunc("GET "+Prefix+"/dead-letters", c.page("dead-letters", deadLettersPageData))
+	m.HandleFunc("GET "+Prefix+"/dead-letters/{id}", c.page("dead-letter", deadLetterPageData))
 	m.HandleFunc("GET "+Prefix+"/health", c.page("health", nil))
 	m.HandleFunc("POST "+Prefix+"/fragments/session", c.session)
 	m.HandleFunc("GET "+Prefix+"/fragments/orders", c.ordersFragment)
 	m.HandleFunc("GET "+Prefix+"/fragments/orders/{id}", c.orderFragment)
 	m.HandleFunc("POST "+Prefix+"/fragments/orders/{id}/cancel", c.cancelOrder)
+	m.HandleFunc("POST "+Prefix+"/fragments/orders/{id}/redrive", c.redriveOrderSaga)
+	m.HandleFunc("GET "+Prefix+"/fragments/dead-letters", c.deadLettersFragment)
+	m.HandleFunc("POST "+Prefix+"/fragments/dead-letters/replay", c.replayAggregate)
+	m.HandleFunc("GET "+Prefix+"/fragments/dead-letters/{id}", c.deadLetterFragment)
+	m.HandleFunc("POST "+Prefix+"/fragments/dead-letters/{id}/replay", c.replayDeadLetter)
+	m.HandleFunc("POST "+Prefix+"/fragments/dead-letters/{id}/discard", c.discardDeadLetter)
 	m.HandleFunc("GET "+Prefix+"/fragments/health", c.healthFragment)
 	return c, nil
 }
@@ -125,7 +133,7 @@ func (c *Console) parseTemplates() error {
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{"sign-in", "orders", "order", "dead-letters", "health"} {
+	for _, name := range []string{"sign-in", "orders", "order", "dead-letters", "dead-letter", "health"} {
 		t, err := template.Must(layout.Clone()).ParseFS(files, "templates/"+name+".html")
 		if err != nil {
 			return err

@@ -126,7 +126,28 @@ type orderDetail struct {
 	Items     []itemLine
 	Events    []orderEvent
 	CanCancel bool
+	// DeadLetters are the dead-letter store's entries of the order (nil
+	// when the token may not read them).
+	DeadLetters *orderDeadLetters
 }
+
+// orderDeadLetters counts an order's entries in the dead-letter store.
+type orderDeadLetters struct {
+	Dead, Parked, Total int
+	// URL is the dead-letters page listing them.
+	URL string
+}
+
+// Open is how many may still be replayed or discarded.
+func (d orderDeadLetters) Open() int { return d.Dead + d.Parked }
+
+// orderDeadLettersQuery counts an aggregate's entries: dead, parked and
+// all of them.
+const orderDeadLettersQuery = `query ConsoleAggregateDeadLetters($id: ID!) {
+  dead: deadLetters(filter: {aggregateId: $id, status: DEAD}, first: 1) { total }
+  parked: deadLetters(filter: {aggregateId: $id, status: PARKED}, first: 1) { total }
+  all: deadLetters(filter: {aggregateId: $id}, first: 1) { total }
+}`
 
 func (c *Console) orderFragment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -164,6 +185,17 @@ func (c *Console) loadOrder(r *http.Request, id string, minVersion int, d *order
 	if err := c.query(r, `query ConsoleCustomer($id: ID!) { customer(id: $id) { id email name balance held } }`,
 		map[string]any{"id": d.Order.CustomerID}, &cu); err == nil {
 		d.Customer = cu.Customer
+	}
+	// So are its dead letters (messages keyed by the order: its events
+	// as the saga and the projection consume them).
+	var dl struct {
+		Dead, Parked, All struct {
+			Total int `json:"total"`
+		}
+	}
+	if err := c.query(r, orderDeadLettersQuery, map[string]any{"id": id}, &dl); err == nil {
+		d.DeadLetters = &orderDeadLetters{Dead: dl.Dead.Total, Parked: dl.Parked.Total, Total: dl.All.Total,
+			URL: deadLetterFilter{Aggregate: id}.PageURL()}
 	}
 	return nil
 }

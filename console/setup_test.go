@@ -26,19 +26,27 @@ import (
 // fixture is an orderflow serving the console, with a catalog and a
 // customer of the test's own.
 type fixture struct {
-	sys      *systemtest.System
-	admin    string
-	product  query.Product
-	customer query.Customer
+	sys   *systemtest.System
+	admin string
+	// adminSubject is the admin token's subject: the actor of its actions.
+	adminSubject string
+	product      query.Product
+	customer     query.Customer
 }
 
 // setup starts an orderflow without its worker: placed orders stay
 // PENDING until the test calls sys.StartWorker.
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	sys := systemtest.Start(t, systemtest.Options{API: true, NoWorker: true})
+	return setupWith(t, systemtest.Start(t, systemtest.Options{API: true, NoWorker: true}))
+}
+
+// setupWith is setup on a system the test started its own way.
+func setupWith(t *testing.T, sys *systemtest.System) *fixture {
+	t.Helper()
 	f := &fixture{sys: sys}
-	f.admin = f.token(t, "ops-"+uuid.NewString()[:8], auth.RoleAdmin)
+	f.adminSubject = "ops-" + uuid.NewString()[:8]
+	f.admin = f.token(t, f.adminSubject, auth.RoleAdmin)
 	ctx := context.Background()
 	var err error
 	f.product, err = sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/graph/model"
+	"github.com/orderflow/orderflow/internal/breaker"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
@@ -298,6 +299,21 @@ func sagaRedriveModel(r app.SagaRedrive) *model.SagaRedrive {
 	out := &model.SagaRedrive{OrderID: r.OrderID, Phase: string(r.Phase), Commands: []model.RedrivenCommand{}}
 	for _, c := range r.Sent {
 		out.Commands = append(out.Commands, model.RedrivenCommand{MessageID: c.ID, Type: c.Message.CommandName()})
+	}
+	return out
+}
+
+func circuitBreakerModels(in []breaker.Status) []model.CircuitBreaker {
+	out := make([]model.CircuitBreaker, len(in))
+	for i, st := range in {
+		out[i] = model.CircuitBreaker{
+			Name: st.Name, State: model.CircuitBreakerState(strings.ToUpper(string(st.State))),
+			ConsecutiveFailures: st.ConsecutiveFailures, Since: st.Since,
+		}
+		if !st.LastFailure.IsZero() {
+			at := st.LastFailure
+			out[i].LastFailureAt = &at
+		}
 	}
 	return out
 }

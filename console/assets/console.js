@@ -106,6 +106,8 @@
     document.body.addEventListener("order-changed", function (e) {
       refresh(e.detail && e.detail.version);
     });
+    // Its dead letters replayed: their count changes.
+    document.body.addEventListener("dead-letters-changed", function () { refresh(0); });
 
     function connect() {
       var proto = location.protocol === "https:" ? "wss:" : "ws:";

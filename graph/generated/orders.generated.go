@@ -34,6 +34,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string, minVersion *int) (*model.Order, error)
 	SearchOrders(ctx context.Context, filter *model.OrderSearchFilter, first *int, after *string, sort *model.OrderSort) (*model.OrderSearchResult, error)
 	OrderEvents(ctx context.Context, orderID string, allContexts *bool) ([]model.OrderEvent, error)
+	CircuitBreakers(ctx context.Context) ([]model.CircuitBreaker, error)
 	Product(ctx context.Context, id string) (*model.Product, error)
 	Customer(ctx context.Context, id string) (*model.Customer, error)
 	DeadLetters(ctx context.Context, filter *model.DeadLetterFilter, first *int, after *string) (*model.DeadLetterPage, error)
@@ -1884,6 +1885,38 @@ func (ec *executionContext) fieldContext_Query_orderEvents(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_circuitBreakers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_circuitBreakers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().CircuitBreakers(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CircuitBreaker) graphql.Marshaler {
+			return ec.marshalNCircuitBreaker2ᚕgithubᚗcomᚋorderflowᚋorderflowᚋgraphᚋmodelᚐCircuitBreakerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_circuitBreakers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CircuitBreaker(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_product(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3175,6 +3208,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_orderEvents(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "circuitBreakers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_circuitBreakers(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

@@ -32,6 +32,14 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	CircuitBreaker struct {
+		ConsecutiveFailures func(childComplexity int) int
+		LastFailureAt       func(childComplexity int) int
+		Name                func(childComplexity int) int
+		Since               func(childComplexity int) int
+		State               func(childComplexity int) int
+	}
+
 	Customer struct {
 		Balance func(childComplexity int) int
 		Email   func(childComplexity int) int
@@ -240,6 +248,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		CircuitBreakers  func(childComplexity int) int
 		Customer         func(childComplexity int, id string) int
 		DeadLetter       func(childComplexity int, id string) int
 		DeadLetters      func(childComplexity int, filter *model.DeadLetterFilter, first *int, after *string) int
@@ -298,6 +307,41 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "CircuitBreaker.consecutiveFailures":
+		if e.ComplexityRoot.CircuitBreaker.ConsecutiveFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CircuitBreaker.ConsecutiveFailures(childComplexity), true
+
+	case "CircuitBreaker.lastFailureAt":
+		if e.ComplexityRoot.CircuitBreaker.LastFailureAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CircuitBreaker.LastFailureAt(childComplexity), true
+
+	case "CircuitBreaker.name":
+		if e.ComplexityRoot.CircuitBreaker.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CircuitBreaker.Name(childComplexity), true
+
+	case "CircuitBreaker.since":
+		if e.ComplexityRoot.CircuitBreaker.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CircuitBreaker.Since(childComplexity), true
+
+	case "CircuitBreaker.state":
+		if e.ComplexityRoot.CircuitBreaker.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CircuitBreaker.State(childComplexity), true
 
 	case "Customer.balance":
 		if e.ComplexityRoot.Customer.Balance == nil {
@@ -1331,6 +1375,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectionStatus.Rebuilding(childComplexity), true
 
+	case "Query.circuitBreakers":
+		if e.ComplexityRoot.Query.CircuitBreakers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.CircuitBreakers(childComplexity), true
+
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -1694,6 +1745,38 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/breakers.graphqls", Input: `"""
+A circuit breaker of the process that answers, in front of a dependency:
+while it is open, work that needs the dependency pauses (and is retried)
+instead of failing message after message into the dead-letter store. Each
+process has its own breakers.
+"""
+type CircuitBreaker {
+  "The dependency: elasticsearch or payment_provider."
+  name: String!
+  state: CircuitBreakerState!
+  "Failures in a row in the current state (0 after a success)."
+  consecutiveFailures: Int!
+  "When the state last changed (the process's start while it never has)."
+  since: Time!
+  "When a call last failed against the dependency or was refused by the open breaker; null if none ever was."
+  lastFailureAt: Time
+}
+
+enum CircuitBreakerState {
+  "Calls pass."
+  CLOSED
+  "The open timeout passed: a few probes pass; their success closes it."
+  HALF_OPEN
+  "Calls fail at once without reaching the dependency."
+  OPEN
+}
+
+extend type Query {
+  "Admin only. The circuit breakers of the process answering."
+  circuitBreakers: [CircuitBreaker!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/catalog.graphqls", Input: `type Product { id: ID! sku: String! name: String! price: Decimal! available: Int! reserved: Int! }
 
 "A new catalog entry. Text is trimmed, must not be blank and holds no control characters (line breaks included). A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound."
@@ -2206,6 +2289,22 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_CircuitBreaker(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_CircuitBreaker_name(ctx, field)
+	case "state":
+		return ec.fieldContext_CircuitBreaker_state(ctx, field)
+	case "consecutiveFailures":
+		return ec.fieldContext_CircuitBreaker_consecutiveFailures(ctx, field)
+	case "since":
+		return ec.fieldContext_CircuitBreaker_since(ctx, field)
+	case "lastFailureAt":
+		return ec.fieldContext_CircuitBreaker_lastFailureAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CircuitBreaker", field.Name)
+}
 
 func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {

@@ -26,6 +26,22 @@ type AddressInput struct {
 	State *string `json:"state,omitempty"`
 }
 
+// A circuit breaker of the process that answers, in front of a dependency:
+// while it is open, work that needs the dependency pauses (and is retried)
+// instead of failing message after message into the dead-letter store. Each
+// process has its own breakers.
+type CircuitBreaker struct {
+	// The dependency: elasticsearch or payment_provider.
+	Name  string              `json:"name"`
+	State CircuitBreakerState `json:"state"`
+	// Failures in a row in the current state (0 after a success).
+	ConsecutiveFailures int `json:"consecutiveFailures"`
+	// When the state last changed (the process's start while it never has).
+	Since time.Time `json:"since"`
+	// When a call last failed against the dependency or was refused by the open breaker; null if none ever was.
+	LastFailureAt *time.Time `json:"lastFailureAt,omitempty"`
+}
+
 // A new catalog entry. Text is trimmed, must not be blank and holds no control characters (line breaks included). A value out of bounds is refused with INVALID_ORDER_DATA naming the field and the bound.
 type CreateProductInput struct {
 	// 1 to 64 characters.
@@ -416,6 +432,66 @@ type SagaRedrive struct {
 }
 
 type Subscription struct {
+}
+
+type CircuitBreakerState string
+
+const (
+	// Calls pass.
+	CircuitBreakerStateClosed CircuitBreakerState = "CLOSED"
+	// The open timeout passed: a few probes pass; their success closes it.
+	CircuitBreakerStateHalfOpen CircuitBreakerState = "HALF_OPEN"
+	// Calls fail at once without reaching the dependency.
+	CircuitBreakerStateOpen CircuitBreakerState = "OPEN"
+)
+
+var AllCircuitBreakerState = []CircuitBreakerState{
+	CircuitBreakerStateClosed,
+	CircuitBreakerStateHalfOpen,
+	CircuitBreakerStateOpen,
+}
+
+func (e CircuitBreakerState) IsValid() bool {
+	switch e {
+	case CircuitBreakerStateClosed, CircuitBreakerStateHalfOpen, CircuitBreakerStateOpen:
+		return true
+	}
+	return false
+}
+
+func (e CircuitBreakerState) String() string {
+	return string(e)
+}
+
+func (e *CircuitBreakerState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CircuitBreakerState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CircuitBreakerState", str)
+	}
+	return nil
+}
+
+func (e CircuitBreakerState) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CircuitBreakerState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CircuitBreakerState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type DeadLetterErrorClass string

@@ -37,10 +37,14 @@ type Config struct {
 
 // Breaker guards one dependency.
 type Breaker struct {
+	name  string
 	cb    *gobreaker.CircuitBreaker
 	fails func(error) bool
 	// lastFailure is when a call last failed or was refused (Unix ns).
 	lastFailure atomic.Int64
+	// changed is when the state last changed, or the breaker was made
+	// (Unix ns).
+	changed atomic.Int64
 }
 
 // ErrOpen is what a call refused by an open (or busy half-open) breaker
@@ -61,12 +65,14 @@ func New(cfg Config, m *Metrics) *Breaker {
 	if cfg.Fails == nil {
 		cfg.Fails = func(err error) bool { return err != nil }
 	}
-	b := &Breaker{fails: cfg.Fails}
+	b := &Breaker{name: cfg.Name, fails: cfg.Fails}
+	b.changed.Store(time.Now().UnixNano())
 	b.cb = gobreaker.NewCircuitBreaker(gobreaker.Settings{
 		Name: cfg.Name, MaxRequests: cfg.Probes, Timeout: cfg.Timeout,
 		ReadyToTrip:  func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= cfg.Failures },
 		IsSuccessful: func(err error) bool { return err == nil || !cfg.Fails(err) },
 		OnStateChange: func(name string, _, to gobreaker.State) {
+			b.changed.Store(time.Now().UnixNano())
 			m.set(name, to)
 		},
 	})

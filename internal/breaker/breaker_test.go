@@ -52,3 +52,35 @@ func TestBreakerOpensPausesAndProbes(t *testing.T) {
 	require.Equal(t, deadletter.Transient, deadletter.ClassOf(err))
 	require.False(t, b.FailedSince(time.Now().Add(time.Second)))
 }
+
+// Status tells an operator where a breaker stands: closed with no failure
+// at first, open since the failure that tripped it, half-open after the
+// timeout, closed again after a probe.
+func TestBreakerStatus(t *testing.T) {
+	t.Parallel()
+	b := breaker.New(breaker.Config{Name: "dep", Failures: 2, Timeout: 100 * time.Millisecond}, nil)
+	st := b.Status()
+	require.Equal(t, breaker.Status{Name: "dep", State: breaker.Closed, Since: st.Since}, st)
+	require.False(t, st.Since.IsZero())
+
+	down := errors.New("connection refused")
+	before := time.Now()
+	require.Error(t, b.Do(func() error { return down }))
+	st = b.Status()
+	require.Equal(t, breaker.Closed, st.State)
+	require.Equal(t, 1, st.ConsecutiveFailures)
+	require.False(t, st.LastFailure.Before(before.Truncate(time.Microsecond)))
+
+	require.Error(t, b.Do(func() error { return down }))
+	st = b.Status()
+	require.Equal(t, breaker.Open, st.State)
+	require.False(t, st.Since.Before(before.Truncate(time.Microsecond)), "open since it tripped")
+
+	require.Eventually(t, func() bool { return b.Status().State == breaker.HalfOpen }, time.Second, 10*time.Millisecond)
+	require.NoError(t, b.Do(func() error { return nil }))
+	st = b.Status()
+	require.Equal(t, breaker.Closed, st.State)
+	require.Zero(t, st.ConsecutiveFailures)
+
+	require.Equal(t, []breaker.Status{st}, breaker.Set{b, nil}.Statuses())
+}

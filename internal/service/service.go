@@ -316,6 +316,7 @@ func (s *Service) ReadModels() app.ReadModels {
 	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
 	read.Timelines = timeline.NewReader(s.Pools)
 	read.DeadLetters = s.deadLetters.Store
+	read.Breakers = breaker.Set{s.esBreaker, s.paymentBreaker}
 	if p, err := s.Projections(); err == nil {
 		read.Projections = p
 	} else {
