@@ -84,9 +84,10 @@ func (w *world) order(c query.Customer, items ...app.OrderItem) query.Order {
 		if err != nil || st == nil || st.Active() {
 			return false
 		}
-		agg, err := w.svc.Handlers().Orders.Load(ctx, placed.ID)
-		final = query.OrderFromAggregate(agg)
-		return err == nil && final.Status.Terminal()
+		// The order as its event stream folds, without waiting.
+		o, done, err := w.app.Queries.AwaitFinalOrder.Handle(ctx, admin, placed.ID, time.Nanosecond)
+		final = o
+		return err == nil && done
 	}, time.Minute, 20*time.Millisecond)
 	o, err := w.orders.WaitForOrderVersion(ctx, placed.ID, final.Version)
 	require.NoError(w.t, err)
