@@ -16,6 +16,7 @@ import (
 
 	"github.com/orderflow/orderflow/graph/generated"
 	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/requestid"
 )
 
 // HandlerOptions are the authentication and the protections of the public
@@ -144,7 +145,7 @@ func NewHandler(resolver *Resolver, opts HandlerOptions) http.Handler {
 	h = limitBody(opts.MaxBodyBytes, h)
 	h = withTimeout(opts.RequestTimeout, h)
 	h = auth.Middleware(opts.JWTSecret)(h)
-	return withRequestID(h)
+	return requestid.Middleware(h)
 }
 
 // Playground is the GraphiQL page served at "/".

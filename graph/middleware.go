@@ -11,35 +11,18 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/requestid"
 )
 
 // RequestIDHeader carries the id of a request in responses, so a client
 // reporting an INTERNAL error can name the log entry.
-const RequestIDHeader = "X-Request-Id"
+const RequestIDHeader = requestid.Header
 
-type requestIDKey struct{}
-
-// RequestID returns the id withRequestID gave the request ctx belongs to,
-// or "" outside a request.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-// withRequestID gives every request a fresh id, in the context and in the
-// X-Request-Id response header (set before anything is written, so it also
-// reaches websocket upgrade responses). A websocket connection keeps the id
-// of its upgrade request for all its operations.
-func withRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := uuid.NewString()
-		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
-	})
-}
+// RequestID returns the id of the request ctx belongs to, or "" outside a
+// request.
+func RequestID(ctx context.Context) string { return requestid.From(ctx) }
 
 // withTimeout bounds queries and mutations over HTTP. Websocket
 // connections are long-lived and are left alone.

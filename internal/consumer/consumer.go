@@ -87,8 +87,8 @@ type Config struct {
 	// offsets committed instead of abandoned halfway (and handled again by
 	// whoever takes the partition over). Default 5 s; keep it below the
 	// process's shutdown timeout.
-	Drain time.Duration
-	Logger  *slog.Logger
+	Drain  time.Duration
+	Logger *slog.Logger
 }
 
 func (c *Config) validate() error {

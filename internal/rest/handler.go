@@ -21,11 +21,10 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/requestid"
 )
 
 // Limits of every REST request.
@@ -36,7 +35,7 @@ const (
 	RequestTimeout = 30 * time.Second
 	// RequestIDHeader names the response header carrying the request id,
 	// the same id as request_id in error bodies and in the logs.
-	RequestIDHeader = "X-Request-Id"
+	RequestIDHeader = requestid.Header
 )
 
 type server struct {
@@ -72,23 +71,10 @@ func NewHandler(application app.Application, secret []byte, logger *slog.Logger)
 	h = s.recoverPanics(h)
 	h = withTimeout(h)
 	h = auth.Middleware(secret)(h)
-	return withRequestID(h)
+	return requestid.Middleware(h)
 }
 
-type requestIDKey struct{}
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-func withRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := uuid.NewString()
-		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
-	})
-}
+func requestID(ctx context.Context) string { return requestid.From(ctx) }
 
 func withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
