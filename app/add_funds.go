@@ -25,7 +25,7 @@ func (h AddFundsHandler) Handle(ctx context.Context, actor auth.Principal, custo
 	var credited query.Customer
 	err := h.d.execute(cmd, func() error {
 		_, err := h.d.h.AddFunds(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*payments.Customer]{
-			View: func(c *payments.Customer) { credited = customerView(c) },
+			View: func(c *payments.Customer) { credited = CustomerView(c) },
 		})
 		return err
 	})

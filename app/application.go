@@ -134,7 +134,7 @@ func DefaultConfig() Config {
 // New wires the use cases onto the command handlers, the order sagas and
 // the read models.
 func New(cfg Config, h *handlers.Handlers, sagas OrderSagas, read ReadModels, logger *slog.Logger) Application {
-	d := &deps{cfg: cfg, h: h, sagas: sagas, read: read, changes: read.Changes, completions: read.Completions, catalog: &catalog{}, logger: logger}
+	d := &deps{cfg: cfg, h: h, sagas: sagas, read: read, changes: read.Changes, completions: read.Completions, catalog: newCatalog(), logger: logger}
 	if cfg.MaxPendingCommands > 0 {
 		d.pending = make(chan struct{}, cfg.MaxPendingCommands)
 	}

@@ -59,7 +59,7 @@ func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, or
 	var cancelled query.Order
 	err = h.d.execute(cmd, func() error {
 		_, err := h.d.h.CancelOrder(ctx, handlers.Message{ID: CancellationID(orderID, actor.Subject, reason), CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
-			View: func(o *ordering.Order) { cancelled = orderView(o) },
+			View: func(o *ordering.Order) { cancelled = OrderView(o) },
 		})
 		return err
 	})

@@ -2,7 +2,8 @@ package app
 
 import (
 	"context"
-	"sync"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -14,9 +15,25 @@ import (
 // changes them) and that a customer is registered. Streams of popular
 // products and busy customers grow with every order, so reading them for
 // each placement would cost more the longer the system runs.
+// Both are bounded LRUs: a miss costs one stream read.
 type catalog struct {
-	products  sync.Map // product id -> *catalogEntry
-	customers sync.Map // customer id -> struct{}
+	products  *lru.Cache[string, *catalogEntry]
+	customers *lru.Cache[string, struct{}]
+}
+
+// catalogSize bounds the products and the customers the catalog keeps.
+const catalogSize = 100_000
+
+func newCatalog() *catalog {
+	products, err := lru.New[string, *catalogEntry](catalogSize)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	customers, err := lru.New[string, struct{}](catalogSize)
+	if err != nil {
+		panic(err)
+	}
+	return &catalog{products: products, customers: customers}
 }
 
 type catalogEntry struct {
@@ -26,21 +43,21 @@ type catalogEntry struct {
 
 // product returns the catalog entry of id, nil if no such product exists.
 func (c *catalog) product(ctx context.Context, h *handlers.Handlers, id string) (*catalogEntry, error) {
-	if e, ok := c.products.Load(id); ok {
-		return e.(*catalogEntry), nil
+	if e, ok := c.products.Get(id); ok {
+		return e, nil
 	}
 	p, err := h.Products.Load(ctx, id)
 	if err != nil || p.Version() == 0 {
 		return nil, err
 	}
 	e := &catalogEntry{name: p.Name(), sku: p.SKU(), price: p.Price()}
-	c.products.Store(id, e)
+	c.products.Add(id, e)
 	return e, nil
 }
 
 // customerExists returns NOT_FOUND unless the customer is registered.
 func (c *catalog) customerExists(ctx context.Context, h *handlers.Handlers, id string) error {
-	if _, ok := c.customers.Load(id); ok {
+	if c.customers.Contains(id) {
 		return nil
 	}
 	customer, err := h.Customers.Load(ctx, id)
@@ -50,6 +67,6 @@ func (c *catalog) customerExists(ctx context.Context, h *handlers.Handlers, id s
 	if customer.Version() == 0 {
 		return errcode.New(errcode.NotFound, "customer %s not found", id).With("field", "customerId")
 	}
-	c.customers.Store(id, struct{}{})
+	c.customers.Add(id, struct{}{})
 	return nil
 }

@@ -33,7 +33,7 @@ func (h CreateProductHandler) Handle(ctx context.Context, actor auth.Principal, 
 	var created query.Product
 	err := h.d.execute(cmd, func() error {
 		_, err := h.d.h.CreateProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*inventory.Product]{
-			View: func(p *inventory.Product) { created = productView(p) },
+			View: func(p *inventory.Product) { created = ProductView(p) },
 		})
 		return err
 	})

@@ -77,7 +77,7 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	err = h.d.execute(cmd, func() error {
 		_, err := h.d.h.PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
 			InTx: h.d.sagas.StartInTx,
-			View: func(o *ordering.Order) { placed = orderView(o) },
+			View: func(o *ordering.Order) { placed = OrderView(o) },
 		})
 		return err
 	})

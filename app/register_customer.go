@@ -32,7 +32,7 @@ func (h RegisterCustomerHandler) Handle(ctx context.Context, actor auth.Principa
 	var registered query.Customer
 	err := h.d.execute(cmd, func() error {
 		_, err := h.d.h.RegisterCustomer(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*payments.Customer]{
-			View: func(c *payments.Customer) { registered = customerView(c) },
+			View: func(c *payments.Customer) { registered = CustomerView(c) },
 		})
 		return err
 	})

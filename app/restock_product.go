@@ -24,7 +24,7 @@ func (h RestockProductHandler) Handle(ctx context.Context, actor auth.Principal,
 	var restocked query.Product
 	err := h.d.execute(cmd, func() error {
 		_, err := h.d.h.RestockProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*inventory.Product]{
-			View: func(p *inventory.Product) { restocked = productView(p) },
+			View: func(p *inventory.Product) { restocked = ProductView(p) },
 		})
 		return err
 	})

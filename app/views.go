@@ -7,9 +7,9 @@ import (
 	"github.com/orderflow/orderflow/query"
 )
 
-// orderView renders an order aggregate as the read model does: a command
+// OrderView renders an order aggregate as the read model does: a command
 // is answered with the state it produced, before the projection caught up.
-func orderView(o *ordering.Order) query.Order {
+func OrderView(o *ordering.Order) query.Order {
 	v := query.Order{
 		ID:             o.ID(),
 		CustomerID:     o.CustomerID(),
@@ -30,13 +30,13 @@ func orderView(o *ordering.Order) query.Order {
 	return v
 }
 
-// productView renders a product aggregate as the read model does.
-func productView(p *inventory.Product) query.Product {
+// ProductView renders a product aggregate as the read model does.
+func ProductView(p *inventory.Product) query.Product {
 	return query.Product{ID: p.ID(), SKU: p.SKU(), Name: p.Name(), Price: p.Price(), Available: p.Available(), Reserved: p.Reserved(),
 		OnHand: p.OnHand(), Committed: p.Committed(), Version: p.Version()}
 }
 
-// customerView renders a customer aggregate as the read model does.
-func customerView(c *payments.Customer) query.Customer {
+// CustomerView renders a customer aggregate as the read model does.
+func CustomerView(c *payments.Customer) query.Customer {
 	return query.Customer{ID: c.ID(), Email: c.Email(), Name: c.Name(), Balance: c.Balance(), Held: c.Held(), Captured: c.Captured(), Version: c.Version()}
 }

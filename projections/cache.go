@@ -1,9 +1,6 @@
 package projections
 
-import (
-	"container/list"
-	"sync"
-)
+import lru "github.com/hashicorp/golang-lru/v2"
 
 // docCache is a bounded LRU of documents by index and id: a rebuild
 // worker's, or a live projection's. It only ever holds documents as they
@@ -12,54 +9,18 @@ import (
 // onto it finds the gap and heals from the event store, and a write built
 // on it that is older than the stored document comes back stale and drops
 // it from the cache.
-type docCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front: most recently used
-	items map[docRef]*list.Element
-}
-
-type cacheEntry struct {
-	ref docRef
-	doc any
-}
+type docCache struct{ lru *lru.Cache[docRef, any] }
 
 func newDocCache(max int) *docCache {
-	return &docCache{max: max, order: list.New(), items: map[docRef]*list.Element{}}
+	c, err := lru.New[docRef, any](max)
+	if err != nil {
+		panic(err) // only for a size below 1, a bug of the caller
+	}
+	return &docCache{lru: c}
 }
 
-func (c *docCache) get(ref docRef) (any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[ref]
-	if !ok {
-		return nil, false
-	}
-	c.order.MoveToFront(el)
-	return el.Value.(*cacheEntry).doc, true
-}
+func (c *docCache) get(ref docRef) (any, bool) { return c.lru.Get(ref) }
 
-func (c *docCache) put(ref docRef, doc any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[ref]; ok {
-		el.Value.(*cacheEntry).doc = doc
-		c.order.MoveToFront(el)
-		return
-	}
-	c.items[ref] = c.order.PushFront(&cacheEntry{ref: ref, doc: doc})
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.items, last.Value.(*cacheEntry).ref)
-	}
-}
+func (c *docCache) put(ref docRef, doc any) { c.lru.Add(ref, doc) }
 
-func (c *docCache) remove(ref docRef) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[ref]; ok {
-		c.order.Remove(el)
-		delete(c.items, ref)
-	}
-}
+func (c *docCache) remove(ref docRef) { c.lru.Remove(ref) }

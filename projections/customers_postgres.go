@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -14,11 +14,8 @@ import (
 // event store (the CustomerRegistered event that opens the stream), with a
 // bounded cache: neither ever changes.
 type customerDirectory struct {
-	pool *pgxpool.Pool
-	max  int
-
-	mu    sync.Mutex
-	cache map[string]contact
+	pool  *pgxpool.Pool
+	cache *lru.Cache[string, contact]
 }
 
 type contact struct {
@@ -27,14 +24,15 @@ type contact struct {
 }
 
 func newCustomerDirectory(pool *pgxpool.Pool, max int) *customerDirectory {
-	return &customerDirectory{pool: pool, max: max, cache: map[string]contact{}}
+	cache, err := lru.New[string, contact](max)
+	if err != nil {
+		panic(err) // only for a size below 1, a bug of the caller
+	}
+	return &customerDirectory{pool: pool, cache: cache}
 }
 
 func (c *customerDirectory) lookup(ctx context.Context, id string) (contact, bool, error) {
-	c.mu.Lock()
-	hit, ok := c.cache[id]
-	c.mu.Unlock()
-	if ok {
+	if hit, ok := c.cache.Get(id); ok {
 		return hit, true, nil
 	}
 	var found contact
@@ -47,11 +45,6 @@ func (c *customerDirectory) lookup(ctx context.Context, id string) (contact, boo
 	case err != nil:
 		return contact{}, false, fmt.Errorf("read customer %s: %w", id, err)
 	}
-	c.mu.Lock()
-	if len(c.cache) >= c.max {
-		clear(c.cache) // crude but bounded; a miss costs one indexed read
-	}
-	c.cache[id] = found
-	c.mu.Unlock()
+	c.cache.Add(id, found)
 	return found, true, nil
 }

@@ -183,7 +183,7 @@ func (w *world) settled(orderID string) query.Order {
 			return false
 		}
 		agg, err := w.svc.Handlers().Orders.Load(context.Background(), orderID)
-		o = query.OrderFromAggregate(agg)
+		o = app.OrderView(agg)
 		return err == nil && o.Status.Terminal()
 	}, time.Minute, 20*time.Millisecond, "order %s did not settle", orderID)
 	return o

@@ -49,5 +49,14 @@ func (l leaderLock) tryAcquire(ctx context.Context) (release func(), err error) 
 		closeConn()
 		return nil, nil
 	}
-	return closeConn, nil
+	// Unlock before closing: a closed session's locks are freed only once
+	// its backend has exited, which a busy server may do after the next
+	// run already tried (and found the lock "held").
+	release = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, l.key)
+		closeConn()
+	}
+	return release, nil
 }

@@ -150,21 +150,21 @@ func (w *world) order(id string) query.Order {
 	w.t.Helper()
 	o, err := w.Service.Handlers().Orders.Load(context.Background(), id)
 	require.NoError(w.t, err)
-	return query.OrderFromAggregate(o)
+	return app.OrderView(o)
 }
 
 func (w *world) stock(id string) query.Product {
 	w.t.Helper()
 	agg, err := w.Service.Handlers().Products.Load(context.Background(), id)
 	require.NoError(w.t, err)
-	return query.ProductFromAggregate(agg)
+	return app.ProductView(agg)
 }
 
 func (w *world) account(id string) query.Customer {
 	w.t.Helper()
 	agg, err := w.Service.Handlers().Customers.Load(context.Background(), id)
 	require.NoError(w.t, err)
-	return query.CustomerFromAggregate(agg)
+	return app.CustomerView(agg)
 }
 
 func steps(s ...messages.SagaStep) []messages.SagaStep { return s }
