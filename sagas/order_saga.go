@@ -48,7 +48,10 @@ const (
 	PhaseEnding Phase = "ENDING"
 	// Done is final; late replies are still compensated.
 	PhaseDone Phase = "DONE"
-	// Parked needs an operator: a compensation kept failing.
+	// Parked needs an operator: a compensation (or the settlement of a
+	// confirmed order) kept going unanswered. It still takes late answers
+	// in and finishes once nothing is left to undo or settle; Redrive
+	// resumes it.
 	PhaseParked Phase = "PARKED"
 )
 
