@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -66,26 +67,52 @@ func (w *world) placeRefused(productID string) (orderID, customerID string) {
 	return w.place(c.ID, productID), c.ID
 }
 
+// gated is a payment provider that holds one customer's authorizations
+// until opened.
+type gated struct {
+	customer atomic.Value
+	open     chan struct{}
+}
+
+func (g *gated) Authorize(ctx context.Context, req payments.Authorization) (payments.Answer, error) {
+	if req.CustomerID == g.customer.Load() {
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+			return payments.Answer{}, ctx.Err()
+		}
+	}
+	return payments.BalanceProvider{}.Authorize(ctx, req)
+}
+
 // An order whose compensation cannot land until a fault is removed: the
-// payment is refused, the saga releases the stock, and every ReleaseStock
-// of the product is lost (acknowledged, never handled) while the fault
-// lasts. The saga's deadlines give up, it parks and fails the order
-// (COMPENSATION_FAILED); the stock stays reserved, and the reconciliation
-// sees it. Once the fault is gone, orderflow redrive (the support
-// operation) resumes the compensation under a new message id: the stock is
-// released, the compensation recorded on the order, the saga ends DONE,
-// stock and money are whole and the reconciliation finds nothing. A second
-// re-drive is refused and changes nothing.
+// payment provider is slow, so the saga gives the authorization up
+// (SAGA_TIMEOUT) and compensates, and every ReleaseStock of the product and
+// VoidPayment of the customer is lost (acknowledged, never handled) while
+// the fault lasts. The authorization lands late, so the order ends holding
+// both stock and money; the saga's deadlines give up, it parks and fails
+// the order (COMPENSATION_FAILED), and the reconciliation sees all of it.
+// Once the fault is gone, orderflow redrive (the support operation)
+// resumes the compensation under new message ids: the hold is voided, then
+// the stock released, both compensations are recorded on the order, the
+// saga ends DONE, stock and money are whole and the reconciliation finds
+// nothing. A second re-drive is refused and changes nothing.
 func TestRedriveFinishesAParkedSaga(t *testing.T) {
 	t.Parallel()
-	var lose atomic.Value
-	lose.Store("")
+	provider := &gated{open: make(chan struct{})}
+	provider.customer.Store("")
+	var product, customerID atomic.Value
+	product.Store("")
+	customerID.Store("")
+	var lose atomic.Bool
 	var lost atomic.Int64
 	drop := func(next consumer.Handler) consumer.Handler {
 		return func(ctx context.Context, batch []consumer.Message) error {
 			kept := batch[:0:0]
 			for _, m := range batch {
-				if id := lose.Load().(string); id != "" && m.Metadata.Get("name") == "inventory.ReleaseStock" && contains(m.Payload, id) {
+				name := m.Metadata.Get("name")
+				if lose.Load() && (name == "inventory.ReleaseStock" && contains(m.Payload, product.Load().(string)) ||
+					name == "payments.VoidPayment" && contains(m.Payload, customerID.Load().(string))) {
 					lost.Add(1)
 					continue
 				}
@@ -97,14 +124,26 @@ func TestRedriveFinishesAParkedSaga(t *testing.T) {
 	w := &world{System: systemtest.Start(t, systemtest.Options{Configure: func(svc *service.Service) {
 		svc.BatchMiddleware = append(svc.BatchMiddleware, drop)
 		fastPark(svc)
+		h := svc.Handlers()
+		h.ProviderTimeout = time.Minute
+		bp := h.Provider.(handlers.BreakerProvider)
+		bp.Next = provider
+		h.Provider = bp
 	}}), t: t}
 	ctx := context.Background()
-	p := w.product(10)
-	lose.Store(p.ID)
-	orderID, customerID := w.placeRefused(p.ID)
+	p, c := w.product(10), w.customer(money.Amount(1000))
+	product.Store(p.ID)
+	customerID.Store(c.ID)
+	provider.customer.Store(c.ID)
+	lose.Store(true)
+	orderID := w.place(c.ID, p.ID)
 
+	require.Eventually(t, func() bool { return w.saga(orderID).Failure != nil }, time.Minute, 20*time.Millisecond,
+		"the saga gives the slow authorization up")
+	require.Equal(t, errcode.SagaTimeout, w.saga(orderID).Failure.Code)
+	close(provider.open) // the authorization lands after all: money held
 	require.Eventually(t, func() bool { return w.saga(orderID).Phase == sagas.PhaseParked }, time.Minute, 50*time.Millisecond)
-	require.GreaterOrEqual(t, lost.Load(), int64(3), "the release and its re-sends were lost")
+	require.Positive(t, lost.Load())
 	order, err := w.Service.Handlers().Orders.Load(ctx, orderID)
 	require.NoError(t, err)
 	require.Equal(t, messages.StatusFailed, order.Status())
@@ -112,34 +151,43 @@ func TestRedriveFinishesAParkedSaga(t *testing.T) {
 	available, reserved := w.stock(p.ID)
 	require.Equal(t, []int{9, 1}, []int{available, reserved}, "the stock is still held for the failed order")
 	require.Eventually(t, func() bool {
+		a, err := w.Service.Handlers().Customers.Load(ctx, c.ID)
+		require.NoError(t, err)
+		return a.HeldFor(orderID) == money.Amount(100)
+	}, time.Minute, 50*time.Millisecond, "the money is held for the failed order")
+	require.Eventually(t, func() bool {
 		rep := w.reconcileReport()
-		return rep.Counts[reconcile.SagaParked] == 1 && rep.Counts[reconcile.StockNotReleased] == 1
-	}, time.Minute, 200*time.Millisecond, "the reconciliation sees the parked saga and the stock it holds")
+		return rep.Counts[reconcile.SagaParked] == 1 && rep.Counts[reconcile.StockNotReleased] == 1 && rep.Counts[reconcile.HoldNotVoided] == 1
+	}, time.Minute, 200*time.Millisecond, "the reconciliation sees the parked saga and what it holds")
 
-	lose.Store("") // the fault is removed
+	lose.Store(false) // the fault is removed
 	res, err := w.App.Commands.RedriveOrderSaga.Handle(ctx, admin, orderID)
 	require.NoError(t, err)
 	require.Equal(t, sagas.PhaseParked, res.Phase)
 	require.Equal(t, sagas.PhaseCompensating, res.Now)
-	require.Len(t, res.Sent, 1)
-	require.Equal(t, "inventory.ReleaseStock", res.Sent[0].Message.CommandName())
-	require.NotEqual(t, sagas.CommandID(orderID, "release:"+p.ID), res.Sent[0].ID, "a new message id")
+	require.Len(t, res.Sent, 1, "the payment first")
+	require.Equal(t, "payments.VoidPayment", res.Sent[0].Message.CommandName())
+	require.NotEqual(t, sagas.CommandID(orderID, "void:authorized"), res.Sent[0].ID, "a new message id")
 
 	require.Eventually(t, func() bool { return w.saga(orderID).Phase == sagas.PhaseDone }, time.Minute, 50*time.Millisecond)
 	st := w.saga(orderID)
 	require.Equal(t, sagas.OutcomeFailed, st.Outcome)
+	require.Equal(t, sagas.PartUndone, st.Payment)
 	require.Equal(t, sagas.PartUndone, st.Lines[0].State)
 	available, reserved = w.stock(p.ID)
 	require.Equal(t, []int{10, 0}, []int{available, reserved}, "the stock is whole again")
-	customer, err := w.Service.Handlers().Customers.Load(ctx, customerID)
+	account, err := w.Service.Handlers().Customers.Load(ctx, c.ID)
 	require.NoError(t, err)
-	require.Equal(t, money.Amount(50), customer.Balance(), "no money moved")
-	require.Zero(t, customer.Held())
+	require.Equal(t, money.Amount(1000), account.Balance(), "no money moved")
+	require.Zero(t, account.Held())
 	order, err = w.Service.Handlers().Orders.Load(ctx, orderID)
 	require.NoError(t, err)
 	require.Equal(t, messages.StatusFailed, order.Status(), "the order stays as it ended")
-	require.Len(t, order.Compensations(), 1)
-	require.Equal(t, "ReleaseInventory", order.Compensations()[0].Action)
+	var actions []string
+	for _, comp := range order.Compensations() {
+		actions = append(actions, comp.Action)
+	}
+	require.Equal(t, []string{"VoidPayment", "ReleaseInventory"}, actions)
 
 	// Idempotent: a second re-drive is refused and changes nothing.
 	versionBefore := order.Version()
