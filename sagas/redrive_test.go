@@ -302,3 +302,48 @@ func TestCommandIDsIncludeRedrives(t *testing.T) {
 		require.True(t, slices.Contains(all, c.ID), c.Message.CommandName())
 	}
 }
+
+// A saga parked in CONFIRMING (it asked the order to cancel after its
+// confirmation timed out, and the order answered neither): its order is
+// not final. The re-drive asks the order to cancel again, under a new id;
+// the order's answer decides: a recorded cancellation request is
+// compensated and ends the order FAILED (SAGA_TIMEOUT), a confirmation
+// settles the sale.
+func TestRedriveParkedWhileConfirmingEndsTheOrder(t *testing.T) {
+	t.Parallel()
+	parked := func(t *testing.T) *State {
+		s, _ := driveTo(t, PhaseConfirming, twoLines()...)
+		for s.Phase == PhaseConfirming {
+			expire(t, s)
+		}
+		require.Equal(t, PhaseParked, s.Phase)
+		require.NotNil(t, s.TimedOut)
+		require.Nil(t, s.Failure)
+		return s
+	}
+	cancelTimeout := messages.CancelOrder{OrderID: testOrder, Reason: string(errcode.SagaTimeout), RequestedBy: "saga"}
+
+	s := parked(t)
+	d := redrive(t, s, "r1")
+	require.Equal(t, []messages.Command{cancelTimeout}, plain(d.Commands))
+	require.Equal(t, redrivenKey("cancel:timeout", "r1"), d.Commands[0].ID)
+	require.Equal(t, PhaseConfirming, s.Phase)
+	cmds := run(t, s, messages.OrderCancellationRequested{OrderID: testOrder, Reason: string(errcode.SagaTimeout), By: "saga", At: t0})
+	require.Equal(t, []messages.Command{voidCmd()}, plain(cmds))
+	cmds = run(t, s, voided(), released("p1"), released("p2"))
+	require.Equal(t, []messages.Command{failCmd(errcode.SagaTimeout)}, plain(ofType[messages.FailOrder](cmds)))
+	require.Equal(t, PhaseEnding, s.Phase)
+	d = s.Handle(orderFailed(errcode.SagaTimeout), t0, testPolicy, noJitter)
+	require.True(t, d.Finished)
+	require.True(t, d.Counted)
+	require.Equal(t, PhaseDone, s.Phase)
+	require.Equal(t, OutcomeFailed, s.Outcome)
+
+	s = parked(t)
+	redrive(t, s, "r1")
+	cmds = run(t, s, confirmed())
+	require.Equal(t, []messages.Command{commitCmd("p1"), commitCmd("p2"), captureCmd()}, plain(cmds))
+	run(t, s, committed("p1"), committed("p2"), captured())
+	require.Equal(t, PhaseDone, s.Phase)
+	require.Equal(t, OutcomeConfirmed, s.Outcome)
+}
