@@ -3,36 +3,36 @@ package app
 import (
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
-	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/sagas"
 )
 
 // SagaRedriver is the order saga as the support operation sees it
 // (sagas.Processor).
 type SagaRedriver interface {
-	Get(ctx context.Context, orderID string) (*sagas.State, error)
-	Resend(ctx context.Context, orderID string, missing ...messages.Command) ([]sagas.Command, error)
+	Redrive(ctx context.Context, orderID string) (sagas.Redrive, error)
 }
 
 // SagaRedrive is what a re-drive did.
 type SagaRedrive struct {
 	OrderID string
-	// Phase is the saga's phase when it was re-driven.
-	Phase sagas.Phase
+	// Phase is the saga's phase when it was re-driven; Now its phase after.
+	Phase, Now sagas.Phase
+	// Outcome is set when the saga finished (DONE) with the re-drive.
+	Outcome sagas.Outcome
 	// Sent are the commands sent again, under new message ids.
 	Sent []sagas.Command
 }
 
-// RedriveOrderSagaHandler re-drives an order's stuck or parked saga: it
-// sends again, under new message ids (the business key, the order, stays
-// the same), what the saga waits on (an open saga: its pending step's
-// commands, its deadline re-armed), or what is left to settle or
-// compensate (a parked one: CommitStock and CapturePayment of a confirmed
-// order, ReleaseStock and VoidPayment of one the saga gave up). Every
+// RedriveOrderSagaHandler re-drives an order's stuck or parked saga
+// (sagas.State.Redrive): from now on the saga sends its commands under new
+// message ids (the business keys, order, product and customer, stay the
+// same), starting with what it waits on (an open saga: its pending step's
+// commands, with a full set of attempts) or what is left to compensate or
+// settle (a parked one: it resumes compensating or settling where it
+// stood), and finishes the order's saga when the answers arrive. Every
 // aggregate decides once per order, so a command that did land before
 // changes nothing.
 type RedriveOrderSagaHandler struct{ d *deps }
@@ -49,55 +49,18 @@ func (h RedriveOrderSagaHandler) Handle(ctx context.Context, actor auth.Principa
 	if !ok {
 		return SagaRedrive{}, errcode.New(errcode.Internal, "this process cannot re-drive sagas")
 	}
-	st, err := r.Get(ctx, orderID)
-	if err != nil {
-		return SagaRedrive{}, err
-	}
-	if st == nil {
+	res, err := r.Redrive(ctx, orderID)
+	switch {
+	case errors.Is(err, sagas.ErrNoSaga):
 		return SagaRedrive{}, errcode.New(errcode.NotFound, "order %s has no saga", orderID)
-	}
-	if st.Phase == sagas.PhaseDone {
+	case errors.Is(err, sagas.ErrNothingToRedrive):
 		return SagaRedrive{}, errcode.New(errcode.Conflict, "the saga of order %s is done: nothing to re-drive", orderID)
-	}
-	sent, err := r.Resend(ctx, orderID, unfinished(st)...)
-	if errors.Is(err, sagas.ErrResendRefused) {
-		return SagaRedrive{}, errcode.New(errcode.Conflict, "re-drive order %s: %w", orderID, err)
-	}
-	if err != nil {
+	case err != nil && res.Now == "":
 		return SagaRedrive{}, err
 	}
-	h.d.logger.InfoContext(ctx, "order saga re-driven", "order_id", orderID, "phase", st.Phase, "commands", len(sent), "actor", actor.Subject)
-	return SagaRedrive{OrderID: orderID, Phase: st.Phase, Sent: sent}, nil
-}
-
-// unfinished are the settlement or compensation commands a parked saga
-// still needs; an open saga's pending commands are Resend's own.
-func unfinished(st *sagas.State) []messages.Command {
-	if st.Phase != sagas.PhaseParked {
-		return nil
-	}
-	var cmds []messages.Command
-	if slices.Contains(st.Completed, messages.StepOrderConfirmed) {
-		for _, l := range st.Lines {
-			if l.State != sagas.PartSettled {
-				cmds = append(cmds, messages.CommitStock{ProductID: l.ProductID, OrderID: st.OrderID})
-			}
-		}
-		if st.Payment != sagas.PartSettled {
-			cmds = append(cmds, messages.CapturePayment{CustomerID: st.CustomerID, OrderID: st.OrderID})
-		}
-		return cmds
-	}
-	if st.Failure == nil {
-		return nil
-	}
-	if st.Payment == sagas.PartDone || st.Payment == sagas.PartPending {
-		cmds = append(cmds, messages.VoidPayment{CustomerID: st.CustomerID, OrderID: st.OrderID})
-	}
-	for _, l := range st.Lines {
-		if l.State == sagas.PartDone || l.State == sagas.PartPending {
-			cmds = append(cmds, messages.ReleaseStock{ProductID: l.ProductID, OrderID: st.OrderID})
-		}
-	}
-	return cmds
+	out := SagaRedrive{OrderID: orderID, Phase: res.Phase, Now: res.Now, Outcome: res.Outcome, Sent: res.Sent}
+	h.d.logger.InfoContext(ctx, "order saga re-driven", "order_id", orderID, "from", res.Phase, "to", res.Now,
+		"commands", len(res.Sent), "actor", actor.Subject)
+	// Saved, but a command not sent: its deadline sends it again.
+	return out, err
 }

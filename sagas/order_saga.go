@@ -48,7 +48,10 @@ const (
 	PhaseEnding Phase = "ENDING"
 	// Done is final; late replies are still compensated.
 	PhaseDone Phase = "DONE"
-	// Parked needs an operator: a compensation kept failing.
+	// Parked needs an operator: a compensation (or the settlement of a
+	// confirmed order) kept going unanswered. It still takes late answers
+	// in and finishes once nothing is left to undo or settle; Redrive
+	// resumes it.
 	PhaseParked Phase = "PARKED"
 )
 
@@ -136,6 +139,21 @@ type State struct {
 	StartedAt time.Time `json:"startedAt"`
 	EndedAt   time.Time `json:"endedAt,omitzero"`
 	Outcome   Outcome   `json:"outcome,omitempty"`
+	// OrderEnded is the final status the order recorded (CANCELLED or
+	// FAILED) as the saga saw it. A saga that parks while compensating
+	// fails its order (COMPENSATION_FAILED) as it parks, so once a re-drive
+	// or a late answer finished the compensation there is nothing left to
+	// ask of the order: the saga ends with the status the order has.
+	OrderEnded messages.OrderStatus `json:"orderEnded,omitempty"`
+	// Redrives are the nonces of the operator's re-drives (Redrive), oldest
+	// first. From a re-drive on, every command of the saga, deadline
+	// re-sends included, goes under an id derived from the last nonce: the
+	// same business key (order, product, customer) under a new message id,
+	// which a handler that recorded or dead-lettered the old one decides
+	// afresh.
+	Redrives []string `json:"redrives,omitempty"`
+	// ParkedAt is when the saga first parked; kept after a re-drive.
+	ParkedAt time.Time `json:"parkedAt,omitzero"`
 }
 
 // Command is a command the saga wants sent. ID is stable for the same
@@ -152,6 +170,10 @@ type Decision struct {
 	Compensated []messages.SagaStep
 	// Finished is set when the saga reached Done or Parked now.
 	Finished bool
+	// Counted is set with Finished when the saga's end was counted
+	// already: it parked before, and now finishes (after a re-drive, or
+	// because the answers it gave up on arrived after all) or parks again.
+	Counted bool
 }
 
 // Active reports whether the saga still waits for something.
@@ -181,22 +203,24 @@ func (s *State) Handle(e messages.Event, now time.Time, p Policy, jitter func() 
 	var d Decision
 	switch e := e.(type) {
 	case messages.StockReserved:
-		d = s.onReservation(e.ProductID, PartDone)
+		d = s.onReservation(e.ProductID, PartDone, now)
 	case messages.StockReservationRejected:
-		d = s.onReservation(e.ProductID, PartRejected)
+		d = s.onReservation(e.ProductID, PartRejected, now)
 	case messages.StockReleased:
 		s.setLine(e.ProductID, PartUndone)
-		d = s.compensate(false)
+		d = s.compensate(now, false)
 	case messages.StockCommitted:
 		s.setLine(e.ProductID, PartSettled)
 		d = s.settle(now)
 	case messages.PaymentAuthorized:
-		d = s.onPayment(PartDone)
+		d = s.onPayment(PartDone, now)
 	case messages.PaymentAuthorizationRejected:
-		d = s.onPayment(PartRejected)
+		d = s.onPayment(PartRejected, now)
 	case messages.PaymentVoided:
-		s.Payment = PartUndone
-		d = s.compensate(true)
+		if s.Payment != PartUndone { // a second void of the order changes nothing
+			s.Payment = PartUndone
+			d = s.compensate(now, true)
+		}
 	case messages.PaymentCaptured:
 		s.Payment = PartSettled
 		d = s.settle(now)
@@ -216,12 +240,12 @@ func (s *State) Handle(e messages.Event, now time.Time, p Policy, jitter func() 
 			if s.TimedOut != nil {
 				f = *s.TimedOut
 			}
-			d = s.beginCompensation(f)
+			d = s.beginCompensation(f, now)
 		}
-	case messages.OrderCancelled, messages.OrderFailed:
-		if s.Phase == PhaseEnding {
-			d = s.finish(now, s.endOutcome())
-		}
+	case messages.OrderCancelled:
+		d = s.onOrderEnded(messages.StatusCancelled, now)
+	case messages.OrderFailed:
+		d = s.onOrderEnded(messages.StatusFailed, now)
 	}
 	if s.Active() && (s.Phase != before || len(d.Commands) > 0) {
 		s.Attempts = 0
@@ -295,13 +319,13 @@ func (s *State) OnDeadline(now time.Time, p Policy, jitter func() float64) Decis
 		Message: fmt.Sprintf("no answer for %s after %d attempts", step, s.Attempts),
 		Step:    s.lastCompleted(),
 		Fail:    true,
-	})
+	}, now)
 	s.Attempts = 0
 	s.arm(now, p, jitter)
 	return d
 }
 
-func (s *State) onReservation(productID string, answer Part) Decision {
+func (s *State) onReservation(productID string, answer Part, now time.Time) Decision {
 	line := s.line(productID)
 	if line == nil {
 		return Decision{}
@@ -311,7 +335,7 @@ func (s *State) onReservation(productID string, answer Part) Decision {
 		if answer == PartDone && line.State == PartPending {
 			line.State = PartDone
 			release := s.command("release:"+productID, messages.ReleaseStock{ProductID: productID, OrderID: s.OrderID})
-			d := s.compensate(false)
+			d := s.compensate(now, false)
 			d.Commands = append(d.Commands, release)
 			return d
 		}
@@ -329,7 +353,7 @@ func (s *State) onReservation(productID string, answer Part) Decision {
 			Code:    errcode.InventoryUnavailable,
 			Message: fmt.Sprintf("not enough stock of product %s for %d units", productID, line.Quantity),
 			Step:    messages.StepOrderCreated,
-		})
+		}, now)
 	}
 	for _, l := range s.Lines {
 		if l.State != PartDone {
@@ -340,7 +364,7 @@ func (s *State) onReservation(productID string, answer Part) Decision {
 	return Decision{Commands: s.outstanding()}
 }
 
-func (s *State) onPayment(answer Part) Decision {
+func (s *State) onPayment(answer Part, now time.Time) Decision {
 	switch {
 	case s.Phase == PhaseAuthorizing && s.Payment == PartPending:
 		s.Payment = answer
@@ -349,7 +373,7 @@ func (s *State) onPayment(answer Part) Decision {
 				Code:    errcode.PaymentFailed,
 				Message: fmt.Sprintf("payment of %s was refused", s.Amount),
 				Step:    messages.StepInventoryReserved,
-			})
+			}, now)
 		}
 		s.Phase = PhaseMarkingAuthorized
 		return Decision{Commands: s.outstanding()}
@@ -358,7 +382,7 @@ func (s *State) onPayment(answer Part) Decision {
 		// it was pending found nothing to void): void it now.
 		s.Payment = PartDone
 		void := s.command("void:authorized", messages.VoidPayment{CustomerID: s.CustomerID, OrderID: s.OrderID})
-		d := s.compensate(false)
+		d := s.compensate(now, false)
 		d.Commands = append(d.Commands, void)
 		return d
 	case s.Payment == PartPending:
@@ -383,10 +407,33 @@ func (s *State) onStep(step messages.SagaStep) Decision {
 	return Decision{Commands: s.outstanding()}
 }
 
+// onOrderEnded takes the order's cancellation or failure in: it ends a
+// saga waiting for it, and a compensating or parked saga keeps it, to end
+// with it once nothing is left to undo (a parked saga failed its order as
+// it parked; if everything was undone already, it finishes now). Elsewhere
+// it is stale.
+func (s *State) onOrderEnded(status messages.OrderStatus, now time.Time) Decision {
+	switch s.Phase {
+	case PhaseEnding:
+		s.OrderEnded = status
+		return s.finish(now, s.endOutcome())
+	case PhaseCompensating:
+		s.OrderEnded = status
+	case PhaseParked:
+		if s.Failure != nil && !s.confirmed() {
+			s.OrderEnded = status
+			return s.compensate(now, false)
+		}
+	}
+	return Decision{}
+}
+
 // settle finishes a confirmed saga once stock is committed and the payment
-// captured.
+// captured. A saga parked while settling finishes too when the last answer
+// arrives (after a re-drive, or late): the sale is complete.
 func (s *State) settle(now time.Time) Decision {
-	if s.Phase != PhaseSettling || s.Payment != PartSettled {
+	parked := s.Phase == PhaseParked && s.Failure == nil && s.confirmed()
+	if (s.Phase != PhaseSettling && !parked) || s.Payment != PartSettled {
 		return Decision{}
 	}
 	for _, l := range s.Lines {
@@ -405,23 +452,32 @@ func (s *State) cancellable() bool {
 	return false
 }
 
-func (s *State) beginCompensation(f Failure) Decision {
+func (s *State) beginCompensation(f Failure, now time.Time) Decision {
 	if f.Step == "" {
 		f.Step = s.lastCompleted()
 	}
 	s.Failure = &f
 	s.Phase = PhaseCompensating
-	return s.compensate(true)
+	return s.compensate(now, true)
 }
 
 // compensate undoes what is done, newest first: the payment before the
 // stock. When a stage begins (send) it sends that stage's commands; as
 // answers arrive it only checks whether anything is left and, when nothing
-// is, ends the order.
-func (s *State) compensate(send bool) Decision {
-	if s.Phase != PhaseCompensating {
+// is, ends the order — or, if the order ended already (a saga that parked
+// failed it), finishes at once.
+//
+// A saga parked while compensating still takes the answers in: it records
+// each compensation on the order, and once nothing is left to undo it
+// finishes. It sends no new stage by itself (it waits for an operator's
+// re-drive, which resumes it in Compensating). now is only used when the
+// saga may finish (answers to its compensation, a re-drive).
+func (s *State) compensate(now time.Time, send bool) Decision {
+	parked := s.Phase == PhaseParked && s.Failure != nil && !s.confirmed()
+	if s.Phase != PhaseCompensating && !parked {
 		return Decision{}
 	}
+	send = send && !parked
 	var d Decision
 	if s.Payment == PartUndone && !s.compensated(messages.StepPaymentAuthorized) {
 		d.Compensated = append(d.Compensated, messages.StepPaymentAuthorized)
@@ -442,6 +498,14 @@ func (s *State) compensate(send bool) Decision {
 		d.Commands = append(d.Commands, s.command("compensated:inventory", messages.RecordOrderCompensation{
 			OrderID: s.OrderID, Step: messages.StepInventoryReserved, Action: "ReleaseInventory", Reason: s.Failure.reason(),
 		}))
+	}
+	if parked && s.OrderEnded == "" {
+		return d // the order's end, which the park asked for, is still to come
+	}
+	if s.OrderEnded != "" {
+		fd := s.finish(now, s.endedOutcome())
+		d.Finished, d.Counted = fd.Finished, fd.Counted
+		return d
 	}
 	s.Phase = PhaseEnding
 	d.Commands = append(d.Commands, s.outstanding()...)
@@ -521,20 +585,40 @@ func (s *State) waitingFor() string {
 }
 
 func (s *State) finish(now time.Time, o Outcome) Decision {
+	d := Decision{Finished: true, Counted: s.parkedBefore()}
 	s.Phase = PhaseDone
 	s.Outcome = o
 	s.EndedAt = now
 	s.Deadline = time.Time{}
-	return Decision{Finished: true}
+	return d
 }
 
 func (s *State) park(now time.Time) Decision {
+	d := Decision{Finished: true, Counted: s.parkedBefore()}
+	if s.ParkedAt.IsZero() {
+		s.ParkedAt = now
+	}
 	s.Phase = PhaseParked
 	s.Outcome = OutcomeParked
 	s.EndedAt = now
 	s.Deadline = time.Time{}
-	return Decision{Finished: true}
+	return d
 }
+
+// parkedBefore reports whether the saga parked before (a state saved by
+// an earlier version has no ParkedAt, but may be parked now).
+func (s *State) parkedBefore() bool { return s.Phase == PhaseParked || !s.ParkedAt.IsZero() }
+
+// endedOutcome is the outcome of a saga whose order ended before its
+// compensation did: the order's status decides.
+func (s *State) endedOutcome() Outcome {
+	if s.OrderEnded == messages.StatusCancelled {
+		return OutcomeCancelled
+	}
+	return OutcomeFailed
+}
+
+func (s *State) confirmed() bool { return slices.Contains(s.Completed, messages.StepOrderConfirmed) }
 
 func (s *State) endOutcome() Outcome {
 	if s.Failure != nil && s.Failure.Fail {
@@ -556,7 +640,17 @@ func (s *State) arm(now time.Time, p Policy, jitter func() float64) {
 }
 
 func (s *State) command(key string, m messages.Command) Command {
-	return Command{ID: CommandID(s.OrderID, key), Message: m}
+	id := CommandID(s.OrderID, key)
+	if n := len(s.Redrives); n > 0 {
+		id = redrivenID(id, s.Redrives[n-1])
+	}
+	return Command{ID: id, Message: m}
+}
+
+// redrivenID is the id of the command usually sent as id, after the
+// re-drive with nonce.
+func redrivenID(id, nonce string) string {
+	return uuid.NewSHA1(sagaNamespace, []byte(id+"\x00redrive\x00"+nonce)).String()
 }
 
 // CommandID derives the stable message id of a saga's command.

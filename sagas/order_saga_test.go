@@ -895,20 +895,23 @@ func TestTimeoutDuringCompensationParks(t *testing.T) {
 	tests := []struct {
 		name    string
 		prepare func(t *testing.T) (*State, []Command)
+		// undone: nothing was left to undo when it parked, only the
+		// order's end was missing.
+		undone bool
 	}{
 		{"COMPENSATING waiting for the void", func(t *testing.T) (*State, []Command) {
 			s, _ := driveTo(t, PhaseMarkingAuthorized, twoLines()...)
 			return s, run(t, s, cancelRequested())
-		}},
+		}, false},
 		{"COMPENSATING waiting for a release", func(t *testing.T) (*State, []Command) {
 			s, _ := driveTo(t, PhaseMarkingAuthorized, twoLines()...)
 			run(t, s, cancelRequested())
 			return s, run(t, s, voided())[1:] // without the record
-		}},
+		}, false},
 		{"ENDING waiting for the cancellation", func(t *testing.T) (*State, []Command) {
 			s, _ := start(t, twoLines()...)
 			return s, run(t, s, outOfStock("p1"))
-		}},
+		}, true},
 		{"ENDING of a timed-out saga waiting for FailOrder", func(t *testing.T) (*State, []Command) {
 			s, _ := start(t, twoLines()...)
 			var d Decision
@@ -916,7 +919,7 @@ func TestTimeoutDuringCompensationParks(t *testing.T) {
 				d = expire(t, s)
 			}
 			return s, d.Commands
-		}},
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -940,10 +943,25 @@ func TestTimeoutDuringCompensationParks(t *testing.T) {
 			require.NotContains(t, ids(outstanding), d.Commands[0].ID,
 				"FailOrder(COMPENSATION_FAILED) is a different command from anything sent before and needs its own id")
 
-			// Parked is final for deadlines and for the order's answer.
+			// Parked is final for deadlines. The order's answer to the
+			// park's FailOrder is kept: a saga that had undone everything
+			// and only missed the order's end is done with it; one that
+			// still holds something stays parked for the operator.
 			require.Empty(t, s.OnDeadline(now.Add(time.Hour), testPolicy, noJitter))
-			require.Empty(t, run(t, s, cancelled(), failed()))
-			require.Equal(t, PhaseParked, s.Phase)
+			d = s.Handle(messages.OrderFailed{OrderID: testOrder, Code: errcode.CompensationFailed, At: t0}, now, testPolicy, noJitter)
+			require.Empty(t, d.Commands)
+			require.Equal(t, messages.StatusFailed, s.OrderEnded)
+			if !tt.undone {
+				require.False(t, d.Finished)
+				require.Equal(t, PhaseParked, s.Phase)
+				require.Empty(t, run(t, s, cancelled(), failed()))
+				require.Equal(t, PhaseParked, s.Phase)
+				return
+			}
+			require.True(t, d.Finished)
+			require.True(t, d.Counted, "counted when it parked")
+			require.Equal(t, PhaseDone, s.Phase)
+			require.Equal(t, OutcomeFailed, s.Outcome)
 		})
 	}
 }
@@ -965,13 +983,20 @@ func TestTimeoutWhileSettlingParksWithoutUndoingTheSale(t *testing.T) {
 	require.Equal(t, OutcomeParked, s.Outcome)
 	require.Nil(t, s.Failure)
 
-	// Late settlement answers are recorded, and nothing is ever undone.
-	sent = append(sent, run(t, s, committed("p1"), captured(), committed("p2"))...)
+	// Late settlement answers are recorded, and nothing is ever undone;
+	// the last one finishes the sale.
+	sent = append(sent, run(t, s, committed("p1"), captured())...)
+	require.Equal(t, PhaseParked, s.Phase)
+	d = s.Handle(committed("p2"), t0, testPolicy, noJitter)
+	sent = append(sent, d.Commands...)
 	require.Empty(t, ofType[messages.ReleaseStock](sent))
 	require.Empty(t, ofType[messages.VoidPayment](sent))
 	require.Empty(t, ofType[messages.FailOrder](sent))
 	require.Equal(t, PartSettled, s.Payment)
-	require.Equal(t, PhaseParked, s.Phase)
+	require.True(t, d.Finished)
+	require.True(t, d.Counted)
+	require.Equal(t, PhaseDone, s.Phase)
+	require.Equal(t, OutcomeConfirmed, s.Outcome)
 }
 
 func TestParkedWhileSettlingNeverUndoesARedeliveredReply(t *testing.T) {
@@ -1374,7 +1399,10 @@ type world struct {
 	// lateHolds counts the steps after which a finished, not confirmed
 	// saga held a reservation or an authorization it was undoing.
 	lateHolds int
-	cancels   bool // the customer may ask to cancel
+	// parked is what the saga was doing when it first parked (settling,
+	// compensating), empty if it never parked.
+	parked  string
+	cancels bool // the customer may ask to cancel
 	// confirmRace lets deadlines fire in CONFIRMING while the confirmation
 	// is decided or on its way; see TestTimeoutWhileConfirmingNeverUndoesAConfirmedSale.
 	confirmRace bool
@@ -1572,6 +1600,22 @@ func (w *world) deadline() {
 	d := w.s.OnDeadline(w.clock, w.policy, noJitter)
 	w.noteDone(before)
 	w.record(d.Commands)
+	if w.s.Phase == PhaseParked && w.parked == "" {
+		w.parked = "compensating"
+		if w.s.Failure == nil {
+			w.parked = "settling"
+		}
+	}
+	w.check()
+}
+
+// redrive is the operator's re-drive of the saga.
+func (w *world) redrive() {
+	before := clone(w.s)
+	d, err := w.s.Redrive(w.clock, w.policy, noJitter, fmt.Sprint("redrive-", len(w.s.Redrives)))
+	require.NoError(w.t, err)
+	w.noteDone(before)
+	w.record(d.Commands)
 	w.check()
 }
 
@@ -1647,6 +1691,7 @@ func (w *world) step() {
 		{1, nil}, // redeliver an old event
 		{2, nil}, // deadline
 		{1, nil}, // customer cancels
+		{1, nil}, // a compensation is lost (acknowledged, never handled)
 	}
 	if len(w.inflight) > 0 {
 		moves[0].do = func() {
@@ -1667,6 +1712,12 @@ func (w *world) step() {
 	}
 	if w.cancels && !w.order.CancellationRequested() {
 		moves[4].do = w.requestCancellation
+	}
+	// Only while the saga compensates: its deadlines send again what it
+	// waits on, and once they give up the operator re-drives it. (A lost
+	// command of a finished saga is the reconciler's to find.)
+	if i := slices.IndexFunc(w.inflight, isCompensation); i >= 0 && w.s.Phase == PhaseCompensating {
+		moves[5].do = func() { w.inflight = slices.Delete(w.inflight, i, i+1) }
 	}
 	sum := 0
 	for _, m := range moves {
@@ -1689,6 +1740,14 @@ func (w *world) step() {
 		}
 		n -= m.weight
 	}
+}
+
+func isCompensation(c Command) bool {
+	switch c.Message.(type) {
+	case messages.ReleaseStock, messages.VoidPayment:
+		return true
+	}
+	return false
 }
 
 // drain lets the world settle: every command is handled and every event
@@ -1757,12 +1816,39 @@ func TestPropertyRandomInterleavings(t *testing.T) {
 			w.step()
 		}
 		w.drain()
-		outcomes[checkQuiescent(t, w, seed)]++
+		end := checkQuiescent(t, w, seed)
+		outcomes[end]++
+		if w.parked != "" {
+			outcomes["parked "+w.parked]++
+		}
+		if w.s.Phase == PhaseParked {
+			// The operator re-drives it (sometimes twice, with answers
+			// redelivered in between): it ends DONE, everything undone or
+			// settled.
+			w.redrive()
+			for range rng.IntN(10) {
+				w.step()
+			}
+			if rng.IntN(2) == 0 {
+				if w.s.Phase == PhaseDone {
+					before := clone(w.s)
+					_, err := w.s.Redrive(w.clock, w.policy, noJitter, "late")
+					require.ErrorIs(t, err, ErrNothingToRedrive)
+					require.Equal(t, before, clone(w.s), "a re-drive of a finished saga changes nothing")
+				} else {
+					w.redrive()
+				}
+			}
+			w.drain()
+			end = checkQuiescent(t, w, seed)
+			require.Equal(t, PhaseDone, w.s.Phase, "seed %d: a re-driven saga whose commands are all answered finishes", seed)
+			outcomes["re-driven to "+end]++
+		}
 		lateHolds += w.lateHolds
 	}
 	t.Logf("outcomes: %v; steps with a finished saga still undoing a late reply: %d", outcomes, lateHolds)
 	require.Positive(t, lateHolds, "no late reply after the end: the generator needs tuning")
-	for _, o := range []string{"DONE confirmed", "DONE cancelled", "DONE failed", "PARKED settling", "PARKED compensating"} {
+	for _, o := range []string{"DONE confirmed", "DONE cancelled", "DONE failed", "parked settling", "parked compensating", "re-driven to DONE failed"} {
 		require.Positive(t, outcomes[o], "no run ended %s: the generator needs tuning", o)
 	}
 }

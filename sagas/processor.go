@@ -259,7 +259,7 @@ func (p *Processor) decideInTx(ctx context.Context, tx pgx.Tx, st *State, d Deci
 // every compensation and finish along the way, and the ids of the events
 // it applied, to be recorded as processed.
 func (p *Processor) runLocal(ctx context.Context, tx pgx.Tx, st *State, d Decision) (Decision, []string, error) {
-	out := Decision{Compensated: d.Compensated, Finished: d.Finished}
+	out := Decision{Compensated: d.Compensated, Finished: d.Finished, Counted: d.Counted}
 	var applied []string
 	pending := d.Commands
 	for round := 0; len(pending) > 0; round++ {
@@ -286,6 +286,9 @@ func (p *Processor) runLocal(ctx context.Context, tx pgx.Tx, st *State, d Decisi
 				dd := st.Handle(ev, p.now(), p.cfg.Policy, p.jitter)
 				next = append(next, dd.Commands...)
 				out.Compensated = append(out.Compensated, dd.Compensated...)
+				// A saga that parks and finishes in one decision (its order's
+				// end arrived with the park) was never counted as parked.
+				out.Counted = out.Counted || (dd.Counted && !out.Finished)
 				out.Finished = out.Finished || dd.Finished
 			}
 		}
@@ -372,8 +375,8 @@ func (p *Processor) send(ctx context.Context, st *State, d Decision) {
 			<-p.sending
 		}
 	}
-	p.metrics.observe(st, d)
-	if d.Finished {
+	p.observe(st, d)
+	if d.Finished && !d.Counted {
 		p.logger.Info("saga finished", "order_id", st.OrderID, "outcome", st.Outcome, "duration", st.EndedAt.Sub(st.StartedAt))
 	}
 }

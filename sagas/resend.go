@@ -73,7 +73,7 @@ func (p *Processor) Resend(ctx context.Context, orderID string, missing ...messa
 	if err := p.sendAll(ctx, st, d); err != nil {
 		return nil, err
 	}
-	p.metrics.observe(st, d)
+	p.observe(st, d)
 	p.logger.Info("saga re-sent commands for the reconciler", "order_id", orderID, "phase", st.Phase, "commands", len(sent))
 	return sent, nil
 }

@@ -189,7 +189,11 @@ func redriveCommand() command {
 }
 
 func printRedrive(w io.Writer, r app.SagaRedrive) {
-	fmt.Fprintf(w, "order %s: saga in phase %s, %d commands sent again\n", r.OrderID, r.Phase, len(r.Sent))
+	now := string(r.Now)
+	if r.Outcome != "" {
+		now += " (" + string(r.Outcome) + ")"
+	}
+	fmt.Fprintf(w, "order %s: saga re-driven from phase %s, now %s; %d commands sent under new message ids\n", r.OrderID, r.Phase, now, len(r.Sent))
 	for _, c := range r.Sent {
 		fmt.Fprintf(w, "  %s  %s\n", c.ID, c.Message.CommandName())
 	}
