@@ -56,7 +56,7 @@ func (h AwaitFinalOrderHandler) Handle(ctx context.Context, actor auth.Principal
 		if err := requireCustomer(actor, agg.CustomerID()); err != nil {
 			return query.Order{}, false, errcode.New(errcode.NotFound, "order %s not found", orderID)
 		}
-		o := OrderView(agg)
+		o := h.d.withContact(ctx, OrderView(agg))
 		if o.Status.Terminal() || !time.Now().Before(deadline) {
 			return o, o.Status.Terminal(), nil
 		}

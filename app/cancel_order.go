@@ -66,5 +66,5 @@ func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, or
 	if err != nil {
 		return query.Order{}, err
 	}
-	return cancelled, nil
+	return h.d.withContact(ctx, cancelled), nil
 }

@@ -18,7 +18,7 @@ import (
 // Both are bounded LRUs: a miss costs one stream read.
 type catalog struct {
 	products  *lru.Cache[string, *catalogEntry]
-	customers *lru.Cache[string, struct{}]
+	customers *lru.Cache[string, contact]
 }
 
 // catalogSize bounds the products and the customers the catalog keeps.
@@ -29,7 +29,7 @@ func newCatalog() *catalog {
 	if err != nil {
 		panic(err) // only for a size below 1
 	}
-	customers, err := lru.New[string, struct{}](catalogSize)
+	customers, err := lru.New[string, contact](catalogSize)
 	if err != nil {
 		panic(err)
 	}
@@ -55,18 +55,30 @@ func (c *catalog) product(ctx context.Context, h *handlers.Handlers, id string) 
 	return e, nil
 }
 
-// customerExists returns NOT_FOUND unless the customer is registered.
-func (c *catalog) customerExists(ctx context.Context, h *handlers.Handlers, id string) error {
-	if c.customers.Contains(id) {
-		return nil
+// contact is a registered customer's name and email (no command changes
+// them).
+type contact struct{ name, email string }
+
+// customer returns the contact of customer id; ok is false if no such
+// customer is registered.
+func (c *catalog) customer(ctx context.Context, h *handlers.Handlers, id string) (contact, bool, error) {
+	if ct, ok := c.customers.Get(id); ok {
+		return ct, true, nil
 	}
 	customer, err := h.Customers.Load(ctx, id)
-	if err != nil {
-		return err
+	if err != nil || customer.Version() == 0 {
+		return contact{}, false, err
 	}
-	if customer.Version() == 0 {
+	ct := contact{name: customer.Name(), email: customer.Email()}
+	c.customers.Add(id, ct)
+	return ct, true, nil
+}
+
+// customerExists returns NOT_FOUND unless the customer is registered.
+func (c *catalog) customerExists(ctx context.Context, h *handlers.Handlers, id string) error {
+	_, ok, err := c.customer(ctx, h, id)
+	if err == nil && !ok {
 		return errcode.New(errcode.NotFound, "customer %s not found", id).With("field", "customerId")
 	}
-	c.customers.Add(id, struct{}{})
-	return nil
+	return err
 }

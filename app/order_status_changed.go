@@ -59,7 +59,7 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 				return false
 			}
 		}
-		if !send(OrderView(order)) || order.Status().Terminal() {
+		if !send(h.d.withContact(ctx, OrderView(order))) || order.Status().Terminal() {
 			return
 		}
 		store := h.d.h.Orders.Store()
@@ -75,7 +75,7 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 				}
 				if c.Event != nil && c.Version == order.Version()+1 {
 					order.Apply(c.Event)
-					if !send(OrderView(order)) || order.Status().Terminal() {
+					if !send(h.d.withContact(ctx, OrderView(order))) || order.Status().Terminal() {
 						return
 					}
 					continue
@@ -94,7 +94,7 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 					return
 				}
 				order.Apply(e)
-				if !send(OrderView(order)) || order.Status().Terminal() {
+				if !send(h.d.withContact(ctx, OrderView(order))) || order.Status().Terminal() {
 					return
 				}
 			}

@@ -84,7 +84,7 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	if err != nil {
 		return query.Order{}, err
 	}
-	return placed, nil
+	return h.d.withContact(ctx, placed), nil
 }
 
 // priced checks the placement against the domain's bounds

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/command/payments"
@@ -27,7 +29,21 @@ func OrderView(o *ordering.Order) query.Order {
 	if f := o.Failure(); f != nil {
 		v.Failure = &query.Failure{Code: f.Code, Message: f.Message, Step: f.Step, At: f.At}
 	}
+	v.CancellationRequested = o.CancellationRequested()
+	for _, c := range o.Compensations() {
+		v.Compensations = append(v.Compensations, query.Compensation{Step: c.Step, Action: c.Action, Reason: c.Reason, At: c.At})
+	}
 	return v
+}
+
+// withContact adds the customer's name and email to an order answer, as
+// the read model has them; left empty when the customer cannot be read
+// (the answer is still the order as recorded).
+func (d *deps) withContact(ctx context.Context, o query.Order) query.Order {
+	if ct, ok, err := d.catalog.customer(ctx, d.h, o.CustomerID); err == nil && ok {
+		o.CustomerName, o.CustomerEmail = ct.name, ct.email
+	}
+	return o
 }
 
 // ProductView renders a product aggregate as the read model does.
