@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -95,16 +96,16 @@ func NewOrderDocument(id string) OrderDocument {
 
 // ApplyOrderEvent returns doc with e applied. It is pure (doc is not
 // modified) and trusts its caller to pass the stream's next event
-// (e.Version == doc.Version+1); FoldOrder checks that. It mirrors
-// ordering.Order.Apply, so the read model agrees with the aggregate on
-// status, steps and failure.
+// (e.Version == doc.Version+1); FoldOrder checks that. Status, steps,
+// cancellation, compensations and failure come from the aggregate's own
+// fold (ordering.Progress), so the read model and the aggregate agree on
+// them by construction; the document adds the items as shown, the
+// customer and the timeline.
 func ApplyOrderEvent(doc OrderDocument, e Event) OrderDocument {
 	d := doc.clone()
 	d.ID = e.StreamID
 	d.Version = e.Version
-	entry := TimelineEntry{Version: e.Version, EventID: e.ID, Type: e.Type, At: e.OccurredAt, RecordedAt: e.OccurredAt}
-	switch p := e.Payload.(type) {
-	case messages.OrderPlaced:
+	if p, ok := e.Payload.(messages.OrderPlaced); ok {
 		d.CustomerID = p.CustomerID
 		d.Items = make([]OrderItemDocument, len(p.Items))
 		for i, l := range p.Items {
@@ -114,62 +115,62 @@ func ApplyOrderEvent(doc OrderDocument, e Event) OrderDocument {
 			}
 		}
 		d.Total, d.Currency = p.Total, p.Currency
-		d.CreatedAt, d.UpdatedAt = p.PlacedAt, p.PlacedAt
-		d.Status = messages.StatusPending
-		d.CompletedSteps = []messages.SagaStep{messages.StepOrderCreated}
+		d.CreatedAt = p.PlacedAt
+	}
+	d.setProgress(d.progress().Apply(e.Payload))
+	d.Timeline = append(d.Timeline, timelineEntry(e, d.Status))
+	return d
+}
+
+// progress is the document's part of ordering.Progress.
+func (d OrderDocument) progress() ordering.Progress {
+	p := ordering.Progress{
+		Status: d.Status, Completed: d.CompletedSteps, CancellationRequested: d.CancellationRequested, UpdatedAt: d.UpdatedAt,
+	}
+	for _, c := range d.Compensations {
+		p.Compensations = append(p.Compensations, ordering.Compensation{Step: c.Step, Action: c.Action, Reason: c.Reason, At: c.At})
+	}
+	if f := d.Failure; f != nil {
+		p.Failure = &ordering.Failure{Code: f.Code, Message: f.Message, Step: f.Step, At: f.At}
+	}
+	return p
+}
+
+func (d *OrderDocument) setProgress(p ordering.Progress) {
+	d.Status, d.CancellationRequested, d.UpdatedAt = p.Status, p.CancellationRequested, p.UpdatedAt
+	d.CompletedSteps = cloneOrEmpty(p.Completed)
+	d.CurrentStep, d.PendingSteps = p.CurrentStep(), p.PendingSteps()
+	d.Compensations = make([]CompensationDocument, len(p.Compensations))
+	for i, c := range p.Compensations {
+		d.Compensations[i] = CompensationDocument{Step: c.Step, Action: c.Action, Reason: c.Reason, At: c.At}
+	}
+	d.Failure = nil
+	if f := p.Failure; f != nil {
+		d.Failure = &OrderFailureDocument{Code: f.Code, Message: f.Message, Step: f.Step, At: f.At}
+	}
+}
+
+// timelineEntry is e as the order's history shows it; status is the
+// order's after e.
+func timelineEntry(e Event, status messages.OrderStatus) TimelineEntry {
+	entry := TimelineEntry{Version: e.Version, EventID: e.ID, Type: e.Type, At: e.OccurredAt, RecordedAt: e.OccurredAt, Status: status}
+	switch p := e.Payload.(type) {
+	case messages.OrderPlaced:
 		entry.At, entry.Step = p.PlacedAt, messages.StepOrderCreated
 	case messages.OrderStepCompleted:
-		if !slices.Contains(d.CompletedSteps, p.Step) {
-			d.CompletedSteps = append(d.CompletedSteps, p.Step)
-		}
-		if d.Status == messages.StatusPending && p.Step != messages.StepOrderCreated {
-			d.Status = messages.StatusProcessing
-		}
-		d.UpdatedAt = p.At
 		entry.At, entry.Step = p.At, p.Step
 	case messages.OrderCompensated:
-		d.Compensations = append(d.Compensations, CompensationDocument{Step: p.Step, Action: p.Action, Reason: p.Reason, At: p.At})
-		d.UpdatedAt = p.At
 		entry.At, entry.Step, entry.Detail = p.At, p.Step, joinDetail(p.Action, p.Reason)
 	case messages.OrderCancellationRequested:
-		d.CancellationRequested = true
-		d.UpdatedAt = p.At
 		entry.At, entry.Detail = p.At, joinDetail(p.Reason, by(p.By))
 	case messages.OrderConfirmed:
-		if !slices.Contains(d.CompletedSteps, messages.StepOrderConfirmed) {
-			d.CompletedSteps = append(d.CompletedSteps, messages.StepOrderConfirmed)
-		}
-		d.Status = messages.StatusConfirmed
-		d.UpdatedAt = p.At
 		entry.At, entry.Step = p.At, messages.StepOrderConfirmed
 	case messages.OrderCancelled:
-		d.Status = messages.StatusCancelled
-		if p.Code != "" { // without a code, a cancellation on request: no failure
-			d.Failure = &OrderFailureDocument{Code: p.Code, Message: p.Message, Step: p.Step, At: p.At}
-		}
-		d.UpdatedAt = p.At
 		entry.At, entry.Step, entry.Detail = p.At, p.Step, joinDetail(string(p.Code), p.Message)
 	case messages.OrderFailed:
-		d.Status = messages.StatusFailed
-		d.Failure = &OrderFailureDocument{Code: p.Code, Message: p.Message, Step: p.Step, At: p.At}
-		d.UpdatedAt = p.At
 		entry.At, entry.Step, entry.Detail = p.At, p.Step, joinDetail(string(p.Code), p.Message)
 	}
-	d.CurrentStep = ""
-	if n := len(d.CompletedSteps); n > 0 {
-		d.CurrentStep = d.CompletedSteps[n-1]
-	}
-	d.PendingSteps = []messages.SagaStep{}
-	if d.Status != "" && !d.Status.Terminal() {
-		for _, s := range messages.AllSagaSteps() {
-			if !slices.Contains(d.CompletedSteps, s) {
-				d.PendingSteps = append(d.PendingSteps, s)
-			}
-		}
-	}
-	entry.Status = d.Status
-	d.Timeline = append(d.Timeline, entry)
-	return d
+	return entry
 }
 
 // FoldOrder applies events to doc in version order, skipping those the

@@ -54,23 +54,18 @@ type Compensation struct {
 // Order is the ordering aggregate. The zero value is an order that has not
 // been placed; Place is its only valid first decision.
 type Order struct {
-	id              string
-	customerID      string
-	items           []messages.OrderLine
-	total           money.Amount
-	currency        string
-	shipping        messages.Address
-	billing         messages.Address
-	paymentMethod   messages.PaymentMethod
-	idempotencyKey  string
-	placedAt        time.Time
-	updatedAt       time.Time
-	status          messages.OrderStatus
-	completed       []messages.SagaStep // in saga order
-	cancelRequested bool
-	compensations   []Compensation
-	failure         *Failure
-	version         int
+	id             string
+	customerID     string
+	items          []messages.OrderLine
+	total          money.Amount
+	currency       string
+	shipping       messages.Address
+	billing        messages.Address
+	paymentMethod  messages.PaymentMethod
+	idempotencyKey string
+	placedAt       time.Time
+	progress       Progress
+	version        int
 }
 
 // ID returns the order id, empty before placement.
@@ -105,46 +100,41 @@ func (o *Order) IdempotencyKey() string { return o.idempotencyKey }
 func (o *Order) PlacedAt() time.Time { return o.placedAt }
 
 // UpdatedAt returns the time of the latest timestamped event.
-func (o *Order) UpdatedAt() time.Time { return o.updatedAt }
+func (o *Order) UpdatedAt() time.Time { return o.progress.UpdatedAt }
 
 // Status returns the order status, empty before placement.
-func (o *Order) Status() messages.OrderStatus { return o.status }
+func (o *Order) Status() messages.OrderStatus { return o.progress.Status }
 
 // CurrentStep returns the latest completed saga step: where the order
 // stands, not what it waits for. Empty before placement.
-func (o *Order) CurrentStep() messages.SagaStep {
-	if len(o.completed) == 0 {
-		return ""
-	}
-	return o.completed[len(o.completed)-1]
-}
+func (o *Order) CurrentStep() messages.SagaStep { return o.progress.CurrentStep() }
 
 // CompletedSteps returns the completed steps in saga order.
-func (o *Order) CompletedSteps() []messages.SagaStep { return slices.Clone(o.completed) }
+func (o *Order) CompletedSteps() []messages.SagaStep { return slices.Clone(o.progress.Completed) }
 
 // PendingSteps returns the steps still expected to happen, in saga order. A
 // final order expects nothing, so it has none.
 func (o *Order) PendingSteps() []messages.SagaStep {
-	if o.status == "" || o.status.Terminal() {
-		return nil
+	if steps := o.progress.PendingSteps(); len(steps) > 0 {
+		return steps
 	}
-	return slices.DeleteFunc(messages.AllSagaSteps(), o.hasCompleted)
+	return nil
 }
 
 // CancellationRequested reports whether someone asked to cancel; once true
 // the order can no longer be confirmed.
-func (o *Order) CancellationRequested() bool { return o.cancelRequested }
+func (o *Order) CancellationRequested() bool { return o.progress.CancellationRequested }
 
 // Compensations returns the compensations recorded so far, oldest first.
-func (o *Order) Compensations() []Compensation { return slices.Clone(o.compensations) }
+func (o *Order) Compensations() []Compensation { return slices.Clone(o.progress.Compensations) }
 
 // Failure returns why the order failed or was cancelled after a refusal,
 // nil otherwise (a cancellation on request included).
 func (o *Order) Failure() *Failure {
-	if o.failure == nil {
+	if o.progress.Failure == nil {
 		return nil
 	}
-	f := *o.failure
+	f := *o.progress.Failure
 	return &f
 }
 
@@ -154,7 +144,9 @@ func (o *Order) Version() int { return o.version }
 
 func (o *Order) placed() bool { return o.id != "" }
 
-func (o *Order) hasCompleted(step messages.SagaStep) bool { return slices.Contains(o.completed, step) }
+func (o *Order) hasCompleted(step messages.SagaStep) bool {
+	return slices.Contains(o.progress.Completed, step)
+}
 
 func (o *Order) mustBePlaced() error {
 	if !o.placed() {
@@ -219,10 +211,10 @@ func (o *Order) CompleteStep(step messages.SagaStep, now time.Time) ([]messages.
 	if step == messages.StepOrderConfirmed {
 		return o.Confirm(now)
 	}
-	if o.status.Terminal() || o.hasCompleted(step) {
+	if o.progress.Status.Terminal() || o.hasCompleted(step) {
 		return nil, nil
 	}
-	if next := messages.AllSagaSteps()[len(o.completed)]; step != next {
+	if next := messages.AllSagaSteps()[len(o.progress.Completed)]; step != next {
 		return nil, errcode.New(errcode.Conflict, "order %s: step %s cannot complete before %s", o.id, step, next)
 	}
 	return []messages.Event{messages.OrderStepCompleted{OrderID: o.id, Step: step, At: now.UTC()}}, nil
@@ -237,11 +229,11 @@ func (o *Order) Confirm(now time.Time) ([]messages.Event, error) {
 		return nil, err
 	}
 	switch {
-	case o.status == messages.StatusConfirmed:
+	case o.progress.Status == messages.StatusConfirmed:
 		return nil, nil
-	case o.status.Terminal():
-		return nil, errcode.New(errcode.Conflict, "order %s is %s and cannot be confirmed", o.id, o.status)
-	case o.cancelRequested:
+	case o.progress.Status.Terminal():
+		return nil, errcode.New(errcode.Conflict, "order %s is %s and cannot be confirmed", o.id, o.progress.Status)
+	case o.progress.CancellationRequested:
 		return nil, errcode.New(errcode.Conflict, "order %s has a cancellation request and cannot be confirmed", o.id)
 	}
 	for _, step := range []messages.SagaStep{messages.StepInventoryReserved, messages.StepPaymentAuthorized} {
@@ -264,9 +256,9 @@ func (o *Order) RequestCancellation(reason, by string, now time.Time) ([]message
 		return nil, err
 	}
 	switch {
-	case o.status == messages.StatusConfirmed:
+	case o.progress.Status == messages.StatusConfirmed:
 		return nil, errcode.New(errcode.Conflict, "order %s is already confirmed", o.id)
-	case o.status.Terminal(), o.cancelRequested:
+	case o.progress.Status.Terminal(), o.progress.CancellationRequested:
 		return nil, nil
 	}
 	return []messages.Event{messages.OrderCancellationRequested{OrderID: o.id, Reason: reason, By: by, At: now.UTC()}}, nil
@@ -284,10 +276,10 @@ func (o *Order) Cancel(code errcode.Code, msg string, now time.Time) ([]messages
 		return nil, invalid("code", "unknown error code "+string(code))
 	}
 	switch {
-	case o.status == messages.StatusCancelled:
+	case o.progress.Status == messages.StatusCancelled:
 		return nil, nil
-	case o.status.Terminal():
-		return nil, errcode.New(errcode.Conflict, "order %s is %s and cannot be cancelled", o.id, o.status)
+	case o.progress.Status.Terminal():
+		return nil, errcode.New(errcode.Conflict, "order %s is %s and cannot be cancelled", o.id, o.progress.Status)
 	}
 	return []messages.Event{messages.OrderCancelled{
 		OrderID: o.id, Code: code, Message: msg, Step: o.CurrentStep(), At: now.UTC(),
@@ -305,10 +297,10 @@ func (o *Order) Fail(code errcode.Code, msg string, now time.Time) ([]messages.E
 		return nil, invalid("code", "a known error code is required")
 	}
 	switch {
-	case o.status == messages.StatusFailed:
+	case o.progress.Status == messages.StatusFailed:
 		return nil, nil
-	case o.status.Terminal():
-		return nil, errcode.New(errcode.Conflict, "order %s is %s and cannot fail", o.id, o.status)
+	case o.progress.Status.Terminal():
+		return nil, errcode.New(errcode.Conflict, "order %s is %s and cannot fail", o.id, o.progress.Status)
 	}
 	return []messages.Event{messages.OrderFailed{
 		OrderID: o.id, Code: code, Message: msg, Step: o.CurrentStep(), At: now.UTC(),
@@ -331,10 +323,10 @@ func (o *Order) RecordCompensation(step messages.SagaStep, action, reason string
 	if blank(action) {
 		return nil, invalid("action", "compensation action is required")
 	}
-	if o.status == messages.StatusConfirmed {
+	if o.progress.Status == messages.StatusConfirmed {
 		return nil, errcode.New(errcode.Conflict, "order %s is confirmed and cannot be compensated", o.id)
 	}
-	for _, c := range o.compensations {
+	for _, c := range o.progress.Compensations {
 		if c.Step == step && c.Action == action {
 			return nil, nil
 		}
@@ -349,45 +341,13 @@ func (o *Order) RecordCompensation(step messages.SagaStep, action, reason string
 // Apply trusts its input: events were validated when decided.
 func (o *Order) Apply(e messages.Event) {
 	o.version++
-	switch e := e.(type) {
-	case messages.OrderPlaced:
+	if e, ok := e.(messages.OrderPlaced); ok {
 		o.id, o.customerID = e.OrderID, e.CustomerID
 		o.items = slices.Clone(e.Items)
 		o.total, o.currency = e.Total, e.Currency
 		o.shipping, o.billing = e.ShippingAddress, e.BillingAddress
 		o.paymentMethod, o.idempotencyKey = e.PaymentMethod, e.IdempotencyKey
-		o.placedAt, o.updatedAt = e.PlacedAt, e.PlacedAt
-		o.status = messages.StatusPending
-		o.completed = []messages.SagaStep{messages.StepOrderCreated}
-	case messages.OrderStepCompleted:
-		if !o.hasCompleted(e.Step) {
-			o.completed = append(o.completed, e.Step)
-		}
-		if o.status == messages.StatusPending && e.Step != messages.StepOrderCreated {
-			o.status = messages.StatusProcessing
-		}
-		o.updatedAt = e.At
-	case messages.OrderCompensated:
-		o.compensations = append(o.compensations, Compensation{Step: e.Step, Action: e.Action, Reason: e.Reason, At: e.At})
-		o.updatedAt = e.At
-	case messages.OrderCancellationRequested:
-		o.cancelRequested = true
-		o.updatedAt = e.At
-	case messages.OrderConfirmed:
-		if !o.hasCompleted(messages.StepOrderConfirmed) {
-			o.completed = append(o.completed, messages.StepOrderConfirmed)
-		}
-		o.status = messages.StatusConfirmed
-		o.updatedAt = e.At
-	case messages.OrderCancelled:
-		o.status = messages.StatusCancelled
-		if e.Code != "" { // without a code, a cancellation on request
-			o.failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
-		}
-		o.updatedAt = e.At
-	case messages.OrderFailed:
-		o.status = messages.StatusFailed
-		o.failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
-		o.updatedAt = e.At
+		o.placedAt = e.PlacedAt
 	}
+	o.progress = o.progress.Apply(e)
 }

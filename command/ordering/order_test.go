@@ -529,3 +529,23 @@ func TestRandomDecisionsKeepTheStateMachineSound(t *testing.T) {
 		}
 	}
 }
+
+// Progress.Apply is pure: the progress it was given is unchanged and the
+// result shares nothing with it, whatever the events.
+func TestProgressApplySharesNothing(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var p ordering.Progress
+	p = p.Apply(messages.OrderPlaced{OrderID: "o", PlacedAt: at})
+	p = p.Apply(messages.OrderStepCompleted{OrderID: "o", Step: messages.StepInventoryReserved, At: at})
+	before := p.Apply(nil) // a copy
+	next := p.Apply(messages.OrderCompensated{OrderID: "o", Step: messages.StepInventoryReserved, Action: "ReleaseStock", At: at})
+	next = next.Apply(messages.OrderFailed{OrderID: "o", Code: errcode.CompensationFailed, Message: "m", At: at})
+	next.Completed[0] = "CHANGED"
+	require.Equal(t, before, p, "the input is unchanged")
+	require.Empty(t, p.Compensations)
+	require.Nil(t, p.Failure)
+	require.Equal(t, messages.StatusFailed, next.Status)
+	require.Equal(t, []messages.SagaStep{}, next.PendingSteps(), "a final order expects nothing")
+	require.Equal(t, messages.StepInventoryReserved, p.CurrentStep())
+}
