@@ -164,9 +164,38 @@ func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) err
 	// executed here, follow it.
 	ctx, span := tracing.Start(ctx, msg.Metadata, "saga "+env.EventType, trace.SpanKindConsumer,
 		attribute.String("orderflow.order_id", env.CorrelationID))
+	if appliedWhenAppended(env, messages.OrderOf(e)) {
+		tracing.End(span, nil)
+		return nil
+	}
 	err = p.HandleEvent(ctx, env.EventID, e)
 	tracing.End(span, err)
 	return err
+}
+
+// localCommandKeys are the keys (see CommandID) of the saga's commands on
+// the order itself, which always run in the saga's transaction (runLocal).
+var localCommandKeys = []string{
+	"step:" + string(messages.StepInventoryReserved), "step:" + string(messages.StepPaymentAuthorized),
+	"confirm", "cancel", "cancel:timeout", "fail", "fail:compensation", "compensated:payment", "compensated:inventory",
+}
+
+// appliedWhenAppended reports whether an event of the order stream was
+// caused by one of the saga's own commands under its usual id: such an
+// event was appended by runLocal in the saga's transaction and applied
+// there, so it is known to be processed without asking the database (three
+// of a normal order's four order events). A key missing from
+// localCommandKeys, or a Resend's fresh id, only costs the look-up.
+func appliedWhenAppended(env messages.Envelope, orderID string) bool {
+	if orderID == "" || env.CausationID == "" || !strings.HasPrefix(env.EventType, "ordering.") {
+		return false
+	}
+	for _, k := range localCommandKeys {
+		if env.CausationID == CommandID(orderID, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // HandleEvent applies one event to its order's saga, once.
