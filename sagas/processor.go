@@ -208,7 +208,7 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 	// with it (OrderPlaced, by the placement that started it), and applied
 	// then: skip them without a transaction.
 	if strings.HasPrefix(e.EventType(), "ordering.") {
-		if done, err := p.store.processed(ctx, p.store.pool, eventID); err != nil || done {
+		if done, err := p.store.processed(ctx, p.store.pool, orderID, eventID); err != nil || done {
 			return err
 		}
 	}

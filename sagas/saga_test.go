@@ -162,7 +162,7 @@ func (w *world) skippedAsApplied(orderID string) int {
 		}
 		skipped++
 		var processed bool
-		require.NoError(w.t, w.Env.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.processed_events WHERE event_id = $1)`, r.EventID).Scan(&processed))
+		require.NoError(w.t, w.Env.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.order_sagas WHERE order_id = $1 AND $2 = ANY (applied))`, orderID, r.EventID).Scan(&processed))
 		require.True(w.t, processed, "%s %s of order %s is skipped as applied by the saga, but the saga never applied it", r.EventType, r.EventID, orderID)
 	}
 	return skipped
@@ -451,7 +451,7 @@ func TestSagaStartsInThePlacementTransaction(t *testing.T) {
 	require.False(t, st.Deadline.IsZero(), "the deadline is armed: it sends the reservation again if the first send is lost")
 	var sameTx, processed bool
 	require.NoError(t, w.Env.Pool.QueryRow(ctx, `SELECT s.xmin::text = (e.transaction_id::text::bigint % 4294967296)::text,
-			EXISTS (SELECT 1 FROM sagas.processed_events p WHERE p.event_id = e.event_id)
+			e.event_id = ANY (s.applied)
 		FROM sagas.order_sagas s JOIN ordering.events e ON e.stream_id = s.order_id AND e.version = 1
 		WHERE s.order_id = $1`, o.ID).Scan(&sameTx, &processed))
 	require.True(t, sameTx, "the saga's state was written by the transaction that appended OrderPlaced")
