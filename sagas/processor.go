@@ -20,6 +20,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/deadletter"
+	"github.com/orderflow/orderflow/internal/postgres"
 	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -504,10 +505,8 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 }
 
 func (p *Processor) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := p.store.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin saga transaction: %w", err)
-	}
+	// BEGIN goes with the first batch (lockAndLoad's lock and load).
+	tx := postgres.Begin(p.store.pool)
 	defer func() { _ = tx.Rollback(context.Background()) }()
 	if err := fn(tx); err != nil {
 		return err
