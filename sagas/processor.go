@@ -20,6 +20,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/deadletter"
+	"github.com/orderflow/orderflow/internal/postgres"
 	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -164,9 +165,38 @@ func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) err
 	// executed here, follow it.
 	ctx, span := tracing.Start(ctx, msg.Metadata, "saga "+env.EventType, trace.SpanKindConsumer,
 		attribute.String("orderflow.order_id", env.CorrelationID))
+	if appliedWhenAppended(env, messages.OrderOf(e)) {
+		tracing.End(span, nil)
+		return nil
+	}
 	err = p.HandleEvent(ctx, env.EventID, e)
 	tracing.End(span, err)
 	return err
+}
+
+// localCommandKeys are the keys (see CommandID) of the saga's commands on
+// the order itself, which always run in the saga's transaction (runLocal).
+var localCommandKeys = []string{
+	"step:" + string(messages.StepInventoryReserved), "step:" + string(messages.StepPaymentAuthorized),
+	"confirm", "cancel", "cancel:timeout", "fail", "fail:compensation", "compensated:payment", "compensated:inventory",
+}
+
+// appliedWhenAppended reports whether an event of the order stream was
+// caused by one of the saga's own commands under its usual id: such an
+// event was appended by runLocal in the saga's transaction and applied
+// there, so it is known to be processed without asking the database (three
+// of a normal order's four order events). A key missing from
+// localCommandKeys, or a Resend's fresh id, only costs the look-up.
+func appliedWhenAppended(env messages.Envelope, orderID string) bool {
+	if orderID == "" || env.CausationID == "" || !strings.HasPrefix(env.EventType, "ordering.") {
+		return false
+	}
+	for _, k := range localCommandKeys {
+		if env.CausationID == CommandID(orderID, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // HandleEvent applies one event to its order's saga, once.
@@ -179,7 +209,7 @@ func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.
 	// with it (OrderPlaced, by the placement that started it), and applied
 	// then: skip them without a transaction.
 	if strings.HasPrefix(e.EventType(), "ordering.") {
-		if done, err := p.store.processed(ctx, p.store.pool, eventID); err != nil || done {
+		if done, err := p.store.processed(ctx, p.store.pool, orderID, eventID); err != nil || done {
 			return err
 		}
 	}
@@ -478,10 +508,8 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 }
 
 func (p *Processor) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := p.store.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin saga transaction: %w", err)
-	}
+	// BEGIN goes with the first batch (lockAndLoad's lock and load).
+	tx := postgres.Begin(p.store.pool)
 	defer func() { _ = tx.Rollback(context.Background()) }()
 	if err := fn(tx); err != nil {
 		return err

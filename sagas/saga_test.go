@@ -145,6 +145,29 @@ func (w *world) sagaState(orderID string) (*sagas.State, error) {
 	return saga.Get(context.Background(), orderID)
 }
 
+// skippedAsApplied checks what the saga's consumer skips without asking
+// the database (sagas.AppliedWhenAppended): every order event it would
+// skip must have been applied by the saga's transaction that appended it.
+// It returns how many of the order's events those are.
+func (w *world) skippedAsApplied(orderID string) int {
+	w.t.Helper()
+	ctx := context.Background()
+	records, err := w.Service.Handlers().Orders.Store().ReadStream(ctx, w.Env.Pool, orderID, 0)
+	require.NoError(w.t, err)
+	skipped := 0
+	for _, r := range records {
+		env := messages.Envelope{EventID: r.EventID.String(), EventType: r.EventType, CorrelationID: r.CorrelationID, CausationID: r.CausationID}
+		if !sagas.AppliedWhenAppended(env, orderID) {
+			continue
+		}
+		skipped++
+		var processed bool
+		require.NoError(w.t, w.Env.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.order_sagas WHERE order_id = $1 AND $2 = ANY (applied))`, orderID, r.EventID).Scan(&processed))
+		require.True(w.t, processed, "%s %s of order %s is skipped as applied by the saga, but the saga never applied it", r.EventType, r.EventID, orderID)
+	}
+	return skipped
+}
+
 // order, stock and account read the aggregates: the source of truth.
 func (w *world) order(id string) query.Order {
 	w.t.Helper()
@@ -197,6 +220,10 @@ func TestHappyPathConfirms(t *testing.T) {
 		require.Zero(t, handled[h], "%s messages consumed from Kafka", h)
 	}
 	require.Positive(t, handled[handlers.InventoryCommandsHandler], "the metric counts what crossed Kafka")
+
+	// The saga's consumer skips the order events the saga appended itself
+	// (two steps and the confirmation) without a database look-up.
+	require.Equal(t, 3, w.skippedAsApplied(o.ID))
 }
 
 // handledFromKafka counts what each consumer of the worker handled from
@@ -241,6 +268,7 @@ func TestOutOfStockCancelsAndReleases(t *testing.T) {
 	}, 30*time.Second, 10*time.Millisecond, "the line that was reserved is released")
 	require.Equal(t, 1, w.stock(scarce.ID).Available)
 	require.Equal(t, money.Amount(10000), w.account(c.ID).Balance, "no payment was ever taken")
+	require.Positive(t, w.skippedAsApplied(o.ID), "the failure the saga recorded on the order")
 }
 
 func TestInsufficientFundsCancelsAndReleases(t *testing.T) {
@@ -320,6 +348,7 @@ func TestCancellationCompensates(t *testing.T) {
 		o := w.settled(id)
 		require.Equal(t, messages.StatusCancelled, o.Status, id)
 		require.Nil(t, o.Failure, "a cancellation on request is no failure: %s", id)
+		w.skippedAsApplied(id)
 	}
 	// The slow authorization of the second order may land after the
 	// cancellation; the saga voids it. Wait for the account to be whole.
@@ -422,7 +451,7 @@ func TestSagaStartsInThePlacementTransaction(t *testing.T) {
 	require.False(t, st.Deadline.IsZero(), "the deadline is armed: it sends the reservation again if the first send is lost")
 	var sameTx, processed bool
 	require.NoError(t, w.Env.Pool.QueryRow(ctx, `SELECT s.xmin::text = (e.transaction_id::text::bigint % 4294967296)::text,
-			EXISTS (SELECT 1 FROM sagas.processed_events p WHERE p.event_id = e.event_id)
+			e.event_id = ANY (s.applied)
 		FROM sagas.order_sagas s JOIN ordering.events e ON e.stream_id = s.order_id AND e.version = 1
 		WHERE s.order_id = $1`, o.ID).Scan(&sameTx, &processed))
 	require.True(t, sameTx, "the saga's state was written by the transaction that appended OrderPlaced")

@@ -34,10 +34,11 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// processed reports whether eventID was applied already.
-func (s store) processed(ctx context.Context, q querier, eventID string) (bool, error) {
+// processed reports whether the saga of orderID applied eventID already
+// (save records the ids of the events it applied in its row).
+func (s store) processed(ctx context.Context, q querier, orderID, eventID string) (bool, error) {
 	var done bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.processed_events WHERE event_id = $1)`, eventID).Scan(&done)
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.order_sagas WHERE order_id = $1 AND $2::uuid = ANY (applied))`, orderID, eventID).Scan(&done)
 	if err != nil {
 		return false, fmt.Errorf("look up event %s: %w", eventID, err)
 	}
@@ -55,14 +56,15 @@ func (s store) processed(ctx context.Context, q querier, eventID string) (bool, 
 func (s store) lockAndLoad(ctx context.Context, tx pgx.Tx, orderID, eventID string) (bool, *State, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID)
-	b.Queue(`SELECT EXISTS (SELECT 1 FROM sagas.processed_events WHERE event_id = $1),
-		(SELECT state FROM sagas.order_sagas WHERE order_id = $2)`, eventID, orderID)
+	b.Queue(`SELECT $1::uuid = ANY (applied), state FROM sagas.order_sagas WHERE order_id = $2`, eventID, orderID)
 	br := tx.SendBatch(ctx, b)
 	var done bool
 	var raw []byte
 	_, err := br.Exec()
 	if err == nil {
-		err = br.QueryRow().Scan(&done, &raw)
+		if err = br.QueryRow().Scan(&done, &raw); errors.Is(err, pgx.ErrNoRows) {
+			err = nil // no saga yet
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -99,7 +101,7 @@ func (s store) load(ctx context.Context, tx pgx.Tx, orderID string) (*State, err
 }
 
 // save writes the saga in tx and records the events that moved it as
-// processed, in one round trip.
+// processed, in its row (applied, applied_at): one statement.
 func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventIDs []string) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
@@ -109,15 +111,15 @@ func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventIDs []string
 	if !st.Deadline.IsZero() {
 		deadline = &st.Deadline
 	}
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO sagas.order_sagas (order_id, phase, state, deadline, started_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, now())
-		ON CONFLICT (order_id) DO UPDATE SET phase = excluded.phase, state = excluded.state, deadline = excluded.deadline, updated_at = now()`,
-		st.OrderID, string(st.Phase), raw, deadline, st.StartedAt)
-	if len(eventIDs) > 0 {
-		b.Queue(`INSERT INTO sagas.processed_events (event_id, order_id) SELECT unnest($1::uuid[]), $2`, eventIDs, st.OrderID)
+	if eventIDs == nil {
+		eventIDs = []string{}
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	_, err = tx.Exec(ctx, `INSERT INTO sagas.order_sagas (order_id, phase, state, deadline, started_at, updated_at, applied, applied_at)
+		VALUES ($1, $2, $3, $4, $5, now(), $6::uuid[], array_fill(now(), ARRAY[cardinality($6::uuid[])]))
+		ON CONFLICT (order_id) DO UPDATE SET phase = excluded.phase, state = excluded.state, deadline = excluded.deadline, updated_at = now(),
+			applied = order_sagas.applied || excluded.applied, applied_at = order_sagas.applied_at || excluded.applied_at`,
+		st.OrderID, string(st.Phase), raw, deadline, st.StartedAt, eventIDs)
+	if err != nil {
 		return fmt.Errorf("save saga %s after events %v: %w", st.OrderID, eventIDs, err)
 	}
 	return nil

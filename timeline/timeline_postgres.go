@@ -185,7 +185,8 @@ func (r *Reader) saga(ctx context.Context, orderID string) (*sagaStory, error) {
 		s.entries = append(s.entries, Entry{At: st.Deadline, Context: "saga", Kind: KindSaga, Name: "deadline " + string(st.Phase),
 			CorrelationID: orderID, Detail: fmt.Sprintf("attempt %d; when it passes the phase's commands are sent again or given up", st.Attempts)})
 	}
-	applied, err := pool.Query(ctx, `SELECT event_id::text, processed_at FROM sagas.processed_events WHERE order_id = $1`, orderID)
+	applied, err := pool.Query(ctx, `SELECT u.event_id::text, u.at FROM sagas.order_sagas s, unnest(s.applied, s.applied_at) AS u(event_id, at)
+		WHERE s.order_id = $1`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("read events the saga of order %s applied: %w", orderID, err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/internal/errcode"
+	"github.com/orderflow/orderflow/internal/postgres"
 	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
 )
@@ -193,10 +194,8 @@ func (x *Executor[A]) executeLocked(ctx context.Context, msg Message, streamID s
 }
 
 func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamID string, decide func(A) ([]messages.Event, error), with *With[A]) (Result, func(), error) {
-	tx, err := x.store.Pool().BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return Result{}, nil, fmt.Errorf("begin transaction for stream %s: %w", streamID, err)
-	}
+	// BEGIN goes with handle's first batch (the inbox and stream reads).
+	tx := postgres.Begin(x.store.Pool())
 	defer func() { _ = tx.Rollback(context.Background()) }()
 
 	if !e.ok {
@@ -302,10 +301,8 @@ func (x *Executor[A]) ExecuteBatch(ctx context.Context, calls []Call[A]) ([]Resu
 		entries[id] = e
 	}
 
-	tx, err := x.store.Pool().BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("begin transaction for a batch of %d commands: %w", len(calls), err)
-	}
+	// BEGIN goes with the first command's reads.
+	tx := postgres.Begin(x.store.Pool())
 	defer func() { _ = tx.Rollback(context.Background()) }()
 	results := make([]Result, len(calls))
 	for i, c := range calls {

@@ -31,6 +31,12 @@ const (
 	// PollInterval (at most a second while committed events wait behind an
 	// older open transaction).
 	DefaultMinPollInterval = time.Millisecond
+	// DefaultWakeDelay is how long the relay waits after an Appended
+	// signal before it reads: the signal comes when an append is queued,
+	// a few ms before its transaction commits, and appends made meanwhile
+	// share the read, the checkpoint and the produce request. Measured at
+	// 100 orders/s (docs/benchmarks.md, 2026-12-01).
+	DefaultWakeDelay = 3 * time.Millisecond
 	// DefaultPublishRetryInterval is the first delay after a failed
 	// publish; it doubles up to MaxPublishRetryInterval.
 	DefaultPublishRetryInterval = 100 * time.Millisecond
@@ -71,6 +77,9 @@ type Config struct {
 	// MinPollInterval is the first wait after a read that found nothing
 	// to publish. Default DefaultMinPollInterval.
 	MinPollInterval time.Duration
+	// WakeDelay is the wait between an Appended signal and the read it
+	// causes. Default DefaultWakeDelay; negative reads at once.
+	WakeDelay time.Duration
 	// PublishRetryInterval is the first delay after a failed publish.
 	// Default DefaultPublishRetryInterval.
 	PublishRetryInterval time.Duration
@@ -112,6 +121,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinPollInterval == 0 {
 		c.MinPollInterval = DefaultMinPollInterval
+	}
+	if c.WakeDelay == 0 {
+		c.WakeDelay = DefaultWakeDelay
 	}
 	if c.PublishRetryInterval == 0 {
 		c.PublishRetryInterval = DefaultPublishRetryInterval

@@ -29,8 +29,11 @@
 //     same events are published again, with backoff, for as long as it
 //     takes.
 //   - Low latency without notifications. The relay reads again at once
-//     after publishing a batch and, when it finds nothing, backs off from
-//     MinPollInterval to PollInterval (50 ms by default). It used to LISTEN
+//     after publishing a full batch and, when it finds nothing (or less
+//     than a batch), backs off from MinPollInterval to PollInterval; an
+//     append by a writer of this process (Config.Appended) wakes it, and it
+//     reads WakeDelay later, once that append has likely committed, with
+//     whatever else was appended meanwhile. It used to LISTEN
 //     for a NOTIFY trigger on the events table (migration 00002, dropped by
 //     00005): PostgreSQL serialises the commits of all notifying
 //     transactions behind one lock, which cost the appenders more than
@@ -248,10 +251,23 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			// Events are flowing: read on without waiting, and wait
-			// briefly again once they stop.
+			// Events are flowing: read on without waiting while batches
+			// come full, and wait briefly again once they stop. A batch
+			// shorter than BatchSize took everything visible when it was
+			// read: what came since signals (Appended) or is found after
+			// MinPollInterval, instead of by an empty read now.
 			r.metrics.waiting(batch[len(batch)-1].CreatedAt)
 			pollDelay = r.cfg.MinPollInterval
+			if len(batch) == r.cfg.BatchSize || !read.heldAt.IsZero() {
+				continue
+			}
+			woken, live := r.wait(ctx, pollDelay)
+			if !live {
+				return ctx.Err()
+			}
+			if !woken {
+				pollDelay = min(2*pollDelay, r.cfg.PollInterval)
+			}
 			continue
 		}
 
@@ -273,7 +289,8 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 }
 
 // wait sleeps d, or less if a writer of this process signals an append
-// (woken). live is false once ctx ended.
+// (woken: then it waits WakeDelay more, for the append's commit and the
+// appends that follow it). live is false once ctx ended.
 func (r *Relay) wait(ctx context.Context, d time.Duration) (woken, live bool) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -283,6 +300,9 @@ func (r *Relay) wait(ctx context.Context, d time.Duration) (woken, live bool) {
 	case <-t.C:
 		return false, true
 	case <-r.cfg.Appended:
+		if r.cfg.WakeDelay > 0 {
+			return true, sleep(ctx, r.cfg.WakeDelay)
+		}
 		return true, true
 	}
 }

@@ -1,0 +1,4 @@
+package sagas
+
+// AppliedWhenAppended exposes appliedWhenAppended to the tests.
+var AppliedWhenAppended = appliedWhenAppended
