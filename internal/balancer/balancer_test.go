@@ -73,6 +73,17 @@ func TestBalancerSkipsStoppedAndUnreadyReplicas(t *testing.T) {
 	go func() { _ = lb.Run(ctx) }()
 	front := httptest.NewServer(lb)
 	defer front.Close()
+	// Before its first checks the balancer knows no replica's readiness
+	// and tries them all in turn; wait for them.
+	require.Eventually(t, func() bool {
+		ready := 0
+		for _, be := range lb.Backends() {
+			if be.Ready() {
+				ready++
+			}
+		}
+		return ready == 2
+	}, 10*time.Second, 5*time.Millisecond)
 
 	seen := map[string]int{}
 	for i := range 40 {
