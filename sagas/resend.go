@@ -46,11 +46,8 @@ func (p *Processor) Resend(ctx context.Context, orderID string, missing ...messa
 		sent []Command
 	)
 	err := p.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID); err != nil {
-			return fmt.Errorf("lock saga %s: %w", orderID, err)
-		}
 		var err error
-		if st, err = p.store.load(ctx, tx, orderID); err != nil {
+		if st, err = p.store.locked(ctx, tx, orderID); err != nil {
 			return err
 		}
 		if st == nil {

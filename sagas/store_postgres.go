@@ -45,6 +45,15 @@ func (s store) processed(ctx context.Context, q querier, orderID, eventID string
 	return done, nil
 }
 
+// locked takes the saga's transaction lock (the one lockAndLoad takes)
+// and loads it: nil when the order has no saga.
+func (s store) locked(ctx context.Context, tx pgx.Tx, orderID string) (*State, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID); err != nil {
+		return nil, fmt.Errorf("lock saga %s: %w", orderID, err)
+	}
+	return s.load(ctx, tx, orderID)
+}
+
 // lockAndLoad serializes everything done to one order's saga (events and
 // deadlines, in every worker) until tx ends, then reads whether eventID was
 // applied already and, if not, the saga of orderID (nil if it has none
