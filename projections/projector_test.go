@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
@@ -95,8 +96,9 @@ func TestSagaPathsYieldTheirDocuments(t *testing.T) {
 	t.Run("products and customers", func(t *testing.T) {
 		ctx := context.Background()
 		for _, id := range []string{mug.ID, pen.ID, scarce.ID} {
-			want, err := w.app.Queries.Product.Handle(ctx, admin, id)
+			agg, err := w.svc.Handlers().Products.Load(ctx, id)
 			require.NoError(t, err)
+			want := app.ProductView(agg)
 			require.Eventually(t, func() bool {
 				got, err := w.products.Product(ctx, id)
 				return err == nil && got.Version == want.Version
@@ -116,8 +118,11 @@ func TestSagaPathsYieldTheirDocuments(t *testing.T) {
 		require.Equal(t, 8, mugDoc.Available)
 
 		for _, c := range []query.Customer{ann, bob} {
-			want, err := w.app.Queries.Customer.Handle(ctx, admin, c.ID)
+			// The source of truth: the customer's stream (a query would
+			// read the read model this test waits for).
+			agg, err := w.svc.Handlers().Customers.Load(ctx, c.ID)
 			require.NoError(t, err)
+			want := app.CustomerView(agg)
 			require.Eventually(t, func() bool {
 				got, err := w.customers.Customer(ctx, c.ID)
 				return err == nil && got.Version == want.Version

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
@@ -192,16 +193,19 @@ func TestRebuildWhileOrdersArePlaced(t *testing.T) {
 		require.NoError(t, err)
 	}
 	for _, p := range products {
-		want, err := w.app.Queries.Product.Handle(ctx, admin, p.ID)
+		// From the event store: the rebuilt read model must match it.
+		agg, err := w.svc.Handlers().Products.Load(ctx, p.ID)
 		require.NoError(t, err)
+		want := app.ProductView(agg)
 		require.Eventually(t, func() bool {
 			got, err := w.products.Product(ctx, p.ID)
 			return err == nil && got.Version == want.Version && got.Available == want.Available && got.Reserved == want.Reserved
 		}, time.Minute, 20*time.Millisecond)
 	}
 	for _, c := range customers {
-		want, err := w.app.Queries.Customer.Handle(ctx, admin, c.ID)
+		agg, err := w.svc.Handlers().Customers.Load(ctx, c.ID)
 		require.NoError(t, err)
+		want := app.CustomerView(agg)
 		require.Eventually(t, func() bool {
 			got, err := w.customers.Customer(ctx, c.ID)
 			return err == nil && got.Version == want.Version && got.Balance == want.Balance && got.Held == want.Held

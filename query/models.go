@@ -5,9 +5,9 @@ package query
 import (
 	"time"
 
-	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections"
 )
 
 // Order is an order as clients see it.
@@ -43,35 +43,16 @@ type Order struct {
 }
 
 // Compensation is one saga step undone, such as ReleaseStock for
-// INVENTORY_RESERVED.
-type Compensation struct {
-	Step   messages.SagaStep `json:"step"`
-	Action string            `json:"action"`
-	Reason string            `json:"reason,omitempty"`
-	At     time.Time         `json:"at"`
-}
+// INVENTORY_RESERVED: the read model's own (one definition for the
+// document and its readers).
+type Compensation = projections.CompensationDocument
 
 // TimelineEntry is one event in an order's history: what happened (Type),
 // when the aggregate decided it (At) and the status it left the order in.
-type TimelineEntry struct {
-	Version    int                  `json:"version"`
-	EventID    string               `json:"eventId"`
-	Type       string               `json:"type"`
-	At         time.Time            `json:"at"`
-	RecordedAt time.Time            `json:"recordedAt"`
-	Step       messages.SagaStep    `json:"step,omitempty"`
-	Status     messages.OrderStatus `json:"status,omitempty"`
-	Detail     string               `json:"detail,omitempty"`
-}
+type TimelineEntry = projections.TimelineEntry
 
 // Failure is why an order ended CANCELLED or FAILED.
-type Failure struct {
-	Code    errcode.Code      `json:"code"`
-	Message string            `json:"message"`
-	Step    messages.SagaStep `json:"step,omitempty"`
-	// At is when the order ended; filled by the Elasticsearch read model.
-	At time.Time `json:"at,omitzero"`
-}
+type Failure = projections.OrderFailureDocument
 
 // Product is a catalog entry with its stock.
 type Product struct {

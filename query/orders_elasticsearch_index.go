@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -323,14 +324,14 @@ func orderFromDocument(d projections.OrderDocument) Order {
 		o.Items[i] = messages.OrderLine{ProductID: it.ProductID, ProductName: it.ProductName, SKU: it.SKU, Quantity: it.Quantity, UnitPrice: it.UnitPrice}
 	}
 	if d.Failure != nil {
-		o.Failure = &Failure{Code: d.Failure.Code, Message: d.Failure.Message, Step: d.Failure.Step, At: d.Failure.At}
+		f := *d.Failure
+		o.Failure = &f
 	}
-	for _, c := range d.Compensations {
-		o.Compensations = append(o.Compensations, Compensation{Step: c.Step, Action: c.Action, Reason: c.Reason, At: c.At})
+	if len(d.Compensations) > 0 {
+		o.Compensations = slices.Clone(d.Compensations)
 	}
-	for _, t := range d.Timeline {
-		o.Timeline = append(o.Timeline, TimelineEntry{Version: t.Version, EventID: t.EventID, Type: t.Type, At: t.At,
-			RecordedAt: t.RecordedAt, Step: t.Step, Status: t.Status, Detail: t.Detail})
+	if len(d.Timeline) > 0 {
+		o.Timeline = slices.Clone(d.Timeline)
 	}
 	return o
 }
