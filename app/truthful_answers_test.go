@@ -9,7 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/errcode"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"

@@ -17,7 +17,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/deadletter"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/systemtest"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/auth"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/systemtest"
 )
 

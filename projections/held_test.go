@@ -20,7 +20,7 @@ import (
 
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/deadletter"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
 )

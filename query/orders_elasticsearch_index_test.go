@@ -14,7 +14,7 @@ import (
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"

@@ -19,7 +19,7 @@ import (
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/deadletter"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 )
 
 const deadLettersUsage = `usage: orderflow deadletters <list|show|replay|discard> [flags] [ids]

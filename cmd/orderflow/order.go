@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/orderflow/orderflow/internal/config"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/timeline"
 )
 

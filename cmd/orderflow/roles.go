@@ -10,7 +10,7 @@ import (
 
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/server"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/reconcile"
 )
 

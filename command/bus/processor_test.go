@@ -22,7 +22,7 @@ import (
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/kafka"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/money"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 )

@@ -16,7 +16,7 @@ import (
 	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/errcode"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 )

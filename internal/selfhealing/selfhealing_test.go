@@ -21,7 +21,7 @@ import (
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/money"
-	"github.com/orderflow/orderflow/internal/service"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"

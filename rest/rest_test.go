@@ -18,7 +18,7 @@ import (
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/money"
-	"github.com/orderflow/orderflow/internal/rest"
+	"github.com/orderflow/orderflow/rest"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
 )

@@ -17,7 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orderflow/orderflow/internal/rest"
+	"github.com/orderflow/orderflow/rest"
 )
 
 // The OpenAPI description, loaded and checked once per test binary.

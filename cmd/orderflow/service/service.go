@@ -36,7 +36,7 @@ import (
 	"github.com/orderflow/orderflow/internal/elastic"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/postgres"
-	"github.com/orderflow/orderflow/internal/rest"
+	"github.com/orderflow/orderflow/rest"
 	"github.com/orderflow/orderflow/internal/retention"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/messages"
