@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
+	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/projections"
 )

@@ -18,9 +18,9 @@ import (
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/money"
-	"github.com/orderflow/orderflow/rest"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/rest"
 )
 
 // The REST API end to end over HTTP against the real servers. Every

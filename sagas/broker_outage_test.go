@@ -10,8 +10,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
+	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/sagas"
 )

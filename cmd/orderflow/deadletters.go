@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/app"
+	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/deadletter"
-	"github.com/orderflow/orderflow/cmd/orderflow/service"
 )
 
 const deadLettersUsage = `usage: orderflow deadletters <list|show|replay|discard> [flags] [ids]

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
+	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/timeline"
 )
 
