@@ -182,4 +182,27 @@ func TestDeadLetterOperations(t *testing.T) {
 		requireCode(t, f.post(t, customer, q, nil), "FORBIDDEN")
 		requireCode(t, f.post(t, "", q, nil), "UNAUTHENTICATED")
 	}
+
+	// No worker runs: a placed order's saga waits on its reservation. A
+	// re-drive sends it again under a new id; the saga stays where it was.
+	mug, c := f.createProduct(t, "2.00", 5), f.registerCustomer(t, "100.00")
+	placed := f.placeOrder(t, f.token(t, c.ID, auth.RoleCustomer), placeOrderInput("redrive-me", mug.ID, 1))
+	var redrive struct {
+		RedriveOrderSaga struct {
+			OrderID, Phase, PhaseAfter string
+			Outcome                    *string
+			Commands                   []struct{ MessageID, Type string }
+		}
+	}
+	res = f.post(t, f.admin, `mutation($id: ID!) { redriveOrderSaga(orderId: $id) { orderId phase phaseAfter outcome commands { messageId type } } }`,
+		map[string]any{"id": placed.ID})
+	require.Empty(t, res.Errors)
+	require.NoError(t, json.Unmarshal(res.Data, &redrive))
+	got := redrive.RedriveOrderSaga
+	require.Equal(t, placed.ID, got.OrderID)
+	require.Equal(t, got.Phase, got.PhaseAfter, "an open saga resumes where it stood")
+	require.NotEqual(t, "DONE", got.PhaseAfter)
+	require.Nil(t, got.Outcome, "not finished by the re-drive")
+	require.Len(t, got.Commands, 1)
+	require.Equal(t, "inventory.ReserveStock", got.Commands[0].Type)
 }

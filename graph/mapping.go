@@ -296,7 +296,11 @@ func deadLetterPageModel(p deadletter.Page) *model.DeadLetterPage {
 }
 
 func sagaRedriveModel(r app.SagaRedrive) *model.SagaRedrive {
-	out := &model.SagaRedrive{OrderID: r.OrderID, Phase: string(r.Phase), Commands: []model.RedrivenCommand{}}
+	out := &model.SagaRedrive{OrderID: r.OrderID, Phase: string(r.Phase), PhaseAfter: string(r.Now), Commands: []model.RedrivenCommand{}}
+	if r.Outcome != "" {
+		outcome := strings.ToUpper(string(r.Outcome))
+		out.Outcome = &outcome
+	}
 	for _, c := range r.Sent {
 		out.Commands = append(out.Commands, model.RedrivenCommand{MessageID: c.ID, Type: c.Message.CommandName()})
 	}

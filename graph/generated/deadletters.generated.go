@@ -962,6 +962,52 @@ func (ec *executionContext) fieldContext_SagaRedrive_phase(_ context.Context, fi
 	return graphql.NewScalarFieldContext("SagaRedrive", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _SagaRedrive_phaseAfter(ctx context.Context, field graphql.CollectedField, obj *model.SagaRedrive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SagaRedrive_phaseAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhaseAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SagaRedrive_phaseAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SagaRedrive", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SagaRedrive_outcome(ctx context.Context, field graphql.CollectedField, obj *model.SagaRedrive) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SagaRedrive_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SagaRedrive_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SagaRedrive", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _SagaRedrive_commands(ctx context.Context, field graphql.CollectedField, obj *model.SagaRedrive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1476,6 +1522,13 @@ func (ec *executionContext) _SagaRedrive(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "phaseAfter":
+			out.Values[i] = ec._SagaRedrive_phaseAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._SagaRedrive_outcome(ctx, field, obj)
 		case "commands":
 			out.Values[i] = ec._SagaRedrive_commands(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -284,9 +284,11 @@ type ComplexityRoot struct {
 	}
 
 	SagaRedrive struct {
-		Commands func(childComplexity int) int
-		OrderID  func(childComplexity int) int
-		Phase    func(childComplexity int) int
+		Commands   func(childComplexity int) int
+		OrderID    func(childComplexity int) int
+		Outcome    func(childComplexity int) int
+		Phase      func(childComplexity int) int
+		PhaseAfter func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -1618,12 +1620,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SagaRedrive.OrderID(childComplexity), true
 
+	case "SagaRedrive.outcome":
+		if e.ComplexityRoot.SagaRedrive.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SagaRedrive.Outcome(childComplexity), true
+
 	case "SagaRedrive.phase":
 		if e.ComplexityRoot.SagaRedrive.Phase == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SagaRedrive.Phase(childComplexity), true
+
+	case "SagaRedrive.phaseAfter":
+		if e.ComplexityRoot.SagaRedrive.PhaseAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SagaRedrive.PhaseAfter(childComplexity), true
 
 	case "Subscription.orderStatusChanged":
 		if e.ComplexityRoot.Subscription.OrderStatusChanged == nil {
@@ -1932,6 +1948,10 @@ type SagaRedrive {
   orderId: ID!
   "The saga's phase when it was re-driven (PARKED, RESERVING, ...)."
   phase: String!
+  "Its phase after the re-drive: the phase it resumed, or DONE when the re-drive finished it."
+  phaseAfter: String!
+  "Set when the re-drive finished the saga: CONFIRMED, CANCELLED or FAILED."
+  outcome: String
   "The commands sent again, under new message ids."
   commands: [RedrivenCommand!]!
 }
@@ -2746,6 +2766,10 @@ func (ec *executionContext) childFields_SagaRedrive(ctx context.Context, field g
 		return ec.fieldContext_SagaRedrive_orderId(ctx, field)
 	case "phase":
 		return ec.fieldContext_SagaRedrive_phase(ctx, field)
+	case "phaseAfter":
+		return ec.fieldContext_SagaRedrive_phaseAfter(ctx, field)
+	case "outcome":
+		return ec.fieldContext_SagaRedrive_outcome(ctx, field)
 	case "commands":
 		return ec.fieldContext_SagaRedrive_commands(ctx, field)
 	}

@@ -427,6 +427,10 @@ type SagaRedrive struct {
 	OrderID string `json:"orderId"`
 	// The saga's phase when it was re-driven (PARKED, RESERVING, ...).
 	Phase string `json:"phase"`
+	// Its phase after the re-drive: the phase it resumed, or DONE when the re-drive finished it.
+	PhaseAfter string `json:"phaseAfter"`
+	// Set when the re-drive finished the saga: CONFIRMED, CANCELLED or FAILED.
+	Outcome *string `json:"outcome,omitempty"`
 	// The commands sent again, under new message ids.
 	Commands []RedrivenCommand `json:"commands"`
 }
