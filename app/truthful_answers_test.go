@@ -13,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/query"
 )
 
 func placement(customerID, productID, key string) app.PlaceOrder {
@@ -25,21 +26,25 @@ func placement(customerID, productID, key string) app.PlaceOrder {
 	}
 }
 
-// An API process whose connection to PostgreSQL breaks after the commit
-// was sent, before its answer came back: the order is placed, and the
-// client must not be told a plain INTERNAL (which reads as "not placed")
-// but that the outcome is unknown and to retry with the same key, which
-// then answers with the order.
-func TestPlacementWhoseCommitIsUnconfirmedSaysOutcomeUnknown(t *testing.T) {
-	t.Parallel()
+// withCatalog starts a system without worker or projector, with one
+// product and one funded customer.
+func withCatalog(t *testing.T) (*systemtest.System, query.Product, query.Customer) {
+	t.Helper()
 	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
 	ctx := context.Background()
 	p, err := sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
 	require.NoError(t, err)
 	c, err := sys.App.Commands.RegisterCustomer.Handle(ctx, systemtest.Admin, app.RegisterCustomer{Email: "a@example.com", Name: "A", InitialCredit: 10000})
 	require.NoError(t, err)
+	return sys, p, c
+}
 
-	// A second API process reaches PostgreSQL through a fault proxy.
+// apiBehindProxy opens a second API process that reaches PostgreSQL
+// through a fault proxy, its catalog warmed by one placement, so a
+// placement's only writes are its own.
+func apiBehindProxy(t *testing.T, sys *systemtest.System, p query.Product, c query.Customer) (app.Application, *testenv.Proxy) {
+	t.Helper()
+	ctx := context.Background()
 	u, err := url.Parse(sys.Env.Config.PostgresURL)
 	require.NoError(t, err)
 	proxy := testenv.NewProxy(t, u.Host)
@@ -51,12 +56,24 @@ func TestPlacementWhoseCommitIsUnconfirmedSaysOutcomeUnknown(t *testing.T) {
 	t.Cleanup(svc.Close)
 	api, err := svc.Application()
 	require.NoError(t, err)
-	// Warm the catalog so the placement's only writes are its own.
 	_, err = api.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, placement(c.ID, p.ID, "warm-up"))
 	require.NoError(t, err)
+	return api, proxy
+}
+
+// An API process whose connection to PostgreSQL breaks after the commit
+// was sent, before its answer came back: the order is placed, and the
+// client must not be told a plain INTERNAL (which reads as "not placed")
+// but that the outcome is unknown and to retry with the same key, which
+// then answers with the order.
+func TestPlacementWhoseCommitIsUnconfirmedSaysOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	sys, p, c := withCatalog(t)
+	ctx := context.Background()
+	api, proxy := apiBehindProxy(t, sys, p, c)
 
 	proxy.DropAfter([]byte("commit"))
-	_, err = api.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, placement(c.ID, p.ID, "k-1"))
+	_, err := api.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, placement(c.ID, p.ID, "k-1"))
 	require.Equal(t, 1, proxy.Dropped(), "the commit was cut off")
 	require.Error(t, err)
 	require.True(t, errcode.IsRetryable(err), "the client is told to retry: %v", err)
@@ -78,28 +95,12 @@ func TestPlacementWhoseCommitIsUnconfirmedSaysOutcomeUnknown(t *testing.T) {
 // answered as retryable with nothing recorded.
 func TestPlacementWithoutDatabaseSaysNothingRecorded(t *testing.T) {
 	t.Parallel()
-	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
+	sys, p, c := withCatalog(t)
 	ctx := context.Background()
-	p, err := sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
-	require.NoError(t, err)
-	c, err := sys.App.Commands.RegisterCustomer.Handle(ctx, systemtest.Admin, app.RegisterCustomer{Email: "a@example.com", Name: "A", InitialCredit: 10000})
-	require.NoError(t, err)
-	u, err := url.Parse(sys.Env.Config.PostgresURL)
-	require.NoError(t, err)
-	proxy := testenv.NewProxy(t, u.Host)
-	u.Host = proxy.Addr()
-	cfg := sys.Env.Config
-	cfg.PostgresURL = u.String()
-	svc, err := service.Open(ctx, cfg, sys.Env.Logger)
-	require.NoError(t, err)
-	t.Cleanup(svc.Close)
-	api, err := svc.Application()
-	require.NoError(t, err)
-	_, err = api.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, placement(c.ID, p.ID, "warm-up"))
-	require.NoError(t, err)
+	api, proxy := apiBehindProxy(t, sys, p, c)
 
 	proxy.Cut()
-	_, err = api.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, placement(c.ID, p.ID, "k-2"))
+	_, err := api.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, placement(c.ID, p.ID, "k-2"))
 	require.True(t, errcode.IsRetryable(err), "got %v", err)
 	var coded *errcode.Error
 	require.ErrorAs(t, err, &coded)
@@ -110,12 +111,8 @@ func TestPlacementWithoutDatabaseSaysNothingRecorded(t *testing.T) {
 // it answers with the order, recorded once.
 func TestRetriedCancellationIsRecognisedByTheInbox(t *testing.T) {
 	t.Parallel()
-	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
+	sys, p, c := withCatalog(t)
 	ctx := context.Background()
-	p, err := sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
-	require.NoError(t, err)
-	c, err := sys.App.Commands.RegisterCustomer.Handle(ctx, systemtest.Admin, app.RegisterCustomer{Email: "a@example.com", Name: "A", InitialCredit: 10000})
-	require.NoError(t, err)
 	o, err := sys.App.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, placement(c.ID, p.ID, "k-3"))
 	require.NoError(t, err)
 

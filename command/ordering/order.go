@@ -349,5 +349,5 @@ func (o *Order) Apply(e messages.Event) {
 		o.paymentMethod, o.idempotencyKey = e.PaymentMethod, e.IdempotencyKey
 		o.placedAt = e.PlacedAt
 	}
-	o.progress = o.progress.Apply(e)
+	o.progress.apply(e)
 }

@@ -38,44 +38,50 @@ func (p Progress) Apply(e messages.Event) Progress {
 		f := *p.Failure
 		n.Failure = &f
 	}
+	n.apply(e)
+	return n
+}
+
+// apply evolves p in place: for the aggregate, which owns its progress and
+// folds every event of the stream on each load.
+func (p *Progress) apply(e messages.Event) {
 	complete := func(step messages.SagaStep) {
-		if !slices.Contains(n.Completed, step) {
-			n.Completed = append(n.Completed, step)
+		if !slices.Contains(p.Completed, step) {
+			p.Completed = append(p.Completed, step)
 		}
 	}
 	switch e := e.(type) {
 	case messages.OrderPlaced:
-		n.Status = messages.StatusPending
-		n.Completed = []messages.SagaStep{messages.StepOrderCreated}
-		n.UpdatedAt = e.PlacedAt
+		p.Status = messages.StatusPending
+		p.Completed = []messages.SagaStep{messages.StepOrderCreated}
+		p.UpdatedAt = e.PlacedAt
 	case messages.OrderStepCompleted:
 		complete(e.Step)
-		if n.Status == messages.StatusPending && e.Step != messages.StepOrderCreated {
-			n.Status = messages.StatusProcessing
+		if p.Status == messages.StatusPending && e.Step != messages.StepOrderCreated {
+			p.Status = messages.StatusProcessing
 		}
-		n.UpdatedAt = e.At
+		p.UpdatedAt = e.At
 	case messages.OrderCompensated:
-		n.Compensations = append(n.Compensations, Compensation{Step: e.Step, Action: e.Action, Reason: e.Reason, At: e.At})
-		n.UpdatedAt = e.At
+		p.Compensations = append(p.Compensations, Compensation{Step: e.Step, Action: e.Action, Reason: e.Reason, At: e.At})
+		p.UpdatedAt = e.At
 	case messages.OrderCancellationRequested:
-		n.CancellationRequested = true
-		n.UpdatedAt = e.At
+		p.CancellationRequested = true
+		p.UpdatedAt = e.At
 	case messages.OrderConfirmed:
 		complete(messages.StepOrderConfirmed)
-		n.Status = messages.StatusConfirmed
-		n.UpdatedAt = e.At
+		p.Status = messages.StatusConfirmed
+		p.UpdatedAt = e.At
 	case messages.OrderCancelled:
-		n.Status = messages.StatusCancelled
+		p.Status = messages.StatusCancelled
 		if e.Code != "" { // without a code, a cancellation on request
-			n.Failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
+			p.Failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
 		}
-		n.UpdatedAt = e.At
+		p.UpdatedAt = e.At
 	case messages.OrderFailed:
-		n.Status = messages.StatusFailed
-		n.Failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
-		n.UpdatedAt = e.At
+		p.Status = messages.StatusFailed
+		p.Failure = &Failure{Code: e.Code, Message: e.Message, Step: e.Step, At: e.At}
+		p.UpdatedAt = e.At
 	}
-	return n
 }
 
 // CurrentStep is the latest completed saga step: where the order stands,
