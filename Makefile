@@ -53,9 +53,10 @@ drill: build ## every crash drill against the local cluster (docs/resilience.md)
 	$(BIN) drill --url http://127.0.0.1:$${ORDERFLOW_LB_PORT:-8080}/graphql
 
 # The short drill of make test kills only orderflow processes (never a
-# server), in a cluster of its own: its own namespace and ports.
+# server), in a cluster of its own: its own database, namespace and ports.
 drill-short: build ## a short drill (a worker killed, a rolling restart) on a cluster of its own
 	export ORDERFLOW_NAMESPACE=drillshort ORDERFLOW_LB_PORT=8680 ORDERFLOW_CLUSTER_BASE_PORT=8680 \
+		ORDERFLOW_POSTGRES_URL="postgres://postgres@127.0.0.1:5433/orderflow_drillshort?sslmode=disable" \
 		ORDERFLOW_CLUSTER_DIR=$(CURDIR)/.local/drill-short ORDERFLOW_DEV=true; \
 	$(CLUSTER) up && \
 	$(BIN) drill --url http://127.0.0.1:8680/graphql --scenarios "one worker,rolling" --duration 30s --fault-at 12s --down 8s; \

@@ -5,8 +5,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -22,15 +22,7 @@ func (h AddFundsHandler) Handle(ctx context.Context, actor auth.Principal, custo
 		return query.Customer{}, err
 	}
 	cmd := messages.AddFunds{CustomerID: customerID, Amount: amount}
-	var credited query.Customer
-	err := h.d.execute(cmd, func() error {
-		_, err := h.d.h.AddFunds(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*payments.Customer]{
-			View: func(c *payments.Customer) { credited = CustomerView(c) },
-		})
-		return err
+	return executeForView(h.d, cmd, CustomerView, func(with handlers.With[*payments.Customer]) (handlers.Result, error) {
+		return h.d.h.AddFunds(ctx, handlers.Message{ID: uuid.NewString()}, cmd, with)
 	})
-	if err != nil {
-		return query.Customer{}, err
-	}
-	return credited, nil
 }

@@ -9,8 +9,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/query"
 )
@@ -107,10 +105,11 @@ type CustomerReader interface {
 }
 
 // OrderSagas start an order's saga in the transaction that places it
-// (sagas.Processor): the returned func, run after the commit, sends the
-// saga's first commands.
+// (sagas.Processor): the placement runs the hook in its transaction, and
+// the func the hook returns, run after the commit, sends the saga's first
+// commands. The transaction stays the command side's.
 type OrderSagas interface {
-	StartInTx(ctx context.Context, tx pgx.Tx, placement handlers.Result) (func(), error)
+	handlers.PlacementHook
 }
 
 // Config tunes the application.

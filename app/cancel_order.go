@@ -5,9 +5,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/orderflow/orderflow/command/domain/limits"
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/limits"
-	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
@@ -56,12 +56,8 @@ func (h CancelOrderHandler) Handle(ctx context.Context, actor auth.Principal, or
 		return query.Order{}, errcode.New(errcode.NotFound, "order %s not found", orderID)
 	}
 	cmd := messages.CancelOrder{OrderID: orderID, Reason: reason, RequestedBy: actor.Subject}
-	var cancelled query.Order
-	err = h.d.execute(cmd, func() error {
-		_, err := h.d.h.CancelOrder(ctx, handlers.Message{ID: CancellationID(orderID, actor.Subject, reason), CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
-			View: func(o *ordering.Order) { cancelled = OrderView(o) },
-		})
-		return err
+	cancelled, err := executeForView(h.d, cmd, OrderView, func(with handlers.With[*ordering.Order]) (handlers.Result, error) {
+		return h.d.h.CancelOrder(ctx, handlers.Message{ID: CancellationID(orderID, actor.Subject, reason), CorrelationID: orderID}, cmd, with)
 	})
 	if err != nil {
 		return query.Order{}, err

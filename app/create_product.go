@@ -5,8 +5,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/orderflow/orderflow/command/domain/inventory"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
@@ -30,15 +30,7 @@ func (h CreateProductHandler) Handle(ctx context.Context, actor auth.Principal, 
 		return query.Product{}, err
 	}
 	cmd := messages.CreateProduct{ProductID: uuid.NewString(), SKU: in.SKU, Name: in.Name, Price: in.Price, InitialStock: in.InitialStock}
-	var created query.Product
-	err := h.d.execute(cmd, func() error {
-		_, err := h.d.h.CreateProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*inventory.Product]{
-			View: func(p *inventory.Product) { created = ProductView(p) },
-		})
-		return err
+	return executeForView(h.d, cmd, ProductView, func(with handlers.With[*inventory.Product]) (handlers.Result, error) {
+		return h.d.h.CreateProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, with)
 	})
-	if err != nil {
-		return query.Product{}, err
-	}
-	return created, nil
 }

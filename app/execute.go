@@ -50,6 +50,23 @@ func (d *deps) execute(cmd messages.Command, run func() error) (err error) {
 	return d.answer(cmd, run())
 }
 
+// executeForView runs a command like execute, through run, and answers
+// with view of the aggregate as the command left it (handlers.With.View,
+// under the stream's lock): no read after the write. run passes with on to
+// the command's handler, adding what else it needs (a placement's hook).
+func executeForView[A handlers.Aggregate, V any](d *deps, cmd messages.Command, view func(A) V, run func(with handlers.With[A]) (handlers.Result, error)) (V, error) {
+	var out V
+	err := d.execute(cmd, func() error {
+		_, err := run(handlers.With[A]{View: func(a A) { out = view(a) }})
+		return err
+	})
+	if err != nil {
+		var none V
+		return none, err
+	}
+	return out, nil
+}
+
 // answer turns an infrastructure failure of cmd into its truthful answer;
 // the cause is logged, not shown to the client.
 func (d *deps) answer(cmd messages.Command, err error) error {

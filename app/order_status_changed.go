@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/query"
@@ -62,7 +64,6 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 		if !send(h.d.withContact(ctx, OrderView(order))) || order.Status().Terminal() {
 			return
 		}
-		store := h.d.h.Orders.Store()
 		recheck := time.NewTicker(recheckInterval)
 		defer recheck.Stop()
 		for {
@@ -82,21 +83,19 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 				}
 			case <-recheck.C:
 			}
-			records, err := store.ReadStream(ctx, store.Pool(), orderID, order.Version())
-			if err != nil {
-				h.d.logger.WarnContext(ctx, "order subscription could not read the stream", "order_id", orderID, "error", err)
-				continue
-			}
-			for _, r := range records {
-				e, err := r.Decode()
-				if err != nil {
-					h.d.logger.ErrorContext(ctx, "order subscription could not decode an event", "order_id", orderID, "event_id", r.EventID, "error", err)
-					return
-				}
+			events, err := h.d.h.Orders.EventsAfter(ctx, orderID, order.Version())
+			for _, e := range events {
 				order.Apply(e)
 				if !send(h.d.withContact(ctx, OrderView(order))) || order.Status().Terminal() {
 					return
 				}
+			}
+			switch {
+			case errors.Is(err, handlers.ErrUndecodable):
+				h.d.logger.ErrorContext(ctx, "order subscription could not decode an event", "order_id", orderID, "error", err)
+				return
+			case err != nil:
+				h.d.logger.WarnContext(ctx, "order subscription could not read the stream", "order_id", orderID, "error", err)
 			}
 		}
 	}()

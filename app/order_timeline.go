@@ -3,7 +3,7 @@ package app
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/limits"
+	"github.com/orderflow/orderflow/command/domain/limits"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/timeline"

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
@@ -73,13 +73,9 @@ func (h PlaceOrderHandler) Handle(ctx context.Context, actor auth.Principal, in 
 	// each answers with the order as recorded. The saga starts in the
 	// placement's transaction and sends its first commands after the
 	// commit.
-	var placed query.Order
-	err = h.d.execute(cmd, func() error {
-		_, err := h.d.h.PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
-			InTx: h.d.sagas.StartInTx,
-			View: func(o *ordering.Order) { placed = OrderView(o) },
-		})
-		return err
+	placed, err := executeForView(h.d, cmd, OrderView, func(with handlers.With[*ordering.Order]) (handlers.Result, error) {
+		with.InTx = h.d.sagas.StartInTx
+		return h.d.h.PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, with)
 	})
 	if err != nil {
 		return query.Order{}, err

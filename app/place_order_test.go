@@ -24,8 +24,7 @@ func TestPlacementIsIdempotentUnderConcurrentRetriesAcrossProcesses(t *testing.T
 	t.Parallel()
 	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
 	ctx := context.Background()
-	second, err := sys.Open().Application()
-	require.NoError(t, err)
+	second := sys.Open().Application()
 	apis := []app.Application{sys.App, second}
 
 	p, err := sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
@@ -79,12 +78,8 @@ func TestPlacementIsIdempotentUnderConcurrentRetriesAcrossProcesses(t *testing.T
 // not the key's.
 func TestRefusedPlacementLeavesTheKeyFree(t *testing.T) {
 	t.Parallel()
-	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
+	sys, p, c := withCatalog(t)
 	ctx := context.Background()
-	p, err := sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
-	require.NoError(t, err)
-	c, err := sys.App.Commands.RegisterCustomer.Handle(ctx, systemtest.Admin, app.RegisterCustomer{Email: "a@example.com", Name: "A", InitialCredit: 10000})
-	require.NoError(t, err)
 	in := app.PlaceOrder{
 		CustomerID:      c.ID,
 		IdempotencyKey:  "fix-and-retry",
@@ -93,7 +88,7 @@ func TestRefusedPlacementLeavesTheKeyFree(t *testing.T) {
 		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
 	}
 
-	_, err = sys.App.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, in)
+	_, err := sys.App.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, in)
 	require.True(t, errcode.Is(err, errcode.InvalidOrderData), "got %v", err)
 	require.Contains(t, err.Error(), "street")
 	var rows int
@@ -112,12 +107,8 @@ func TestRefusedPlacementLeavesTheKeyFree(t *testing.T) {
 // that matches places the order at the catalog price.
 func TestStatedUnitPriceMustBeTheCatalogPrice(t *testing.T) {
 	t.Parallel()
-	sys := systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true})
+	sys, p, c := withCatalog(t)
 	ctx := context.Background()
-	p, err := sys.App.Commands.CreateProduct.Handle(ctx, systemtest.Admin, app.CreateProduct{SKU: "MUG", Name: "Mug", Price: 1250, InitialStock: 10})
-	require.NoError(t, err)
-	c, err := sys.App.Commands.RegisterCustomer.Handle(ctx, systemtest.Admin, app.RegisterCustomer{Email: "a@example.com", Name: "A", InitialCredit: 10000})
-	require.NoError(t, err)
 	stated := money.Amount(1199)
 	in := app.PlaceOrder{
 		CustomerID:      c.ID,
@@ -126,7 +117,7 @@ func TestStatedUnitPriceMustBeTheCatalogPrice(t *testing.T) {
 		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
 		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
 	}
-	_, err = sys.App.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, in)
+	_, err := sys.App.Commands.PlaceOrder.Handle(ctx, systemtest.Admin, in)
 	require.True(t, errcode.Is(err, errcode.InvalidOrderData), "got %v", err)
 	var coded *errcode.Error
 	require.ErrorAs(t, err, &coded)

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/orderflow/orderflow/command/eventstore"
-	"github.com/orderflow/orderflow/command/limits"
+	"github.com/orderflow/orderflow/command/domain/limits"
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/query"
+	"github.com/orderflow/orderflow/timeline"
 )
 
 // OrderHandler reads one order from the read model. Customers only see
@@ -118,41 +119,26 @@ func (h OrderEventsHandler) Handle(ctx context.Context, actor auth.Principal, or
 	if err := limits.RequiredText("orderId", orderID, limits.MaxIDLength); err != nil {
 		return nil, err
 	}
-	o, err := h.d.h.Orders.Load(ctx, orderID)
-	if err != nil {
-		return nil, err
-	}
-	if o.Version() == 0 || requireCustomer(actor, o.CustomerID()) != nil {
-		return nil, errcode.New(errcode.NotFound, "order %s not found", orderID)
-	}
-	store := h.d.h.Orders.Store()
-	records, err := store.ReadStream(ctx, store.Pool(), orderID, 0)
-	if err != nil {
-		return nil, err
-	}
-	out := orderEvents(store.Schema(), records)
-	if !allContexts {
-		return out, nil
-	}
-	for _, other := range []*eventstore.Store{h.d.h.Products.Store(), h.d.h.Customers.Store()} {
-		records, err := other.ReadByOrder(ctx, orderID)
-		if err != nil {
-			return nil, err
+	trail, err := h.d.h.OrderTrail(ctx, orderID, func(o *ordering.Order) error {
+		if o.Version() == 0 || requireCustomer(actor, o.CustomerID()) != nil {
+			return errcode.New(errcode.NotFound, "order %s not found", orderID)
 		}
-		out = append(out, orderEvents(other.Schema(), records)...)
+		return nil
+	}, allContexts)
+	if err != nil {
+		return nil, err
 	}
-	// Stable: an order's own events keep their version order on a tie.
+	out := make([]query.OrderEvent, len(trail))
+	for i, e := range trail {
+		out[i] = query.OrderEvent{Type: e.EventType, Version: e.Version, OccurredAt: e.OccurredAt, Data: string(e.Data),
+			CorrelationID: e.CorrelationID, CausationID: e.CausationID, Context: e.Context, StreamID: e.StreamID}
+	}
+	// In time order, each stream's events in version order.
 	slices.SortStableFunc(out, func(a, b query.OrderEvent) int { return a.OccurredAt.Compare(b.OccurredAt) })
+	timeline.KeepStreamOrder(out, func(e query.OrderEvent) (string, int, bool) {
+		return e.Context + "/" + e.StreamID, e.Version, true
+	})
 	return out, nil
-}
-
-func orderEvents(context string, records []eventstore.Record) []query.OrderEvent {
-	out := make([]query.OrderEvent, len(records))
-	for i, r := range records {
-		out[i] = query.OrderEvent{Type: r.EventType, Version: r.Version, OccurredAt: r.CreatedAt, Data: string(r.Data),
-			CorrelationID: r.CorrelationID, CausationID: r.CausationID, Context: context, StreamID: r.StreamID}
-	}
-	return out
 }
 
 // Bounds of a search's own inputs; the page size is bounded by the index

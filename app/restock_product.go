@@ -5,8 +5,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/orderflow/orderflow/command/domain/inventory"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
@@ -21,15 +21,7 @@ func (h RestockProductHandler) Handle(ctx context.Context, actor auth.Principal,
 		return query.Product{}, err
 	}
 	cmd := messages.RestockProduct{ProductID: productID, Quantity: quantity}
-	var restocked query.Product
-	err := h.d.execute(cmd, func() error {
-		_, err := h.d.h.RestockProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, handlers.With[*inventory.Product]{
-			View: func(p *inventory.Product) { restocked = ProductView(p) },
-		})
-		return err
+	return executeForView(h.d, cmd, ProductView, func(with handlers.With[*inventory.Product]) (handlers.Result, error) {
+		return h.d.h.RestockProduct(ctx, handlers.Message{ID: uuid.NewString()}, cmd, with)
 	})
-	if err != nil {
-		return query.Product{}, err
-	}
-	return restocked, nil
 }

@@ -3,9 +3,9 @@ package app
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/inventory"
-	"github.com/orderflow/orderflow/command/ordering"
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/inventory"
+	"github.com/orderflow/orderflow/command/domain/ordering"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/query"
 )
 
@@ -26,12 +26,12 @@ func OrderView(o *ordering.Order) query.Order {
 		UpdatedAt:      o.UpdatedAt(),
 		Version:        o.Version(),
 	}
-	if f := o.Failure(); f != nil {
-		v.Failure = &query.Failure{Code: f.Code, Message: f.Message, Step: f.Step, At: f.At}
-	}
+	// The order's failure and compensations are the read model's types
+	// (query.Failure, query.Compensation): the aggregate returns copies.
+	v.Failure = o.Failure()
 	v.CancellationRequested = o.CancellationRequested()
-	for _, c := range o.Compensations() {
-		v.Compensations = append(v.Compensations, query.Compensation{Step: c.Step, Action: c.Action, Reason: c.Reason, At: c.At})
+	if cs := o.Compensations(); len(cs) > 0 {
+		v.Compensations = cs
 	}
 	return v
 }

@@ -150,6 +150,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer, logger *slog.Logge
 	defer settleTimer.Stop()
 	r.resolveUnknown(watchCtx)
 	r.watchWG.Wait()
+	r.recordCommitted(watchCtx)
 	settled := r.waitReleased(watchCtx)
 	res.SettleSeconds = time.Since(loadEnd).Seconds()
 
@@ -237,9 +238,6 @@ func (r *runner) watch(rec *orderRecord) {
 		defer r.watchWG.Done()
 		if r.subs == nil || !r.watchSubscription(rec) {
 			r.watchPoll(rec)
-		}
-		if _, _, ok := rec.final(); ok && rec.measured {
-			r.recordCommitted(rec)
 		}
 	}()
 }
@@ -332,28 +330,41 @@ func (r *runner) watchPoll(rec *orderRecord) {
 	}
 }
 
-// recordCommitted reads the order's events once it is final and records
-// the e2e latency up to the commit of its final event, on the server's
-// clock. Unlike the latency seen, it does not depend on how often the
-// bench polls, at the price of trusting the two clocks to agree (they do
-// when bench and server share a machine).
-func (r *runner) recordCommitted(rec *orderRecord) {
-	ctx := r.watchCtx
-	release, ok := r.pollSlot(ctx)
-	if !ok {
-		return
-	}
-	events, err := r.client.OrderEvents(ctx, rec.customer.Token, rec.id)
-	release()
-	if err != nil {
-		if ctx.Err() == nil {
-			r.stats.countError("orderEvents", errorCode(err))
+// recordCommitted reads the events of every measured order that ended and
+// records the e2e latency up to the commit of its final event, on the
+// server's clock. Unlike the latency seen, it does not depend on how often
+// the bench polls, at the price of trusting the two clocks to agree (they
+// do when bench and server share a machine). The reads come after the
+// load, PollConcurrency at a time: the times are recorded on the server,
+// so reading them later changes nothing in them, and the reads (a GraphQL
+// query and two stream reads per order) are not part of the load measured.
+func (r *runner) recordCommitted(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, rec := range r.snapshot() {
+		if _, _, ok := rec.final(); !ok || !rec.measured {
+			continue
 		}
-		return
+		release, ok := r.pollSlot(ctx)
+		if !ok {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer release()
+			events, err := r.client.OrderEvents(ctx, rec.customer.Token, rec.id)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.stats.countError("orderEvents", errorCode(err))
+				}
+				return
+			}
+			if at, ok := finalEventTime(events); ok {
+				r.stats.e2eCommitted.Record(at.Sub(rec.scheduled))
+			}
+		}()
 	}
-	if at, ok := finalEventTime(events); ok {
-		r.stats.e2eCommitted.Record(at.Sub(rec.scheduled))
-	}
+	wg.Wait()
 }
 
 // finalEventTime is when the order's final event was recorded.

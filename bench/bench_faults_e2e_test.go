@@ -9,8 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/bench"
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
-	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/systemtest"
 )
@@ -20,10 +19,8 @@ import (
 // holds, and the transient failures are retried without dead letters.
 func TestBenchWithPaymentFaults(t *testing.T) {
 	t.Parallel()
-	sys := systemtest.Start(t, systemtest.Options{API: true, Configure: func(svc *service.Service) {
-		bp := svc.Handlers().Provider.(handlers.BreakerProvider)
-		bp.Next = &payments.FaultyProvider{Next: payments.BalanceProvider{}, TransientErrorRate: 0.1, RefusalRate: 0.02}
-		svc.Handlers().Provider = bp
+	sys := systemtest.Start(t, systemtest.Options{API: true, Service: []service.Option{
+		service.WithPaymentProvider(&payments.FaultyProvider{Next: payments.BalanceProvider{}, TransientErrorRate: 0.1, RefusalRate: 0.02}),
 	}})
 
 	cfg := bench.DefaultConfig()

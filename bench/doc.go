@@ -26,7 +26,8 @@
 //     the load; the price is resolution when the server is slow. Hence a
 //     second end-to-end figure, "e2e committed": the time of the order's
 //     final event in orderEvents (the server's clock) minus the scheduled
-//     time, exact whatever the polling, when bench and server clocks agree.
+//     time, exact whatever the polling, when bench and server clocks agree;
+//     those reads come after the load, so they do not add to it.
 //  3. Settle: placements that got no definite answer (timeouts, lost
 //     connections, INTERNAL) are sent again with their idempotency key to
 //     learn their order, for up to --resend-for (5 min) at growing

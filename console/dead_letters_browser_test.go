@@ -60,10 +60,7 @@ func TestDeadLettersInABrowser(t *testing.T) {
 		}
 	}
 	sys := systemtest.Start(t, systemtest.Options{API: true, NoProjector: true, RetryLevels: []time.Duration{100 * time.Millisecond},
-		Configure: func(svc *service.Service) {
-			svc.BatchMiddleware = append(svc.BatchMiddleware, bug)
-			svc.DeadLetters().PollInterval = 100 * time.Millisecond
-		}})
+		Service: []service.Option{service.WithBatchMiddleware(bug), service.WithDeadLetterPolling(100 * time.Millisecond)}})
 	sys.StartProjector(sys.Open())
 	f := setupWith(t, sys)
 	ctx := context.Background()
@@ -216,8 +213,7 @@ func TestDeadLettersInABrowser(t *testing.T) {
 	require.Empty(t, text(ops, "#replay-order-dead-letters"), "nothing left to replay")
 
 	// A done saga's re-drive is refused, with its code.
-	saga, err := sys.Service.Sagas()
-	require.NoError(t, err)
+	saga := sys.Service.Sagas
 	require.Eventually(t, func() bool {
 		st, err := saga.Get(ctx, orderA.ID)
 		require.NoError(t, err)

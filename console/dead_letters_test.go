@@ -15,8 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
-	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/systemtest"
 )
@@ -95,11 +94,7 @@ func TestConsoleHealthShowsAnOpenBreaker(t *testing.T) {
 	t.Parallel()
 	provider := &downPayments{}
 	provider.down.Store(true)
-	f := setupWith(t, systemtest.Start(t, systemtest.Options{API: true, Configure: func(svc *service.Service) {
-		bp := svc.Handlers().Provider.(handlers.BreakerProvider)
-		bp.Next = provider
-		svc.Handlers().Provider = bp
-	}}))
+	f := setupWith(t, systemtest.Start(t, systemtest.Options{API: true, Service: []service.Option{service.WithPaymentProvider(provider)}}))
 	f.placeOrder(t, f.customer.ID)
 	var body string
 	require.Eventually(t, func() bool {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/orderflow/orderflow/command/limits"
+	"github.com/orderflow/orderflow/command/domain/limits"
 	"github.com/orderflow/orderflow/graph/generated"
 	"github.com/orderflow/orderflow/internal/auth"
 )

@@ -11,8 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
-	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/systemtest"
 )
@@ -35,11 +34,7 @@ func TestCircuitBreakers(t *testing.T) {
 	t.Parallel()
 	provider := &downProvider{}
 	provider.down.Store(true)
-	f := setupWith(t, systemtest.Options{API: true, NoProjector: true, Configure: func(svc *service.Service) {
-		bp := svc.Handlers().Provider.(handlers.BreakerProvider)
-		bp.Next = provider
-		svc.Handlers().Provider = bp
-	}})
+	f := setupWith(t, systemtest.Options{API: true, NoProjector: true, Service: []service.Option{service.WithPaymentProvider(provider)}})
 	const q = `{ circuitBreakers { name state consecutiveFailures since lastFailureAt } }`
 	type cb struct {
 		Name, State         string

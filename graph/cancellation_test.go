@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/systemtest"
 )
@@ -18,10 +18,10 @@ import (
 // cancellation on request is no failure. (It used to read failure.code "".)
 func TestCustomerCancellationHasNoFailure(t *testing.T) {
 	t.Parallel()
-	f := setupWith(t, systemtest.Options{API: true, Configure: func(s *service.Service) {
+	f := setupWith(t, systemtest.Options{API: true, Service: []service.Option{
 		// A slow provider holds the saga before confirmation, so the
 		// cancellation lands while the order is still open.
-		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 2 * time.Second}
+		service.WithPaymentProvider(&payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 2 * time.Second}),
 	}})
 	mug := f.createProduct(t, "10.00", 5)
 	c := f.registerCustomer(t, "100.00")

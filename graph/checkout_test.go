@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/client"
 	"github.com/stretchr/testify/require"
@@ -60,4 +61,64 @@ func TestSynchronousCheckoutThatRunsOutOfTime(t *testing.T) {
 		require.Equal(t, "INVALID_ORDER_DATA", r.Errors[0].Extensions["code"], bad)
 		require.Equal(t, "waitForFinal", r.Errors[0].Extensions["field"], bad)
 	}
+}
+
+// A stated unit price is checked against the catalog: equal, the order is
+// placed; different, it is refused naming the product and both prices,
+// and nothing is placed. An order answers when it should be final: its
+// placement plus the measured (here the default) end-to-end time while it
+// runs, when it became final once it is.
+func TestStatedPriceAndEstimatedCompletion(t *testing.T) {
+	t.Parallel()
+	f := setupWith(t, systemtest.Options{API: true, NoProjector: true})
+	mug := f.createProduct(t, "29.99", 10)
+	c := f.registerCustomer(t, "500.00")
+	token := f.token(t, c.ID, auth.RoleCustomer)
+
+	stated := func(key, price string) map[string]any {
+		in := placeOrderInput(key, mug.ID, 1)
+		in["items"].([]map[string]any)[0]["unitPrice"] = price
+		return in
+	}
+	res := f.post(t, token, checkoutMutation, map[string]any{"in": stated("stated-wrong", "19.99")})
+	e := requireCode(t, res, "INVALID_ORDER_DATA")
+	require.Equal(t, "items[0].unitPrice", e.Extensions["field"])
+	require.Equal(t, mug.ID, e.Extensions["product_id"])
+	require.Equal(t, "29.99", e.Extensions["catalog_price"])
+	require.Equal(t, "19.99", e.Extensions["stated_price"])
+	require.Contains(t, e.Message, "29.99")
+
+	const withEstimate = `mutation($in: PlaceOrderInput!, $wait: String) {
+		placeOrder(input: $in, waitForFinal: $wait) { stillRunning order { id status createdAt updatedAt estimatedCompletion items { unitPrice } } } }`
+	type answer struct {
+		PlaceOrder struct {
+			StillRunning bool
+			Order        struct {
+				ID, Status                                string
+				CreatedAt, UpdatedAt, EstimatedCompletion string
+				Items                                     []struct{ UnitPrice string }
+			}
+		}
+	}
+	var final answer
+	require.NoError(t, f.client(token).Post(withEstimate, &final, client.Var("in", stated("stated-right", "29.99")), client.Var("wait", "20s")))
+	o := final.PlaceOrder.Order
+	require.Equal(t, "CONFIRMED", o.Status)
+	require.Equal(t, "29.99", o.Items[0].UnitPrice)
+	require.True(t, at(t, o.EstimatedCompletion).Equal(at(t, o.UpdatedAt)), "a final order's estimate is when it became final: %v vs %v", o.EstimatedCompletion, o.UpdatedAt)
+
+	// Without a wait the answer is the order just placed, still running:
+	// the estimate lies ahead of its placement.
+	var running answer
+	require.NoError(t, f.client(token).Post(withEstimate, &running, client.Var("in", placeOrderInput("no-price-stated", mug.ID, 1))))
+	o = running.PlaceOrder.Order
+	require.Equal(t, "PENDING", o.Status)
+	require.True(t, at(t, o.EstimatedCompletion).After(at(t, o.CreatedAt)), "estimate %v, placed %v", o.EstimatedCompletion, o.CreatedAt)
+}
+
+func at(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err)
+	return v
 }

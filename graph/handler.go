@@ -105,7 +105,8 @@ func NewHandler(resolver *Resolver, opts HandlerOptions) http.Handler {
 	transports := []graphql.Transport{
 		transport.Websocket{
 			KeepAlivePingInterval: opts.KeepAlive,
-			InitTimeout:           opts.InitTimeout,
+			// The init timeout is kept by withWebsocketClose, which
+			// closes with the protocol's code (gqlgen's is 1002).
 			Upgrader: websocket.Upgrader{
 				// Tokens travel in connection_init, never in cookies, so
 				// a foreign page gains nothing from opening a socket.
@@ -140,7 +141,7 @@ func NewHandler(resolver *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(operationLimits{maxDepth: limitOrNone(opts.DepthLimit), maxComplexity: limitOrNone(opts.ComplexityLimit)})
 	}
 
-	var h http.Handler = withWebsocketClose(srv)
+	var h http.Handler = withWebsocketClose(opts.InitTimeout, srv)
 	h = supportedOnly(transports, h)
 	h = limitBody(opts.MaxBodyBytes, h)
 	h = withTimeout(opts.RequestTimeout, h)

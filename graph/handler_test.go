@@ -688,3 +688,68 @@ func typeRef(depth int) string {
 	}
 	return "kind name ofType { " + typeRef(depth-1) + " }"
 }
+
+// A websocket that sends no connection_init within the init timeout is
+// closed with its protocol's code: graphql-transport-ws's 4408
+// "Connection initialisation timeout", the legacy graphql-ws's 1002. One
+// that sent it in time stays open past the timeout.
+func TestWebsocketInitTimeout(t *testing.T) {
+	t.Parallel()
+	secret := []byte("offline-test-secret")
+	const timeout = 300 * time.Millisecond
+	h := graph.NewHandler(graph.NewResolver(app.Application{}, nil), graph.HandlerOptions{JWTSecret: secret, InitTimeout: timeout})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http")
+	token, err := auth.Issue(secret, uuid.NewString(), time.Hour, auth.RoleCustomer)
+	require.NoError(t, err)
+
+	for protocol, code := range map[string]int{"graphql-transport-ws": 4408, "graphql-ws": 1002} {
+		t.Run(protocol+" silent", func(t *testing.T) {
+			t.Parallel()
+			d := websocket.Dialer{Subprotocols: []string{protocol}}
+			conn, _, err := d.Dial(wsURL, nil)
+			require.NoError(t, err)
+			defer conn.Close()
+			start := time.Now()
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+			_, msg, err := conn.ReadMessage()
+			var closeErr *websocket.CloseError
+			require.ErrorAs(t, err, &closeErr, "the first thing the client reads is the close, got %s", msg)
+			require.Equal(t, code, closeErr.Code)
+			require.Equal(t, "Connection initialisation timeout", closeErr.Text)
+			require.GreaterOrEqual(t, time.Since(start), timeout-50*time.Millisecond)
+		})
+		for name, payload := range map[string]map[string]any{"anonymous": nil, "with a token": {"Authorization": "Bearer " + token}} {
+			t.Run(protocol+" initialised "+name, func(t *testing.T) {
+				t.Parallel()
+				d := websocket.Dialer{Subprotocols: []string{protocol}}
+				conn, _, err := d.Dial(wsURL, nil)
+				require.NoError(t, err)
+				defer conn.Close()
+				require.NoError(t, conn.WriteJSON(map[string]any{"type": "connection_init", "payload": payload}))
+				var ack struct{ Type string }
+				require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+				require.NoError(t, conn.ReadJSON(&ack))
+				require.Equal(t, "connection_ack", ack.Type)
+				// Past the timeout the connection still answers a ping.
+				time.Sleep(2 * timeout)
+				require.NoError(t, conn.WriteJSON(map[string]any{"type": "ping"}))
+				if protocol == "graphql-transport-ws" {
+					var pong struct{ Type string }
+					for pong.Type != "pong" {
+						require.NoError(t, conn.ReadJSON(&pong))
+					}
+				} else {
+					// The legacy protocol has no ping: the server's keep-alive
+					// ("ka") shows the connection is alive.
+					require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+					var ka struct{ Type string }
+					for ka.Type != "ka" {
+						require.NoError(t, conn.ReadJSON(&ka))
+					}
+				}
+			})
+		}
+	}
+}

@@ -43,7 +43,7 @@ func placeOrderCommand(in model.PlaceOrderInput) app.PlaceOrder {
 		BillingAddress:  address(in.BillingAddress),
 	}
 	for i, item := range in.Items {
-		cmd.Items[i] = app.OrderItem{ProductID: item.ProductID, Quantity: item.Quantity}
+		cmd.Items[i] = app.OrderItem{ProductID: item.ProductID, Quantity: item.Quantity, StatedUnitPrice: item.UnitPrice}
 	}
 	if in.PaymentMethod != nil {
 		cmd.PaymentMethod = messages.PaymentMethod{Type: in.PaymentMethod.Type, Token: in.PaymentMethod.Token}
@@ -90,6 +90,12 @@ func orderModel(o query.Order) *model.Order {
 		m.Failure = &model.OrderFailure{Code: string(f.Code), Message: f.Message, Step: optionalStep(f.Step)}
 	}
 	return m
+}
+
+// orderTimes is what the completion estimate reads of an order: its
+// status and when it was placed and last changed.
+func orderTimes(o *model.Order) query.Order {
+	return query.Order{Status: messages.OrderStatus(o.Status), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
 func orderEventModels(events []query.OrderEvent) []model.OrderEvent {

@@ -61,4 +61,12 @@ func TestOrderEventsOfEveryContext(t *testing.T) {
 	own := f.orderEvents(t, token, placed.ID)
 	require.Less(t, len(own), len(events))
 	requireCode(t, f.post(t, token, allContextsQuery, map[string]any{"id": placed.ID}), "FORBIDDEN")
+
+	// Another customer's order, or none at all, is NOT_FOUND: ids cannot
+	// be probed.
+	const ownQuery = `query($id: ID!) { orderEvents(orderId: $id) { type } }`
+	other := f.token(t, f.registerCustomer(t, "1.00").ID, auth.RoleCustomer)
+	requireCode(t, f.post(t, other, ownQuery, map[string]any{"id": placed.ID}), "NOT_FOUND")
+	requireCode(t, f.post(t, token, ownQuery, map[string]any{"id": "00000000-0000-4000-8000-000000000000"}), "NOT_FOUND")
+	requireCode(t, f.post(t, f.admin, allContextsQuery, map[string]any{"id": "00000000-0000-4000-8000-000000000000"}), "NOT_FOUND")
 }

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/graph/generated"
@@ -42,6 +43,12 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, orderID string, reas
 		return nil, err
 	}
 	return orderModel(o), nil
+}
+
+// EstimatedCompletion is the resolver for the estimatedCompletion field.
+func (r *orderResolver) EstimatedCompletion(ctx context.Context, obj *model.Order) (*time.Time, error) {
+	at := r.app.Queries.EstimateCompletion.Handle(orderTimes(obj))
+	return &at, nil
 }
 
 // Order is the resolver for the order field.
@@ -100,6 +107,9 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, orderID s
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// Order returns generated.OrderResolver implementation.
+func (r *Resolver) Order() generated.OrderResolver { return &orderResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
@@ -107,5 +117,6 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type mutationResolver struct{ *Resolver }
+type orderResolver struct{ *Resolver }
 type queryResolver struct{ *Resolver }
 type subscriptionResolver struct{ *Resolver }

@@ -45,7 +45,11 @@ func TestReconciliationReport(t *testing.T) {
 	require.NoError(t, tx.Commit(ctx))
 	cfg := reconcile.DefaultConfig()
 	cfg.Grace, cfg.DryRun = 0, true
-	rec, err := job.Reconciler(cfg)
+	projector, err := job.NewProjector()
+	require.NoError(t, err)
+	saga, err := job.OpenSagas()
+	require.NoError(t, err)
+	rec, err := job.Reconciler(cfg, projector, saga)
 	require.NoError(t, err)
 	report, err := rec.Run(ctx)
 	require.NoError(t, err)

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -45,6 +47,10 @@ const closeForbidden = 4403
 // the legacy graphql-ws answers connection_error, then closes.
 func websocketAuth(secret []byte) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		c := wsConnFrom(ctx)
+		if c != nil {
+			c.initialised.Store(true) // connection_init came in time
+		}
 		err := auth.TokenError(ctx)
 		if header := payload.Authorization(); header != "" {
 			var p auth.Principal
@@ -53,7 +59,7 @@ func websocketAuth(secret []byte) transport.WebsocketInitFunc {
 			}
 		}
 		if err != nil {
-			if c := wsConnFrom(ctx); c != nil && c.protocol == protocolGraphQLTransportWS {
+			if c != nil && c.protocol == protocolGraphQLTransportWS {
 				c.closeWith(closeForbidden, "Forbidden: "+refusal(err))
 			}
 			return ctx, nil, err
@@ -76,13 +82,20 @@ func refusal(err error) string {
 // fails with 1000 (normal closure) and offers no way to change it, so the
 // hijacked connection is wrapped: closeWith writes the close frame itself,
 // and what gqlgen writes after it (its own close frame) is dropped.
-func withWebsocketClose(next http.Handler) http.Handler {
+//
+// It also keeps the init timeout, for the same reason: gqlgen closes a
+// connection that sent no connection_init in time with 1002 (protocol
+// error), where graphql-transport-ws says 4408 "Connection initialisation
+// timeout". A connection that sent none within initTimeout is closed with
+// 4408 (graphql-transport-ws) or 1002 (the legacy graphql-ws, which names
+// no code of its own).
+func withWebsocketClose(initTimeout time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !isUpgrade(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		c := &wsConn{protocol: negotiatedProtocol(r), frames: frameGuard{limit: maxWebsocketMessage}}
+		c := &wsConn{protocol: negotiatedProtocol(r), frames: frameGuard{limit: maxWebsocketMessage}, initTimeout: initTimeout}
 		hw := hijackWriter{ResponseWriter: w, conn: c}
 		next.ServeHTTP(hw, r.WithContext(context.WithValue(r.Context(), wsConnKey{}, c)))
 	})
@@ -127,7 +140,31 @@ func (w hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.conn.mu.Lock()
 	w.conn.Conn = conn
 	w.conn.mu.Unlock()
+	if w.conn.initTimeout > 0 {
+		time.AfterFunc(w.conn.initTimeout, w.conn.initTimedOut)
+	}
 	return w.conn, brw, nil
+}
+
+// Close codes of an init timeout: graphql-transport-ws's own, and RFC
+// 6455's protocol error for the legacy graphql-ws.
+const (
+	closeInitTimeout   = 4408
+	closeProtocolError = 1002
+	initTimeoutReason  = "Connection initialisation timeout"
+)
+
+// initTimedOut closes the connection if it has not sent connection_init.
+func (c *wsConn) initTimedOut() {
+	if c.initialised.Load() {
+		return
+	}
+	code := uint16(closeProtocolError)
+	if c.protocol == protocolGraphQLTransportWS {
+		code = closeInitTimeout
+	}
+	c.closeWith(code, initTimeoutReason)
+	_ = c.Conn.Close() // gqlgen's read fails and it ends the connection
 }
 
 // wsConn is a websocket's network connection that can be closed with a
@@ -137,6 +174,11 @@ type wsConn struct {
 	net.Conn
 	protocol string
 	frames   frameGuard // touched by the connection's one reader only
+
+	// initTimeout is how long the client has to send connection_init;
+	// initialised is set once it did (websocketAuth ran).
+	initTimeout time.Duration
+	initialised atomic.Bool
 
 	mu            sync.Mutex
 	closed        bool // our close frame is sent: later writes are dropped

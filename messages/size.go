@@ -13,7 +13,7 @@ package messages
 //     larger than MaxEventBytes: an event that could never be published
 //     would stop its context's relay.
 //
-// The domain's input bounds (command/limits) keep real events far below
+// The domain's input bounds (command/domain/limits) keep real events far below
 // these limits; the size check at append time is the defence behind them.
 const (
 	// MaxMessageBytes is the largest record batch a broker or topic

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // Concurrent submitters share flushes; each gets the outcome of its own
@@ -20,7 +22,7 @@ func TestBatcherGroupsConcurrentSubmitters(t *testing.T) {
 		flushes [][]string
 	)
 	failing := errors.New("stream failed")
-	b := &batcher{max: 4, linger: 5 * time.Millisecond, flush: func(_ context.Context, events []Event) (outcome, error) {
+	b := &batcher{max: 4, linger: 5 * time.Millisecond, flush: func(_ context.Context, events []documents.Event) (outcome, error) {
 		ids := make([]string, len(events))
 		out := outcome{failed: map[string]error{}}
 		for i, e := range events {
@@ -43,7 +45,7 @@ func TestBatcherGroupsConcurrentSubmitters(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = b.submit(context.Background(), Event{StreamID: fmt.Sprintf("s-%d", i)})
+			errs[i] = b.submit(context.Background(), documents.Event{StreamID: fmt.Sprintf("s-%d", i)})
 		}()
 	}
 	wg.Wait()
@@ -74,7 +76,7 @@ func TestBatcherGroupsConcurrentSubmitters(t *testing.T) {
 func TestBatcherWholeFlushFailure(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("elasticsearch down")
-	b := &batcher{max: 10, flush: func(context.Context, []Event) (outcome, error) { return outcome{}, boom }}
-	require.ErrorIs(t, b.submit(context.Background(), Event{StreamID: "a"}), boom)
-	require.ErrorIs(t, b.submit(context.Background(), Event{StreamID: "b"}), boom)
+	b := &batcher{max: 10, flush: func(context.Context, []documents.Event) (outcome, error) { return outcome{}, boom }}
+	require.ErrorIs(t, b.submit(context.Background(), documents.Event{StreamID: "a"}), boom)
+	require.ErrorIs(t, b.submit(context.Background(), documents.Event{StreamID: "b"}), boom)
 }

@@ -4,14 +4,14 @@
 // from the PostgreSQL event store without downtime, and the status of each
 // projection.
 //
-// Every document is a pure fold of one aggregate stream (order_document.go,
-// product_document.go, customer_document.go) and is written whole, with the
-// stream version of the last applied event as its external version. A
-// duplicate or late event therefore never moves a document backwards:
-// Elasticsearch answers 409 and the projector counts it as stale. An event
-// that skips versions (a gap) is never applied on top of the hole; the
-// projector re-reads the stream from the event store, the source of truth,
-// and projects it whole.
+// Every document is a pure fold of one aggregate stream (package
+// documents, which the read side imports without linking this one) and is
+// written whole, with the stream version of the last applied event as its
+// external version. A duplicate or late event therefore never moves a
+// document backwards: Elasticsearch answers 409 and the projector counts it
+// as stale. An event that skips versions (a gap) is never applied on top of
+// the hole; the projector re-reads the stream from the event store, the
+// source of truth, and projects it whole.
 //
 // Each projection is reached through an alias (orders, products,
 // customers). While a rebuild runs, a second alias (<alias>-rebuild) names

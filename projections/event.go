@@ -2,38 +2,22 @@ package projections
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
-// Event is one stored event as a projection sees it: the envelope that
-// places it in its stream and the decoded payload. Kafka records and event
-// store rows turn into the same Event, so the live projector and the
-// rebuild fold identical input and produce identical documents.
-type Event struct {
-	ID            string
-	Type          string
-	StreamID      string
-	StreamType    string
-	Version       int
-	Position      int64
-	OccurredAt    time.Time
-	CorrelationID string
-	CausationID   string
-	Payload       messages.Event
-}
-
-// EventFromRecord decodes an event store row.
-func EventFromRecord(r eventstore.Record) (Event, error) {
+// EventFromRecord decodes an event store row into the event the folds of
+// package documents take (the rebuild and the healing of gaps read these).
+func EventFromRecord(r eventstore.Record) (documents.Event, error) {
 	payload, err := r.Decode()
 	if err != nil {
-		return Event{}, fmt.Errorf("decode event %s of stream %s: %w", r.EventID, r.StreamID, err)
+		return documents.Event{}, fmt.Errorf("decode event %s of stream %s: %w", r.EventID, r.StreamID, err)
 	}
-	return Event{
+	return documents.Event{
 		ID:            r.EventID.String(),
 		Type:          r.EventType,
 		StreamID:      r.StreamID,
@@ -49,16 +33,16 @@ func EventFromRecord(r eventstore.Record) (Event, error) {
 
 // EventFromMessage decodes a record of an event topic (headers as written
 // by the outbox relay, payload as JSON).
-func EventFromMessage(msg *message.Message) (Event, error) {
+func EventFromMessage(msg *message.Message) (documents.Event, error) {
 	env, err := messages.ParseEnvelope(msg.Metadata)
 	if err != nil {
-		return Event{}, fmt.Errorf("message %s: %w", msg.UUID, err)
+		return documents.Event{}, fmt.Errorf("message %s: %w", msg.UUID, err)
 	}
 	payload, err := messages.DecodeEvent(env.EventType, msg.Payload)
 	if err != nil {
-		return Event{}, fmt.Errorf("event %s of stream %s: %w", env.EventID, env.StreamID, err)
+		return documents.Event{}, fmt.Errorf("event %s of stream %s: %w", env.EventID, env.StreamID, err)
 	}
-	return Event{
+	return documents.Event{
 		ID:            env.EventID,
 		Type:          env.EventType,
 		StreamID:      env.StreamID,
@@ -72,8 +56,8 @@ func EventFromMessage(msg *message.Message) (Event, error) {
 	}, nil
 }
 
-func recordsToEvents(records []eventstore.Record) ([]Event, error) {
-	out := make([]Event, len(records))
+func recordsToEvents(records []eventstore.Record) ([]documents.Event, error) {
+	out := make([]documents.Event, len(records))
 	for i, r := range records {
 		e, err := EventFromRecord(r)
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // insertProductEvent appends one event of a product stream with a plain
@@ -38,9 +39,9 @@ func (w *world) insertProductEvent(e messages.Event, version int) {
 }
 
 // productDoc reads a product document from the live alias.
-func (w *world) productDoc(id string) (projections.ProductDocument, bool) {
+func (w *world) productDoc(id string) (documents.Product, bool) {
 	w.t.Helper()
-	return rawDocument[projections.ProductDocument](w.t, w, w.proj.Alias(projections.Products), id)
+	return rawDocument[documents.Product](w.t, w, w.proj.Alias(projections.Products), id)
 }
 
 // heldRow is a row of projections.held_documents.

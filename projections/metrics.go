@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // metrics are the live projector's series, labelled by projection.
@@ -101,7 +103,7 @@ func reuse[C prometheus.Collector](reg prometheus.Registerer, c *C, errs *[]erro
 	*errs = append(*errs, err)
 }
 
-func (m *metrics) observe(n Name, out outcome, events []Event, took time.Duration) {
+func (m *metrics) observe(n Name, out outcome, events []documents.Event, took time.Duration) {
 	l := string(n)
 	m.events.WithLabelValues(l).Add(float64(out.events))
 	m.written.WithLabelValues(l).Add(float64(out.written))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // Name names a projection; it is also the base name of its alias.
@@ -64,7 +65,7 @@ type definition struct {
 // engine folds and writes documents of one type; docEngine implements it
 // for each document type.
 type engine interface {
-	project(ctx context.Context, p *Projector, d *definition, targets []target, events []Event, opts projectOptions) (outcome, error)
+	project(ctx context.Context, p *Projector, d *definition, targets []target, events []documents.Event, opts projectOptions) (outcome, error)
 	// reproject folds one stream from the event store alone and overwrites
 	// its document in every target, even at an equal version.
 	reproject(ctx context.Context, p *Projector, d *definition, targets []target, id string) (outcome, error)
@@ -133,9 +134,10 @@ func (o outcome) err() error {
 
 // docEngine is the fold and write path of one document type D.
 type docEngine[D any] struct {
-	id      func(D) string
-	newDoc  func(id string) D
-	apply   func(D, Event) D
+	id     func(D) string
+	newDoc func(id string) D
+	// fold is the document's pure fold (package documents).
+	fold    func(D, ...documents.Event) (D, error)
 	version func(D) int
 	// enrich adds data from outside the stream (the customer's name on an
 	// order); nil when there is none.
@@ -147,7 +149,7 @@ type docEngine[D any] struct {
 // version. Events already reflected are skipped; a gap is healed from the
 // event store. Per-stream failures are in outcome.failed; only a failure of
 // the whole call is an error.
-func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition, targets []target, events []Event, opts projectOptions) (outcome, error) {
+func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition, targets []target, events []documents.Event, opts projectOptions) (outcome, error) {
 	out := outcome{events: len(events), failed: map[string]error{}, refused: map[string]refusal{}}
 	streams, order := groupByStream(events)
 	if opts.versionType == "" {
@@ -184,8 +186,8 @@ func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition,
 				continue
 			}
 			doc := base[docRef{index: t.index, id: id}]
-			next, err := fold(g.apply, g.version, doc, streams[id])
-			if _, gap := errors.AsType[*GapError](err); gap {
+			next, err := g.fold(doc, streams[id]...)
+			if _, gap := errors.AsType[*documents.GapError](err); gap {
 				out.healed++
 				next, err = g.heal(ctx, p, d, healer, doc)
 			}
@@ -256,7 +258,7 @@ func (g *docEngine[D]) project(ctx context.Context, p *Projector, d *definition,
 // read fetches, in one realtime mget, the stored documents that base does
 // not already provide. An optional target that no longer exists is
 // dropped; the targets that remain are returned.
-func (g *docEngine[D]) read(ctx context.Context, p *Projector, d *definition, targets []target, order []string, streams map[string][]Event, opts projectOptions, base map[docRef]D) (map[docRef]storedDoc, []target, error) {
+func (g *docEngine[D]) read(ctx context.Context, p *Projector, d *definition, targets []target, order []string, streams map[string][]documents.Event, opts projectOptions, base map[docRef]D) (map[docRef]storedDoc, []target, error) {
 	for {
 		var refs []docRef
 		for _, t := range targets {
@@ -308,7 +310,7 @@ func (g *docEngine[D]) reproject(ctx context.Context, p *Projector, d *definitio
 	if len(events) == 0 {
 		return out, fmt.Errorf("reproject %s %s: %w", d.name, id, ErrStreamNotFound)
 	}
-	doc, err := fold(g.apply, g.version, g.newDoc(id), events)
+	doc, err := g.fold(g.newDoc(id), events...)
 	if err == nil && g.enrich != nil {
 		doc, err = g.enrich(ctx, p, doc)
 	}
@@ -351,7 +353,7 @@ func (g *docEngine[D]) heal(ctx context.Context, p *Projector, d *definition, r 
 	if err != nil {
 		return doc, fmt.Errorf("heal gap: %w", err)
 	}
-	next, err := fold(g.apply, g.version, doc, events)
+	next, err := g.fold(doc, events...)
 	if err != nil {
 		return doc, fmt.Errorf("heal from event store: %w", err)
 	}
@@ -361,10 +363,10 @@ func (g *docEngine[D]) heal(ctx context.Context, p *Projector, d *definition, r 
 // storeReader reads streams from the event store for one projection call,
 // remembering what it read so two targets with the same hole read once.
 type storeReader struct {
-	streams map[string][]Event
+	streams map[string][]documents.Event
 }
 
-func (r *storeReader) read(ctx context.Context, p *Projector, d *definition, id string, after int) ([]Event, error) {
+func (r *storeReader) read(ctx context.Context, p *Projector, d *definition, id string, after int) ([]documents.Event, error) {
 	key := fmt.Sprintf("%s@%d", id, after)
 	if events, ok := r.streams[key]; ok {
 		return events, nil
@@ -383,7 +385,7 @@ func (r *storeReader) read(ctx context.Context, p *Projector, d *definition, id 
 		return nil, err
 	}
 	if r.streams == nil {
-		r.streams = map[string][]Event{}
+		r.streams = map[string][]documents.Event{}
 	}
 	r.streams[key] = events
 	return events, nil
@@ -391,8 +393,8 @@ func (r *storeReader) read(ctx context.Context, p *Projector, d *definition, id 
 
 // groupByStream returns the events per stream and the streams in order of
 // first appearance.
-func groupByStream(events []Event) (map[string][]Event, []string) {
-	streams := map[string][]Event{}
+func groupByStream(events []documents.Event) (map[string][]documents.Event, []string) {
+	streams := map[string][]documents.Event{}
 	var order []string
 	for _, e := range events {
 		if _, ok := streams[e.StreamID]; !ok {
@@ -403,7 +405,7 @@ func groupByStream(events []Event) (map[string][]Event, []string) {
 	return streams, order
 }
 
-func minVersion(events []Event) int {
+func minVersion(events []documents.Event) int {
 	v := 0
 	for i, e := range events {
 		if i == 0 || e.Version < v {
@@ -414,8 +416,8 @@ func minVersion(events []Event) int {
 }
 
 // newest is the event of the highest version (the zero Event for none).
-func newest(events []Event) Event {
-	var last Event
+func newest(events []documents.Event) documents.Event {
+	var last documents.Event
 	for _, e := range events {
 		if e.Version > last.Version {
 			last = e
@@ -424,7 +426,7 @@ func newest(events []Event) Event {
 	return last
 }
 
-func maxVersion(events []Event) int {
+func maxVersion(events []documents.Event) int {
 	v := 0
 	for _, e := range events {
 		v = max(v, e.Version)

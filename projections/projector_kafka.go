@@ -13,6 +13,7 @@ import (
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/tracing"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // KafkaSource is where the live projector reads the event topics.
@@ -72,7 +73,7 @@ func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
 // partitions submit meanwhile.
 func (p *Projector) handleBatch(n Name) consumer.Handler {
 	return func(ctx context.Context, batch []consumer.Message) error {
-		events := make([]Event, 0, len(batch))
+		events := make([]documents.Event, 0, len(batch))
 		for _, m := range batch {
 			e, err := EventFromMessage(m.Message)
 			if err != nil {
@@ -127,7 +128,7 @@ func (p *Projector) batcher(n Name) *batcher {
 	defer p.batchMu.Unlock()
 	b, ok := p.batchers[n]
 	if !ok {
-		b = &batcher{max: p.cfg.MaxBatch, linger: p.cfg.BatchLinger, flush: func(ctx context.Context, events []Event) (outcome, error) {
+		b = &batcher{max: p.cfg.MaxBatch, linger: p.cfg.BatchLinger, flush: func(ctx context.Context, events []documents.Event) (outcome, error) {
 			return p.apply(ctx, n, events)
 		}}
 		p.batchers[n] = b
@@ -144,7 +145,7 @@ func (p *Projector) batcher(n Name) *batcher {
 type batcher struct {
 	max    int
 	linger time.Duration
-	flush  func(context.Context, []Event) (outcome, error)
+	flush  func(context.Context, []documents.Event) (outcome, error)
 
 	mu      sync.Mutex
 	queue   []*batchRequest
@@ -152,14 +153,14 @@ type batcher struct {
 }
 
 type batchRequest struct {
-	events []Event
+	events []documents.Event
 	result chan error
 	lead   chan struct{}
 }
 
 // submit projects events with whatever else is submitted meanwhile and
 // returns the first failure among their streams.
-func (b *batcher) submit(ctx context.Context, events ...Event) error {
+func (b *batcher) submit(ctx context.Context, events ...documents.Event) error {
 	req := &batchRequest{events: events, result: make(chan error, 1), lead: make(chan struct{}, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, req)
@@ -202,7 +203,7 @@ func (b *batcher) run(ctx context.Context, self *batchRequest) error {
 	b.queue = b.queue[n:]
 	b.mu.Unlock()
 
-	events := make([]Event, 0, size)
+	events := make([]documents.Event, 0, size)
 	for _, r := range batch {
 		events = append(events, r.events...)
 	}

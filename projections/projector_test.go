@@ -19,6 +19,7 @@ import (
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 	"github.com/orderflow/orderflow/query"
 )
 
@@ -204,17 +205,17 @@ func TestDuplicatedAndReorderedEventsLeaveTheSameDocument(t *testing.T) {
 	for range 6 {
 		ids = append(ids, w.place(c.ID, item(p, 1)).ID)
 	}
-	streams := map[string][]projections.Event{}
-	wants := map[string]projections.OrderDocument{}
+	streams := map[string][]documents.Event{}
+	wants := map[string]documents.Order{}
 	for _, id := range ids {
 		final := w.settled(id)
 		streams[id] = w.storeEvents(config.Ordering, id)
 		require.Len(t, streams[id], final.Version)
 		wants[id] = normalized(t, wantOrder(t, streams[id], c))
 	}
-	doc := func(id string) projections.OrderDocument {
+	doc := func(id string) documents.Order {
 		t.Helper()
-		d, ok := rawDocument[projections.OrderDocument](t, w, w.proj.Alias(projections.Orders), id)
+		d, ok := rawDocument[documents.Order](t, w, w.proj.Alias(projections.Orders), id)
 		require.True(t, ok, "order %s has no document", id)
 		return d
 	}
@@ -233,7 +234,7 @@ func TestDuplicatedAndReorderedEventsLeaveTheSameDocument(t *testing.T) {
 
 	t.Run("shuffled with duplicates in one batch", func(t *testing.T) {
 		id := ids[1]
-		batch := append(append([]projections.Event{}, streams[id]...), streams[id]...)
+		batch := append(append([]documents.Event{}, streams[id]...), streams[id]...)
 		rand.Shuffle(len(batch), func(a, b int) { batch[a], batch[b] = batch[b], batch[a] })
 		require.NoError(t, w.proj.Apply(ctx, projections.Orders, batch...))
 		require.Equal(t, wants[id], doc(id))

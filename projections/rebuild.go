@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/command/eventstore"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // ErrRebuildRunning refuses a second rebuild (or a cancel) of a projection
@@ -406,7 +407,7 @@ func (r *rebuildRun) copy(ctx context.Context) error {
 // workers by hash, so each stream's document lives in one worker's cache.
 // Streams that fail are retried a few times before the batch fails.
 func (r *rebuildRun) projectBatch(ctx context.Context, records []eventstore.Record) error {
-	shards := make([][]Event, r.opts.Workers)
+	shards := make([][]documents.Event, r.opts.Workers)
 	for _, rec := range records {
 		if rec.StreamType != r.d.streamType {
 			continue
@@ -440,7 +441,7 @@ func (r *rebuildRun) projectBatch(ctx context.Context, records []eventstore.Reco
 	return err
 }
 
-func (r *rebuildRun) projectShard(ctx context.Context, shard int, events []Event) (int64, error) {
+func (r *rebuildRun) projectShard(ctx context.Context, shard int, events []documents.Event) (int64, error) {
 	targets := []target{{index: r.state.Target}}
 	var written int64
 	backoff := 100 * time.Millisecond
@@ -458,7 +459,7 @@ func (r *rebuildRun) projectShard(ctx context.Context, shard int, events []Event
 		}
 		if err == nil {
 			err = out.err()
-			var retry []Event
+			var retry []documents.Event
 			for _, e := range events {
 				if out.failed[e.StreamID] != nil {
 					retry = append(retry, e)

@@ -14,6 +14,7 @@ import (
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 	"github.com/orderflow/orderflow/query"
 )
 
@@ -153,15 +154,15 @@ func TestRebuildWhileOrdersArePlaced(t *testing.T) {
 		final := w.settled(id)
 		w.projected(id, final.Version)
 		events := w.storeEvents(config.Ordering, id)
-		got, ok := rawDocument[projections.OrderDocument](t, w, w.proj.Alias(projections.Orders), id)
+		got, ok := rawDocument[documents.Order](t, w, w.proj.Alias(projections.Orders), id)
 		require.True(t, ok)
 		require.Equal(t, normalized(t, wantOrder(t, events, customers[final.CustomerID])), got, "order %s", id)
 	}
 	// The documents the rebuild wrote equal those the live projector wrote.
 	for _, o := range before {
-		old, ok := rawDocument[projections.OrderDocument](t, w, oldIndex, o.ID)
+		old, ok := rawDocument[documents.Order](t, w, oldIndex, o.ID)
 		require.True(t, ok)
-		rebuilt, ok := rawDocument[projections.OrderDocument](t, w, res.Index, o.ID)
+		rebuilt, ok := rawDocument[documents.Order](t, w, res.Index, o.ID)
 		require.True(t, ok)
 		require.Equal(t, old, rebuilt, "order %s", o.ID)
 	}
@@ -293,7 +294,7 @@ func TestRebuildResumesAfterACrash(t *testing.T) {
 	require.ElementsMatch(t, []query.FacetCount{{Value: "CONFIRMED", Count: 320}, {Value: "CANCELLED", Count: 80}}, search.StatusFacets)
 	for _, i := range []int{0, 1, 63, 64, 199, 399} {
 		id := gen.orderID(i)
-		got, ok := rawDocument[projections.OrderDocument](t, w, res.Index, id)
+		got, ok := rawDocument[documents.Order](t, w, res.Index, id)
 		require.True(t, ok, id)
 		c := query.Customer{Name: fmt.Sprintf("Customer %d", i%gen.customers), Email: fmt.Sprintf("customer%d@resume.example.com", i%gen.customers)}
 		require.Equal(t, normalized(t, wantOrder(t, w.storeEvents(config.Ordering, id), c)), got, id)

@@ -23,7 +23,9 @@ import (
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 	"github.com/orderflow/orderflow/query"
+	"github.com/orderflow/orderflow/sagas"
 )
 
 var admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
@@ -36,6 +38,7 @@ type world struct {
 	env  *testenv.Env
 	svc  *service.Service
 	app  app.Application
+	saga *sagas.Processor
 	proj *projections.Projector
 	reg  *prometheus.Registry
 
@@ -63,6 +66,10 @@ func setup(t *testing.T, opts worldOptions) *world {
 	w.svc, err = service.Open(context.Background(), env.Config, env.Logger)
 	require.NoError(t, err)
 	t.Cleanup(w.svc.Close)
+	// The process's projector owns the held documents' dead letters (an
+	// operator's replay re-projects with it; they cannot be discarded).
+	_, err = w.svc.NewProjector()
+	require.NoError(t, err)
 
 	logger := env.Logger.With("component", "projections")
 	if opts.logger != nil {
@@ -89,15 +96,14 @@ func setup(t *testing.T, opts worldOptions) *world {
 	if opts.writePath {
 		commands, err := w.svc.CommandProcessor()
 		require.NoError(t, err)
-		sagaEvents, err := w.svc.SagaConsumer()
+		w.saga, err = w.svc.OpenSagas()
 		require.NoError(t, err)
-		saga, err := w.svc.Sagas()
+		sagaEvents, err := w.svc.SagaConsumer(w.saga)
 		require.NoError(t, err)
-		systemtest.Run(t, commands.Run, sagaEvents.Run, saga.RunDeadlines)
+		systemtest.Run(t, commands.Run, sagaEvents.Run, w.saga.RunDeadlines)
 		waitRunning(t, commands.Running())
 		waitRunning(t, sagaEvents.Running())
-		w.app, err = w.svc.Application()
-		require.NoError(t, err)
+		w.app = w.svc.Application(w.saga, w.proj, nil)
 	}
 	if opts.live {
 		w.startProjector()
@@ -174,8 +180,7 @@ func item(p query.Product, qty int) app.OrderItem {
 // from the event store (not the read model).
 func (w *world) settled(orderID string) query.Order {
 	w.t.Helper()
-	saga, err := w.svc.Sagas()
-	require.NoError(w.t, err)
+	saga := w.saga
 	var o query.Order
 	require.Eventually(w.t, func() bool {
 		st, err := saga.Get(context.Background(), orderID)
@@ -202,12 +207,12 @@ func (w *world) projected(orderID string, version int) query.Order {
 }
 
 // storeEvents reads a stream of a context from the event store.
-func (w *world) storeEvents(ctx config.Context, streamID string) []projections.Event {
+func (w *world) storeEvents(ctx config.Context, streamID string) []documents.Event {
 	w.t.Helper()
 	pool := w.svc.Pools[ctx]
 	records, err := eventstore.New(pool, string(ctx)).ReadStream(context.Background(), pool, streamID, 0)
 	require.NoError(w.t, err)
-	out := make([]projections.Event, len(records))
+	out := make([]documents.Event, len(records))
 	for i, r := range records {
 		out[i], err = projections.EventFromRecord(r)
 		require.NoError(w.t, err)
@@ -239,9 +244,9 @@ func rawDocument[D any](t *testing.T, w *world, index, id string) (D, bool) {
 
 // wantOrder is the document an order stream must project to: the fold of
 // its events plus the customer's name and email.
-func wantOrder(t *testing.T, events []projections.Event, c query.Customer) projections.OrderDocument {
+func wantOrder(t *testing.T, events []documents.Event, c query.Customer) documents.Order {
 	t.Helper()
-	d, err := projections.FoldOrder(projections.NewOrderDocument(events[0].StreamID), events...)
+	d, err := documents.FoldOrder(documents.NewOrder(events[0].StreamID), events...)
 	require.NoError(t, err)
 	d.CustomerName, d.CustomerEmail = c.Name, c.Email
 	return d

@@ -7,7 +7,7 @@ import (
 
 	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/messages"
-	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // Order is an order as clients see it.
@@ -45,14 +45,14 @@ type Order struct {
 // Compensation is one saga step undone, such as ReleaseStock for
 // INVENTORY_RESERVED: the read model's own (one definition for the
 // document and its readers).
-type Compensation = projections.CompensationDocument
+type Compensation = documents.Compensation
 
 // TimelineEntry is one event in an order's history: what happened (Type),
 // when the aggregate decided it (At) and the status it left the order in.
-type TimelineEntry = projections.TimelineEntry
+type TimelineEntry = documents.TimelineEntry
 
 // Failure is why an order ended CANCELLED or FAILED.
-type Failure = projections.OrderFailureDocument
+type Failure = documents.Failure
 
 // Product is a catalog entry with its stock.
 type Product struct {

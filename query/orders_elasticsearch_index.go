@@ -16,7 +16,7 @@ import (
 
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/messages"
-	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // OrdersIndex reads orders from the Elasticsearch read model: by id (in
@@ -36,7 +36,7 @@ func NewOrdersIndex(es *elasticsearch.Client, alias string) *OrdersIndex {
 
 // Order returns the order with its timeline, or NOT_FOUND.
 func (ix *OrdersIndex) Order(ctx context.Context, id string) (Order, error) {
-	var d projections.OrderDocument
+	var d documents.Order
 	if err := getDocument(ctx, ix.es, ix.alias, "order", id, &d); err != nil {
 		return Order{}, err
 	}
@@ -138,7 +138,7 @@ func (ix *OrdersIndex) Search(ctx context.Context, s OrderSearch) (OrderSearchRe
 		hits = hits[:size]
 	}
 	for _, h := range hits {
-		var d projections.OrderDocument
+		var d documents.Order
 		if err := json.Unmarshal(h.Source, &d); err != nil {
 			return OrderSearchResult{}, fmt.Errorf("decode order search hit: %w", err)
 		}
@@ -312,7 +312,7 @@ func orEmpty(qs []any) []any {
 	return qs
 }
 
-func orderFromDocument(d projections.OrderDocument) Order {
+func orderFromDocument(d documents.Order) Order {
 	o := Order{
 		ID: d.ID, CustomerID: d.CustomerID, Status: d.Status, CurrentStep: d.CurrentStep,
 		CompletedSteps: orEmptySteps(d.CompletedSteps), PendingSteps: orEmptySteps(d.PendingSteps),

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/app"
-	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
@@ -27,7 +26,7 @@ var admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
 // on real servers, and the readers under test.
 type world struct {
 	t         *testing.T
-	svc       *service.Service
+	svc       *systemtest.Process
 	app       app.Application
 	saga      *sagas.Processor
 	orders    *query.OrdersIndex
@@ -38,8 +37,7 @@ type world struct {
 func setup(t *testing.T) *world {
 	t.Helper()
 	sys := systemtest.Start(t, systemtest.Options{})
-	saga, err := sys.Service.Sagas()
-	require.NoError(t, err)
+	saga := sys.Service.Sagas
 	read := sys.Service.ReadModels()
 	return &world{
 		t: t, svc: sys.Service, app: sys.App, saga: saga,

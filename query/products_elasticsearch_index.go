@@ -5,7 +5,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
-	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // ProductsIndex reads products from the Elasticsearch read model.
@@ -21,14 +21,14 @@ func NewProductsIndex(es *elasticsearch.Client, alias string) *ProductsIndex {
 
 // Product returns the product, or NOT_FOUND.
 func (ix *ProductsIndex) Product(ctx context.Context, id string) (Product, error) {
-	var d projections.ProductDocument
+	var d documents.Product
 	if err := getDocument(ctx, ix.es, ix.alias, "product", id, &d); err != nil {
 		return Product{}, err
 	}
 	return productFromDocument(d), nil
 }
 
-func productFromDocument(d projections.ProductDocument) Product {
+func productFromDocument(d documents.Product) Product {
 	return Product{
 		ID: d.ID, SKU: d.SKU, Name: d.Name, Price: d.Price,
 		Available: d.Available, Reserved: d.Reserved, OnHand: d.OnHand, Committed: d.Committed, Version: d.Version,

@@ -7,11 +7,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/orderflow/orderflow/command/domain/inventory"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/inventory"
-	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // ledger is a context whose streams hold what orders claim: inventory's
@@ -46,7 +47,7 @@ func (r *Reconciler) products() ledger[*inventory.Product] {
 			return productView(p.Available(), p.Reserved())
 		},
 		decode: func(raw json.RawMessage) (document, error) {
-			var d projections.ProductDocument
+			var d documents.Product
 			if err := json.Unmarshal(raw, &d); err != nil {
 				return document{}, fmt.Errorf("decode product document: %w", err)
 			}
@@ -72,7 +73,7 @@ func (r *Reconciler) customers() ledger[*payments.Customer] {
 			return customerView(c.Balance().String(), c.Held().String())
 		},
 		decode: func(raw json.RawMessage) (document, error) {
-			var d projections.CustomerDocument
+			var d documents.Customer
 			if err := json.Unmarshal(raw, &d); err != nil {
 				return document{}, fmt.Errorf("decode customer document: %w", err)
 			}

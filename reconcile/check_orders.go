@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/ordering"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // checkOrders compares every order, a page at a time, with its document
@@ -28,7 +29,7 @@ func (r *Reconciler) checkOrders(ctx context.Context, ru *runState) error {
 }
 
 func decodeOrderDocument(raw json.RawMessage) (document, error) {
-	var d projections.OrderDocument
+	var d documents.Order
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return document{}, fmt.Errorf("decode order document: %w", err)
 	}

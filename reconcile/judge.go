@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderflow/orderflow/command/ordering"
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 // This file holds the judgements of a run, free of any server: what a
@@ -119,7 +120,7 @@ func orderView(status messages.OrderStatus, steps []messages.SagaStep) string {
 
 func orderAggregateView(o *ordering.Order) string { return orderView(o.Status(), o.CompletedSteps()) }
 
-func orderDocumentView(d projections.OrderDocument) document {
+func orderDocumentView(d documents.Order) document {
 	return document{found: true, version: d.Version, view: orderView(d.Status, d.CompletedSteps)}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/projections/documents"
 	"github.com/orderflow/orderflow/query"
 	"github.com/orderflow/orderflow/reconcile"
 	"github.com/orderflow/orderflow/sagas"
@@ -142,8 +143,7 @@ func (w *world) settled(orderID string) messages.OrderStatus {
 
 func (w *world) saga(orderID string) *sagas.State {
 	w.t.Helper()
-	saga, err := w.Service.Sagas()
-	require.NoError(w.t, err)
+	saga := w.Service.Sagas
 	st, err := saga.Get(w.ctx, orderID)
 	require.NoError(w.t, err)
 	return st
@@ -284,10 +284,10 @@ func TestReadModelDivergencesAreHealed(t *testing.T) {
 	w.quiet()
 
 	w.deleteDocument(projections.Orders, deleted, w.order(deleted).Version)
-	rewriteDocument(w, projections.Orders, rewritten, func(d *projections.OrderDocument) {
+	rewriteDocument(w, projections.Orders, rewritten, func(d *documents.Order) {
 		d.Status, d.CompletedSteps = messages.StatusPending, d.CompletedSteps[:1]
 	})
-	rewriteDocument(w, projections.Customers, ada, func(d *projections.CustomerDocument) { d.Held += 100 })
+	rewriteDocument(w, projections.Customers, ada, func(d *documents.Customer) { d.Held += 100 })
 	stopProjector()
 	unprojected := w.place(ada, "unprojected", item(mug, 3))
 	w.settled(unprojected)
@@ -485,10 +485,12 @@ func (l *loser) loses(msg *message.Message) bool {
 func TestSagasSendWhatWasLostAgain(t *testing.T) {
 	t.Parallel()
 	l := &loser{}
-	w := setup(t, systemtest.Options{Configure: func(s *service.Service) {
-		s.SagaConfig.DeadlineInterval = time.Hour // nothing fires deadlines
-		s.SagaConfig.Policy.StepTimeout = 50 * time.Millisecond
-		s.BatchMiddleware = append(s.BatchMiddleware, l.middleware)
+	w := setup(t, systemtest.Options{Service: []service.Option{
+		service.WithSagaConfig(func(c *sagas.Config) {
+			c.DeadlineInterval = time.Hour // nothing fires deadlines
+			c.Policy.StepTimeout = 50 * time.Millisecond
+		}),
+		service.WithBatchMiddleware(l.middleware),
 	}})
 	mug := w.product(10, 1250)
 	ada := w.customer(100_00)
@@ -556,12 +558,8 @@ func TestUnpublishedEventsParkedSagasLockAndPeriodicRuns(t *testing.T) {
 	sys := &systemtest.System{T: t, Env: testenv.New(t)}
 	sys.Service = sys.Open()
 	w := &world{System: sys, t: t, ctx: context.Background()}
-	var err error
-	w.App, err = w.Service.Application()
-	require.NoError(t, err)
-	proj, err := w.Service.Projections()
-	require.NoError(t, err)
-	require.NoError(t, proj.EnsureIndexes(w.ctx))
+	w.App = w.Service.Application()
+	require.NoError(t, w.Service.Projector.EnsureIndexes(w.ctx))
 
 	mug := w.product(3, 100)
 	store := w.Service.Stores().Inventory

@@ -2,11 +2,14 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/orderflow/orderflow/sagas"
 )
 
 // sagaTable reads the order sagas' state (sagas.order_sagas, in the
@@ -27,8 +30,7 @@ type sagaRow struct {
 	updated  time.Time
 }
 
-const sagaColumns = `order_id, phase, coalesce(deadline, 'epoch'), coalesce(state->'completed'->> -1, ''),
-	coalesce(state->'failure'->>'message', state->'timedOut'->>'message', ''), updated_at`
+const sagaColumns = `order_id, phase, coalesce(deadline, 'epoch'), state, updated_at`
 
 // overdue returns up to limit open sagas whose deadline is before cutoff,
 // after (deadline, orderID) in that order.
@@ -56,8 +58,26 @@ func (t sagaTable) parked(ctx context.Context, after string, limit int) ([]sagaR
 func collectSagas(rows pgx.Rows) ([]sagaRow, error) {
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sagaRow, error) {
 		var s sagaRow
-		err := row.Scan(&s.orderID, &s.phase, &s.deadline, &s.lastStep, &s.problem, &s.updated)
-		return s, err
+		var raw []byte
+		if err := row.Scan(&s.orderID, &s.phase, &s.deadline, &raw, &s.updated); err != nil {
+			return s, err
+		}
+		// The saga keeps no list of its order's steps: they follow from
+		// its state (State.CompletedSteps), rows of earlier versions
+		// included.
+		var st sagas.State
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return s, fmt.Errorf("decode saga %s: %w", s.orderID, err)
+		}
+		steps := st.CompletedSteps()
+		s.lastStep = string(steps[len(steps)-1])
+		switch {
+		case st.Failure != nil:
+			s.problem = st.Failure.Message
+		case st.TimedOut != nil:
+			s.problem = st.TimedOut.Message
+		}
+		return s, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read sagas: %w", err)

@@ -316,7 +316,7 @@ func TestRequirementsExampleIsPlacedAndConfirmed(t *testing.T) {
 
 	// The API measured that order's end to end from its change feed; a
 	// few more and the estimates are measured ones.
-	completions := f.sys.Service.ReadModels().Completions
+	completions := f.sys.Feed.Completions
 	require.NotNil(t, completions)
 	require.Eventually(t, func() bool { return completions.Stats().Samples >= 1 }, 30*time.Second, 20*time.Millisecond)
 	for i := range app.MinCompletionSamples {

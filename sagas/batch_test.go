@@ -2,6 +2,7 @@ package sagas_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,7 +109,7 @@ func TestBatchOrdersConcurrentlyAndRedeliveredChangesNothing(t *testing.T) {
 	batch := []consumer.Message{reserved[slow.ID], reserved[quick.ID]}
 	require.NotEqual(t, batch[0].Key, batch[1].Key, "the record key is the product")
 
-	b, err := w.Service.Bus()
+	b, err := w.Service.OpenBus()
 	require.NoError(t, err)
 	sender := &countingSender{next: b}
 	gate := make(chan struct{})
@@ -119,7 +120,7 @@ func TestBatchOrdersConcurrentlyAndRedeliveredChangesNothing(t *testing.T) {
 	reservedStep := func(orderID string) bool {
 		st, err := saga.Get(context.Background(), orderID)
 		require.NoError(t, err)
-		return len(st.Completed) > 1 && st.Completed[1] == messages.StepInventoryReserved
+		return slices.Contains(st.CompletedSteps(), messages.StepInventoryReserved)
 	}
 	handled := make(chan error, 1)
 	go func() { handled <- saga.HandleBatch(context.Background(), batch) }()

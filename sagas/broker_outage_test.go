@@ -41,13 +41,12 @@ func (b *brokerOutage) Send(ctx context.Context, cmd messages.Command, env bus.E
 func TestBrokerOutageIsWaitedOut(t *testing.T) {
 	t.Parallel()
 	outage := &brokerOutage{}
-	w := setup(t, func(s *service.Service) {
-		s.SagaConfig.Policy = fastPolicy // gives up after about 2.2 s of silence
-		s.SagaSender = func(next sagas.CommandSender) sagas.CommandSender {
+	w := setup(t,
+		withPolicy(fastPolicy), // gives up after about 2.2 s of silence
+		service.WithSagaSender(func(next sagas.CommandSender) sagas.CommandSender {
 			outage.next = next
 			return outage
-		}
-	})
+		}))
 	mug := w.product(10, 1250)
 	c := w.customer(10000)
 

@@ -29,16 +29,20 @@ type Phase string
 
 // The phases of the order saga, in the order of a successful run. A
 // compensating saga goes to Compensating, then Ending, then Done.
+//
+// A phase that begins with a step completed records that step on the
+// order first (MarkOrderStep, with the phase's other commands): the
+// processor runs the order's commands in the saga's own transaction, so
+// the step is recorded when the phase's state commits, and the saga needs
+// no phase of its own to wait for it.
 const (
 	// Reserving waits for a reservation answer per line.
 	PhaseReserving Phase = "RESERVING"
-	// MarkingReserved waits for the order to record INVENTORY_RESERVED.
-	PhaseMarkingReserved Phase = "MARKING_RESERVED"
-	// Authorizing waits for the payment answer.
+	// Authorizing has the order record INVENTORY_RESERVED and waits for
+	// the payment answer.
 	PhaseAuthorizing Phase = "AUTHORIZING"
-	// MarkingAuthorized waits for the order to record PAYMENT_AUTHORIZED.
-	PhaseMarkingAuthorized Phase = "MARKING_AUTHORIZED"
-	// Confirming waits for OrderConfirmed.
+	// Confirming has the order record PAYMENT_AUTHORIZED and waits for
+	// OrderConfirmed.
 	PhaseConfirming Phase = "CONFIRMING"
 	// Settling commits the stock and captures the payment of a confirmed order.
 	PhaseSettling Phase = "SETTLING"
@@ -120,9 +124,9 @@ type State struct {
 	Lines      []Line       `json:"lines"`
 	Payment    Part         `json:"payment,omitempty"`
 	Phase      Phase        `json:"phase"`
-	// Completed are the saga steps the order recorded, in order.
-	Completed []messages.SagaStep `json:"completed"`
-	Failure   *Failure            `json:"failure,omitempty"`
+	// Failure is why the saga gave up; its Step is the last step the
+	// order had completed then (see CompletedSteps).
+	Failure *Failure `json:"failure,omitempty"`
 	// TimedOut is set when CONFIRMING ran out of attempts: the saga asked
 	// the order to cancel and compensates only once the order recorded that
 	// request, because ConfirmOrder may still land first.
@@ -154,6 +158,9 @@ type State struct {
 	Redrives []string `json:"redrives,omitempty"`
 	// ParkedAt is when the saga first parked; kept after a re-drive.
 	ParkedAt time.Time `json:"parkedAt,omitzero"`
+	// ParkedIn is the phase the saga was in when it last parked (SETTLING,
+	// CONFIRMING, COMPENSATING or ENDING): what a re-drive resumes.
+	ParkedIn Phase `json:"parkedIn,omitempty"`
 }
 
 // Command is a command the saga wants sent. ID is stable for the same
@@ -186,7 +193,6 @@ func Start(e messages.OrderPlaced, now time.Time, p Policy, jitter func() float6
 		CustomerID: e.CustomerID,
 		Amount:     e.Total,
 		Phase:      PhaseReserving,
-		Completed:  []messages.SagaStep{messages.StepOrderCreated},
 		StartedAt:  now,
 	}
 	for _, l := range e.Items {
@@ -224,13 +230,10 @@ func (s *State) Handle(e messages.Event, now time.Time, p Policy, jitter func() 
 	case messages.PaymentCaptured:
 		s.Payment = PartSettled
 		d = s.settle(now)
-	case messages.OrderStepCompleted:
-		d = s.onStep(e.Step)
 	case messages.OrderConfirmed:
 		// A saga parked because the order answered neither confirmation
 		// nor cancellation is revived by the answer.
-		if s.Phase == PhaseConfirming || (s.Phase == PhaseParked && s.TimedOut != nil && s.Failure == nil) {
-			s.record(messages.StepOrderConfirmed)
+		if s.Phase == PhaseConfirming || (s.Phase == PhaseParked && s.ParkedIn == PhaseConfirming && s.Failure == nil) {
 			s.Phase = PhaseSettling
 			d.Commands = s.outstanding()
 		}
@@ -360,7 +363,8 @@ func (s *State) onReservation(productID string, answer Part, now time.Time) Deci
 			return Decision{}
 		}
 	}
-	s.Phase = PhaseMarkingReserved
+	s.Phase = PhaseAuthorizing
+	s.Payment = PartPending
 	return Decision{Commands: s.outstanding()}
 }
 
@@ -375,7 +379,7 @@ func (s *State) onPayment(answer Part, now time.Time) Decision {
 				Step:    messages.StepInventoryReserved,
 			}, now)
 		}
-		s.Phase = PhaseMarkingAuthorized
+		s.Phase = PhaseConfirming
 		return Decision{Commands: s.outstanding()}
 	case answer == PartDone && s.Payment == PartPending && s.Failure != nil:
 		// A late authorization after the saga gave up (a void sent while
@@ -391,20 +395,6 @@ func (s *State) onPayment(answer Part, now time.Time) Decision {
 		}
 	}
 	return Decision{}
-}
-
-func (s *State) onStep(step messages.SagaStep) Decision {
-	s.record(step)
-	switch {
-	case s.Phase == PhaseMarkingReserved && step == messages.StepInventoryReserved:
-		s.Phase = PhaseAuthorizing
-		s.Payment = PartPending
-	case s.Phase == PhaseMarkingAuthorized && step == messages.StepPaymentAuthorized:
-		s.Phase = PhaseConfirming
-	default:
-		return Decision{}
-	}
-	return Decision{Commands: s.outstanding()}
 }
 
 // onOrderEnded takes the order's cancellation or failure in: it ends a
@@ -446,7 +436,7 @@ func (s *State) settle(now time.Time) Decision {
 
 func (s *State) cancellable() bool {
 	switch s.Phase {
-	case PhaseReserving, PhaseMarkingReserved, PhaseAuthorizing, PhaseMarkingAuthorized, PhaseConfirming:
+	case PhaseReserving, PhaseAuthorizing, PhaseConfirming:
 		return true
 	}
 	return false
@@ -523,17 +513,17 @@ func (s *State) outstanding() []Command {
 				cmds = append(cmds, s.command("reserve:"+l.ProductID, messages.ReserveStock{ProductID: l.ProductID, OrderID: s.OrderID, Quantity: l.Quantity}))
 			}
 		}
-	case PhaseMarkingReserved:
-		cmds = append(cmds, s.command("step:"+string(messages.StepInventoryReserved), messages.MarkOrderStep{OrderID: s.OrderID, Step: messages.StepInventoryReserved}))
 	case PhaseAuthorizing:
-		cmds = append(cmds, s.command("authorize", messages.AuthorizePayment{CustomerID: s.CustomerID, OrderID: s.OrderID, Amount: s.Amount}))
-	case PhaseMarkingAuthorized:
-		cmds = append(cmds, s.command("step:"+string(messages.StepPaymentAuthorized), messages.MarkOrderStep{OrderID: s.OrderID, Step: messages.StepPaymentAuthorized}))
+		// The step first: a re-send records it again under the same id,
+		// which the order's inbox answers with nothing.
+		cmds = append(cmds, s.markStep(messages.StepInventoryReserved),
+			s.command("authorize", messages.AuthorizePayment{CustomerID: s.CustomerID, OrderID: s.OrderID, Amount: s.Amount}))
 	case PhaseConfirming:
 		if s.TimedOut != nil {
+			// The step was recorded when the confirmation was first asked.
 			cmds = append(cmds, s.command("cancel:timeout", messages.CancelOrder{OrderID: s.OrderID, Reason: string(errcode.SagaTimeout), RequestedBy: "saga"}))
 		} else {
-			cmds = append(cmds, s.command("confirm", messages.ConfirmOrder{OrderID: s.OrderID}))
+			cmds = append(cmds, s.markStep(messages.StepPaymentAuthorized), s.command("confirm", messages.ConfirmOrder{OrderID: s.OrderID}))
 		}
 	case PhaseSettling:
 		for _, l := range s.Lines {
@@ -598,6 +588,7 @@ func (s *State) park(now time.Time) Decision {
 	if s.ParkedAt.IsZero() {
 		s.ParkedAt = now
 	}
+	s.ParkedIn = s.Phase
 	s.Phase = PhaseParked
 	s.Outcome = OutcomeParked
 	s.EndedAt = now
@@ -618,7 +609,20 @@ func (s *State) endedOutcome() Outcome {
 	return OutcomeFailed
 }
 
-func (s *State) confirmed() bool { return slices.Contains(s.Completed, messages.StepOrderConfirmed) }
+// confirmed reports whether the order recorded its confirmation: the saga
+// moves to Settling in the transaction that confirms it, and only a
+// confirmed saga settles, finishes confirmed or parks while settling.
+func (s *State) confirmed() bool {
+	switch s.Phase {
+	case PhaseSettling:
+		return true
+	case PhaseDone:
+		return s.Outcome == OutcomeConfirmed
+	case PhaseParked:
+		return s.ParkedIn == PhaseSettling
+	}
+	return false
+}
 
 func (s *State) endOutcome() Outcome {
 	if s.Failure != nil && s.Failure.Fail {
@@ -679,20 +683,38 @@ func (s *State) anyLine(p Part) bool {
 	return slices.ContainsFunc(s.Lines, func(l Line) bool { return l.State == p })
 }
 
-// record notes a step the order completed. The order completes steps
-// strictly in order, so only the next one counts; a repeated or out-of-order
-// step is stale.
-func (s *State) record(step messages.SagaStep) {
-	if step.Index() == len(s.Completed) {
-		s.Completed = append(s.Completed, step)
-	}
+// markStep is the command recording step on the order.
+func (s *State) markStep(step messages.SagaStep) Command {
+	return s.command("step:"+string(step), messages.MarkOrderStep{OrderID: s.OrderID, Step: step})
+}
+
+// CompletedSteps are the saga steps the order recorded, in order. The saga
+// keeps no copy of them: it has the order record a step in the transaction
+// that moves it into the phase after that step (see the phases), so they
+// follow from where it stands, and from the step its failure names once it
+// gave up (nothing more is recorded after that).
+func (s *State) CompletedSteps() []messages.SagaStep {
+	return messages.AllSagaSteps()[:s.lastCompleted().Index()+1]
 }
 
 func (s *State) lastCompleted() messages.SagaStep {
-	if len(s.Completed) == 0 {
-		return messages.StepOrderCreated
+	if s.Failure != nil && s.Failure.Step.Valid() {
+		return s.Failure.Step
 	}
-	return s.Completed[len(s.Completed)-1]
+	if s.confirmed() {
+		return messages.StepOrderConfirmed
+	}
+	phase := s.Phase
+	if phase == PhaseParked {
+		phase = s.ParkedIn
+	}
+	switch phase {
+	case PhaseAuthorizing:
+		return messages.StepInventoryReserved
+	case PhaseConfirming:
+		return messages.StepPaymentAuthorized
+	}
+	return messages.StepOrderCreated
 }
 
 func (s *State) compensated(step messages.SagaStep) bool {

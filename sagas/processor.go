@@ -157,21 +157,32 @@ func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) err
 	if err != nil {
 		return deadletter.Permanentf("event %s has no valid envelope: %w", msg.UUID, err)
 	}
-	e, err := messages.DecodeEvent(env.EventType, msg.Payload)
-	if err != nil {
-		return deadletter.Permanentf("event %s of type %s does not decode: %w", env.EventID, env.EventType, err)
-	}
 	// In the trace of the event (tracing on): the saga's commands, sent and
 	// executed here, follow it.
 	ctx, span := tracing.Start(ctx, msg.Metadata, "saga "+env.EventType, trace.SpanKindConsumer,
 		attribute.String("orderflow.order_id", env.CorrelationID))
-	if appliedWhenAppended(env, messages.OrderOf(e)) {
-		tracing.End(span, nil)
-		return nil
-	}
-	err = p.HandleEvent(ctx, env.EventID, e)
+	err = p.handleEnvelope(ctx, env, msg.Payload)
 	tracing.End(span, err)
 	return err
+}
+
+func (p *Processor) handleEnvelope(ctx context.Context, env messages.Envelope, payload []byte) error {
+	// Most events of the order stream were applied when they were appended
+	// (by the saga's own commands, or OrderPlaced with the placement that
+	// started the saga): the envelope tells, before the payload is decoded.
+	if orderStream(env) {
+		if appliedWhenAppended(env, env.StreamID) {
+			return nil
+		}
+		if done, err := p.store.processed(ctx, p.store.pool, env.StreamID, env.EventID); err != nil || done {
+			return err
+		}
+	}
+	e, err := messages.DecodeEvent(env.EventType, payload)
+	if err != nil {
+		return deadletter.Permanentf("event %s of type %s does not decode: %w", env.EventID, env.EventType, err)
+	}
+	return p.HandleEvent(ctx, env.EventID, e)
 }
 
 // localCommandKeys are the keys (see CommandID) of the saga's commands on
@@ -179,6 +190,12 @@ func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) err
 var localCommandKeys = []string{
 	"step:" + string(messages.StepInventoryReserved), "step:" + string(messages.StepPaymentAuthorized),
 	"confirm", "cancel", "cancel:timeout", "fail", "fail:compensation", "compensated:payment", "compensated:inventory",
+}
+
+// orderStream reports whether env is an event of an order's own stream
+// (ordering context), whose stream id is the order id.
+func orderStream(env messages.Envelope) bool {
+	return env.StreamID != "" && strings.HasPrefix(env.EventType, "ordering.")
 }
 
 // appliedWhenAppended reports whether an event of the order stream was
@@ -199,19 +216,15 @@ func appliedWhenAppended(env messages.Envelope, orderID string) bool {
 	return false
 }
 
-// HandleEvent applies one event to its order's saga, once.
+// HandleEvent applies one event to its order's saga, once: in a
+// transaction under the saga's lock, where an event the saga applied
+// already changes nothing; what it decided is sent after the commit. (The
+// consumer recognises most of an order stream's events as applied before
+// it decodes them: handleEnvelope.)
 func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.Event) error {
 	orderID := messages.OrderOf(e)
 	if orderID == "" {
 		return nil
-	}
-	// Most events of the order stream were appended by the saga itself, or
-	// with it (OrderPlaced, by the placement that started it), and applied
-	// then: skip them without a transaction.
-	if strings.HasPrefix(e.EventType(), "ordering.") {
-		if done, err := p.store.processed(ctx, p.store.pool, orderID, eventID); err != nil || done {
-			return err
-		}
 	}
 	var st *State
 	var d Decision
@@ -508,8 +521,10 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 }
 
 func (p *Processor) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	// BEGIN goes with the first batch (lockAndLoad's lock and load).
-	tx := postgres.Begin(p.store.pool)
+	// BEGIN goes with the first batch (lockAndLoad's lock and load). The
+	// orders' commands run on the executor's cached orders in a
+	// handlers.Tx, which hands them back only once it committed.
+	tx := handlers.WrapTx(postgres.Begin(p.store.pool))
 	defer func() { _ = tx.Rollback(context.Background()) }()
 	if err := fn(tx); err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 // saga sent before the re-drive.
 func parkedCompensating(t *testing.T) (*State, []Command) {
 	t.Helper()
-	s, sent := driveTo(t, PhaseMarkingAuthorized, twoLines()...)
+	s, sent := driveTo(t, PhaseConfirming, twoLines()...)
 	sent = append(sent, run(t, s, cancelRequested())...)
 	var d Decision
 	for s.Phase == PhaseCompensating {
@@ -128,7 +128,7 @@ func TestRedriveTwiceSendsAgainUnderNewIDs(t *testing.T) {
 // itself. It sends no new stage on its own.
 func TestParkedCompensationFinishesOnLateAnswers(t *testing.T) {
 	t.Parallel()
-	s, _ := driveTo(t, PhaseMarkingAuthorized, twoLines()...)
+	s, _ := driveTo(t, PhaseConfirming, twoLines()...)
 	run(t, s, cancelRequested())
 	require.Equal(t, []messages.Command{recordVoided(byCustomer), releaseCmd("p1"), releaseCmd("p2")}, plain(run(t, s, voided())))
 	for s.Phase == PhaseCompensating {
@@ -283,8 +283,9 @@ func TestRedriveStuckSagaResendsItsPendingStep(t *testing.T) {
 	require.Equal(t, t0.Add(testPolicy.StepTimeout), s.Deadline)
 
 	cmds := run(t, s, reserved("p2"))
-	require.Equal(t, []messages.Command{markCmd(messages.StepInventoryReserved)}, plain(cmds))
+	require.Equal(t, []messages.Command{markCmd(messages.StepInventoryReserved), authorizeCmd(750)}, plain(cmds))
 	require.Equal(t, redrivenKey("step:"+string(messages.StepInventoryReserved), "r1"), cmds[0].ID)
+	require.Equal(t, redrivenKey("authorize", "r1"), cmds[1].ID)
 	run(t, s, stepDone(messages.StepInventoryReserved), authorized(), stepDone(messages.StepPaymentAuthorized), confirmed())
 	run(t, s, committed("p1"), committed("p2"), captured())
 	require.Equal(t, PhaseDone, s.Phase)

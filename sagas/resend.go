@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -83,7 +82,7 @@ func (s *State) resendable(missing []messages.Command, nonce string) ([]Command,
 	if s.Active() {
 		cmds = s.outstanding()
 	}
-	confirmed := slices.Contains(s.Completed, messages.StepOrderConfirmed)
+	confirmed := s.confirmed()
 	gaveUp := s.Failure != nil && !confirmed
 	for _, m := range missing {
 		var key string

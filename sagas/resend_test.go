@@ -102,7 +102,8 @@ func TestResendRefusesCompensationOfAnOrderInFlight(t *testing.T) {
 
 	cmds, err := s.resendable(nil, "n")
 	require.NoError(t, err)
-	require.Equal(t, []messages.Command{messages.AuthorizePayment{CustomerID: testCustomer, OrderID: testOrder, Amount: s.Amount}}, plain(cmds))
+	require.Equal(t, []messages.Command{markCmd(messages.StepInventoryReserved), // a no-op on the order, which recorded it
+		messages.AuthorizePayment{CustomerID: testCustomer, OrderID: testOrder, Amount: s.Amount}}, plain(cmds))
 
 	_, err = s.resendable([]messages.Command{releaseCmd("p1")}, "n")
 	require.ErrorIs(t, err, ErrResendRefused)

@@ -12,9 +12,9 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
+	"github.com/orderflow/orderflow/command/domain/ordering"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/ordering"
-	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/money"
@@ -36,13 +36,14 @@ type world struct {
 // fastPolicy keeps timeout scenarios short.
 var fastPolicy = sagas.Policy{StepTimeout: 400 * time.Millisecond, MaxAttempts: 3, MaxBackoff: time.Second}
 
-func setup(t *testing.T, configure ...func(*service.Service)) *world {
+// withPolicy runs the saga with policy.
+func withPolicy(policy sagas.Policy) service.Option {
+	return service.WithSagaConfig(func(c *sagas.Config) { c.Policy = policy })
+}
+
+func setup(t *testing.T, opts ...service.Option) *world {
 	t.Helper()
-	opts := systemtest.Options{NoProjector: true}
-	if len(configure) > 0 {
-		opts.Configure = configure[0]
-	}
-	return &world{System: systemtest.Start(t, opts), t: t}
+	return &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, Service: opts}), t: t}
 }
 
 func (w *world) product(stock int, price money.Amount) query.Product {
@@ -138,11 +139,7 @@ func (w *world) diagnose(orderID string) string {
 }
 
 func (w *world) sagaState(orderID string) (*sagas.State, error) {
-	saga, err := w.Service.Sagas()
-	if err != nil {
-		return nil, err
-	}
-	return saga.Get(context.Background(), orderID)
+	return w.Service.Sagas.Get(context.Background(), orderID)
 }
 
 // skippedAsApplied checks what the saga's consumer skips without asking
@@ -288,9 +285,7 @@ func TestInsufficientFundsCancelsAndReleases(t *testing.T) {
 
 func TestTransientProviderFailuresAreRetried(t *testing.T) {
 	t.Parallel()
-	w := setup(t, func(s *service.Service) {
-		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, FailFirst: 3}
-	})
+	w := setup(t, service.WithPaymentProvider(&payments.FaultyProvider{Next: payments.BalanceProvider{}, FailFirst: 3}))
 	p := w.product(3, 500)
 	c := w.customer(1000)
 
@@ -302,11 +297,9 @@ func TestTransientProviderFailuresAreRetried(t *testing.T) {
 
 func TestProviderThatNeverAnswersTimesOut(t *testing.T) {
 	t.Parallel()
-	w := setup(t, func(s *service.Service) {
-		s.SagaConfig.Policy = fastPolicy
-		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Hang: true}
-		s.Handlers().ProviderTimeout = 100 * time.Millisecond
-	})
+	w := setup(t, withPolicy(fastPolicy),
+		service.WithPaymentProvider(&payments.FaultyProvider{Next: payments.BalanceProvider{}, Hang: true}),
+		service.WithPaymentTimeout(100*time.Millisecond))
 	p := w.product(3, 500)
 	c := w.customer(1000)
 
@@ -324,9 +317,7 @@ func TestCancellationCompensates(t *testing.T) {
 	t.Parallel()
 	// A slow provider holds the saga in AUTHORIZING long enough to cancel
 	// there; a cancellation right after placing lands while reserving.
-	w := setup(t, func(s *service.Service) {
-		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 1500 * time.Millisecond}
-	})
+	w := setup(t, service.WithPaymentProvider(&payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 1500 * time.Millisecond}))
 	p := w.product(5, 300)
 	c := w.customer(1000)
 	ctx := context.Background()
@@ -368,9 +359,7 @@ func TestCancellationCompensates(t *testing.T) {
 
 func TestEveryMessageDeliveredTwice(t *testing.T) {
 	t.Parallel()
-	w := setup(t, func(s *service.Service) {
-		s.BatchMiddleware = append(s.BatchMiddleware, consumer.Duplicator)
-	})
+	w := setup(t, service.WithBatchMiddleware(consumer.Duplicator))
 	p := w.product(10, 700)
 	poor := w.customer(100)
 	rich := w.customer(5000)
@@ -400,9 +389,7 @@ func TestWorkerRestartedMidSaga(t *testing.T) {
 	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true}), t: t}
 
 	// A worker whose provider is slow, so sagas are mid-flight when it dies.
-	first := w.Open(func(s *service.Service) {
-		s.Handlers().Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 300 * time.Millisecond}
-	})
+	first := w.Open(service.WithPaymentProvider(&payments.FaultyProvider{Next: payments.BalanceProvider{}, Latency: 300 * time.Millisecond}))
 	stopFirst := w.StartWorker(first)
 
 	p := w.product(20, 100)
@@ -463,8 +450,7 @@ func TestSagaStartsInThePlacementTransaction(t *testing.T) {
 	require.NoError(t, err)
 	placed, err := records[0].Decode()
 	require.NoError(t, err)
-	saga, err := w.Service.Sagas()
-	require.NoError(t, err)
+	saga := w.Service.Sagas
 	require.NoError(t, saga.HandleEvent(ctx, records[0].EventID.String(), placed))
 	again, err := w.sagaState(o.ID)
 	require.NoError(t, err)
@@ -482,14 +468,11 @@ func TestSagaStartsInThePlacementTransaction(t *testing.T) {
 // the order completes.
 func TestCrashBeforeTheFirstSendIsHealedByTheDeadline(t *testing.T) {
 	t.Parallel()
-	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true, Configure: func(s *service.Service) {
-		s.SagaConfig.Policy = fastPolicy
-	}}), t: t}
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true, Service: []service.Option{withPolicy(fastPolicy)}}), t: t}
 	ctx := context.Background()
 	p := w.product(10, 100)
 	c := w.customer(10000)
-	saga, err := w.Service.Sagas()
-	require.NoError(t, err)
+	saga := w.Service.Sagas
 
 	orderID := app.OrderID(c.ID, "crash")
 	cmd := messages.PlaceOrder{
@@ -498,7 +481,7 @@ func TestCrashBeforeTheFirstSendIsHealedByTheDeadline(t *testing.T) {
 		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
 		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
 	}
-	_, err = w.Service.Handlers().PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
+	_, err := w.Service.Handlers().PlaceOrder(ctx, handlers.Message{ID: orderID, CorrelationID: orderID}, cmd, handlers.With[*ordering.Order]{
 		InTx: func(ctx context.Context, tx pgx.Tx, res handlers.Result) (func(), error) {
 			_, err := saga.StartInTx(ctx, tx, res)
 			return nil, err // the process dies after the commit: the first commands are never sent

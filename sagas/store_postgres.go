@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/orderflow/orderflow/internal/postgres"
 )
 
 // store keeps saga state in the sagas schema of the ordering database.
@@ -110,7 +112,9 @@ func (s store) load(ctx context.Context, tx pgx.Tx, orderID string) (*State, err
 }
 
 // save writes the saga in tx and records the events that moved it as
-// processed, in its row (applied, applied_at): one statement.
+// processed, in its row (applied, applied_at): one statement, the
+// transaction's last, which goes with its COMMIT when tx is a
+// postgres.Tx (postgres.ExecAtCommit): its error is then the commit's.
 func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventIDs []string) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
@@ -123,7 +127,7 @@ func (s store) save(ctx context.Context, tx pgx.Tx, st *State, eventIDs []string
 	if eventIDs == nil {
 		eventIDs = []string{}
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO sagas.order_sagas (order_id, phase, state, deadline, started_at, updated_at, applied, applied_at)
+	err = postgres.ExecAtCommit(ctx, tx, `INSERT INTO sagas.order_sagas (order_id, phase, state, deadline, started_at, updated_at, applied, applied_at)
 		VALUES ($1, $2, $3, $4, $5, now(), $6::uuid[], array_fill(now(), ARRAY[cardinality($6::uuid[])]))
 		ON CONFLICT (order_id) DO UPDATE SET phase = excluded.phase, state = excluded.state, deadline = excluded.deadline, updated_at = now(),
 			applied = order_sagas.applied || excluded.applied, applied_at = order_sagas.applied_at || excluded.applied_at`,

@@ -76,13 +76,44 @@ type Timeline struct {
 }
 
 // sortEntries puts entries in time order; at the same instant events keep
-// their stream order and come before the saga's reaction to them.
+// their stream order and come before the saga's reaction to them. Each
+// stream's events stay in version order (KeepStreamOrder).
 func sortEntries(es []Entry) {
 	rank := map[string]int{KindCommand: 0, KindEvent: 1, KindSaga: 2}
 	slices.SortStableFunc(es, func(a, b Entry) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(rank[a.Kind], rank[b.Kind]),
 			cmp.Compare(a.Stream, b.Stream), cmp.Compare(a.Version, b.Version))
 	})
+	KeepStreamOrder(es, func(e Entry) (string, int, bool) {
+		return e.Context + "/" + e.Stream, e.Version, e.Kind == KindEvent && e.Stream != ""
+	})
+}
+
+// KeepStreamOrder puts the events of each stream of a list in time order
+// back in version order, each in the places its stream's events hold;
+// every other item keeps its place. stream names an item's stream and
+// version, ok false for an item of none. Events recorded before migration
+// 00011 carry their transaction's start, so a later version of a stream
+// can look older than the one before it; an order's story must not tell
+// them swapped (the timeline here, orderEvents in app).
+func KeepStreamOrder[T any](items []T, stream func(T) (key string, version int, ok bool)) {
+	places := map[string][]int{}
+	for i, it := range items {
+		if key, _, ok := stream(it); ok {
+			places[key] = append(places[key], i)
+		}
+	}
+	version := func(it T) int { _, v, _ := stream(it); return v }
+	for _, at := range places {
+		events := make([]T, len(at))
+		for j, i := range at {
+			events[j] = items[i]
+		}
+		slices.SortStableFunc(events, func(a, b T) int { return cmp.Compare(version(a), version(b)) })
+		for j, i := range at {
+			items[i] = events[j]
+		}
+	}
 }
 
 // TraceIDs are the distinct traces the order's events were recorded in,

@@ -166,7 +166,7 @@ func (r *Reader) saga(ctx context.Context, orderID string) (*sagaStory, error) {
 		Phase: string(st.Phase), Outcome: string(st.Outcome), Attempts: st.Attempts, Deadline: st.Deadline,
 		StartedAt: st.StartedAt, EndedAt: st.EndedAt, UpdatedAt: updated, Compensations: st.Compensations,
 	}}
-	for _, step := range st.Completed {
+	for _, step := range st.CompletedSteps() {
 		s.summary.Completed = append(s.summary.Completed, string(step))
 	}
 	s.entries = append(s.entries, Entry{At: st.StartedAt, Context: "saga", Kind: KindSaga, Name: "saga started",

@@ -25,8 +25,9 @@ func benchCommand() command {
 		compare bool
 	)
 	return command{
-		name:  "bench",
-		usage: "load and consistency benchmark against a running orderflow (--compare a.json b.json compares results)",
+		name:   "bench",
+		tokens: true,
+		usage:  "load and consistency benchmark against a running orderflow (--compare a.json b.json compares results)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&cfg.URL, "url", cfg.URL, "GraphQL endpoint of the running orderflow")
 			fs.Float64Var(&cfg.Rate, "rate", 0, "open model: orders per second, sent on schedule whatever the answers (default 50 when --concurrency is not given)")

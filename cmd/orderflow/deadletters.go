@@ -96,7 +96,7 @@ func runDeadLetters(ctx context.Context, cfg config.Config, logger *slog.Logger,
 		return err
 	}
 	defer svc.Close()
-	application, err := svc.Application()
+	application, err := openApplication(svc)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func redriveCommand() command {
 				return err
 			}
 			defer svc.Close()
-			application, err := svc.Application()
+			application, err := openApplication(svc)
 			if err != nil {
 				return err
 			}

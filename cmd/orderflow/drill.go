@@ -23,8 +23,9 @@ func drillCommand() command {
 	b.URL = "http://127.0.0.1:8080/graphql"
 	var scenarios string
 	return command{
-		name:  "drill",
-		usage: "crash drills against deploy/local/cluster under bench load; prints one row per scenario (never against shared servers)",
+		name:   "drill",
+		tokens: true,
+		usage:  "crash drills against deploy/local/cluster under bench load; prints one row per scenario (never against shared servers)",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&cfg.Cluster, "cluster", cfg.Cluster, "the cluster script")
 			fs.StringVar(&cfg.Deps, "deps", cfg.Deps, "the servers' script")

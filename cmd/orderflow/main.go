@@ -26,12 +26,15 @@ type command struct {
 	usage string
 	flags func(fs *flag.FlagSet)
 	run   func(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) error
+	// tokens is set for the commands that verify or issue bearer tokens:
+	// only they need the JWT secret.
+	tokens bool
 }
 
 func commands() []command {
 	return []command{
-		{name: "all", usage: "run every role in one process (api, worker, relay, projector)", run: runRoles(roleAPI, roleWorker, roleRelay, roleProjector)},
-		{name: "api", usage: "serve GraphQL, REST and the operator console", run: runRoles(roleAPI)},
+		{name: "all", usage: "run every role in one process (api, worker, relay, projector)", run: runRoles(roleAPI, roleWorker, roleRelay, roleProjector), tokens: true},
+		{name: "api", usage: "serve GraphQL, REST and the operator console", run: runRoles(roleAPI), tokens: true},
 		{name: "worker", usage: "handle commands and drive sagas", run: runRoles(roleWorker)},
 		{name: "relay", usage: "publish committed events to Kafka", run: runRoles(roleRelay)},
 		{name: "projector", usage: "project events into Elasticsearch", run: runRoles(roleProjector)},
@@ -51,6 +54,7 @@ func commands() []command {
 }
 
 func main() {
+	tuneGC()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -87,7 +91,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// A malformed variable is refused even when a flag overrides it: it
 	// is still a mistake in the deployment.
-	if err := errors.Join(envErr, cfg.Validate()); err != nil {
+	validate := cfg.ValidateWithoutTokens
+	if cmd.tokens {
+		validate = cfg.Validate
+	}
+	if err := errors.Join(envErr, validate()); err != nil {
 		fmt.Fprintf(stderr, "orderflow %s: invalid configuration:\n%v\n", cmd.name, err)
 		return 2
 	}

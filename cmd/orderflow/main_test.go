@@ -89,6 +89,9 @@ func TestRolesRefuseMalformedConfiguration(t *testing.T) {
 	}
 	for _, role := range []string{"all", "api", "worker", "relay", "projector", "migrate", "rebuild", "reconcile", "deadletters", "redrive", "token", "bench"} {
 		for _, tc := range cases {
+			if tc.name == "no secret outside development mode" && !verifiesTokens[role] {
+				continue // TestOnlyTokenCommandsNeedTheSecret
+			}
 			t.Run(role+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				code, stderr := start(t, tc.env, append([]string{role}, tc.args...)...)
@@ -100,6 +103,30 @@ func TestRolesRefuseMalformedConfiguration(t *testing.T) {
 				require.NotContains(t, stderr, "goroutine ")
 			})
 		}
+	}
+}
+
+// verifiesTokens are the commands that verify or issue bearer tokens.
+var verifiesTokens = map[string]bool{"all": true, "api": true, "token": true, "bench": true, "drill": true}
+
+// Only the commands that verify or issue tokens need the JWT secret: the
+// others (worker, relay, projector, the operator's tools) start without
+// one and fail only at the unreachable database.
+func TestOnlyTokenCommandsNeedTheSecret(t *testing.T) {
+	t.Parallel()
+	for _, role := range []string{"all", "api", "token", "bench", "drill", "worker", "relay", "projector", "migrate", "rebuild", "reconcile", "deadletters", "redrive"} {
+		t.Run(role, func(t *testing.T) {
+			t.Parallel()
+			code, stderr := start(t, nil, role)
+			if verifiesTokens[role] {
+				require.Equal(t, 2, code, "stderr:\n%s", stderr)
+				require.Contains(t, stderr, "ORDERFLOW_JWT_SECRET (--jwt-secret) is not set")
+				return
+			}
+			require.NotContains(t, stderr, "invalid configuration")
+			require.NotContains(t, stderr, "JWT_SECRET")
+			require.NotEqual(t, 0, code, "stderr:\n%s", stderr)
+		})
 	}
 }
 

@@ -44,7 +44,7 @@ func rebuildCommand() command {
 				return err
 			}
 			defer svc.Close()
-			p, err := svc.Projections()
+			p, err := svc.NewProjector()
 			if err != nil {
 				return err
 			}

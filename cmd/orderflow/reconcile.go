@@ -40,7 +40,11 @@ func reconcileCommand() command {
 				return err
 			}
 			defer svc.Close()
-			rec, err := svc.Reconciler(rc)
+			sh, err := openShared(svc, needs{projector: true, saga: true})
+			if err != nil {
+				return err
+			}
+			rec, err := svc.Reconciler(rc, sh.projector, sh.saga)
 			if err != nil {
 				return err
 			}
@@ -55,11 +59,7 @@ func reconcileCommand() command {
 				}
 				report = *r
 			} else {
-				p, err := svc.Projections()
-				if err != nil {
-					return err
-				}
-				if err := p.EnsureIndexes(ctx); err != nil {
+				if err := sh.projector.EnsureIndexes(ctx); err != nil {
 					return err
 				}
 				if report, err = rec.Run(ctx); err != nil {

@@ -18,8 +18,9 @@ func tokenCommand() command {
 	var sub, role string
 	var ttl time.Duration
 	return command{
-		name:  "token",
-		usage: "print a bearer token: token --sub ID --role customer|admin",
+		name:   "token",
+		tokens: true,
+		usage:  "print a bearer token: token --sub ID --role customer|admin",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&sub, "sub", "", "subject: the customer id (or an operator name for admins)")
 			fs.StringVar(&role, "role", string(auth.RoleCustomer), "customer or admin")

@@ -19,8 +19,8 @@ import (
 
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/domain/inventory"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/kafka"
 	"github.com/orderflow/orderflow/internal/testenv"
@@ -35,17 +35,17 @@ type world struct {
 	logs *syncBuffer
 }
 
-// setup opens a service on the test's own database and topics, logging
-// into w.logs too.
-func setup(t *testing.T) world {
+// setup opens a service tuned by opts on the test's own database and
+// topics, logging into w.logs too.
+func setup(t *testing.T, opts ...service.Option) world {
 	t.Helper()
 	env := testenv.New(t)
-	svc, err := service.Open(context.Background(), env.Config, env.Logger)
+	logs := &syncBuffer{}
+	logger := slog.New(teeHandler{env.Logger.Handler(), slog.NewJSONHandler(logs, nil)})
+	svc, err := service.Open(context.Background(), env.Config, logger, opts...)
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
-	logs := &syncBuffer{}
-	svc.Logger = slog.New(teeHandler{env.Logger.Handler(), slog.NewJSONHandler(logs, nil)})
-	b, err := svc.Bus()
+	b, err := svc.OpenBus()
 	require.NoError(t, err)
 	return world{env: env, svc: svc, bus: b, logs: logs}
 }
@@ -265,7 +265,7 @@ func TestCrashBetweenDatabaseCommitAndOffsetRedeliversAndChangesNothing(t *testi
 // other products keep flowing, and discarding it lets them through.
 func TestRejectedCommandsAreDeadLetteredAndTheirAggregateWaits(t *testing.T) {
 	t.Parallel()
-	w := setup(t)
+	w := setup(t, service.WithDeadLetterPolling(50*time.Millisecond))
 	ctx := context.Background()
 	productID := w.createProduct(t, 5)
 	other := w.createProduct(t, 5)
@@ -288,7 +288,6 @@ func TestRejectedCommandsAreDeadLetteredAndTheirAggregateWaits(t *testing.T) {
 	_, err = w.bus.Send(ctx, messages.ReserveStock{ProductID: other, OrderID: "elsewhere", Quantity: 1}, bus.Envelope{})
 	require.NoError(t, err)
 
-	w.svc.DeadLetters().PollInterval = 50 * time.Millisecond
 	p, err := w.svc.CommandProcessor()
 	require.NoError(t, err)
 	run(t, p)

@@ -418,3 +418,33 @@ func benchStore(b *testing.B, conns int, notify bool) *eventstore.Store {
 	}
 	return eventstore.New(pool, "inventory")
 }
+
+// An event's time is when it was appended, not when its transaction
+// began: a transaction that began first but appends the next version after
+// another one committed stamps it later, so within a stream times rise with
+// the version (migration 00011; with now() it came out earlier).
+func TestTimesRiseWithTheVersion(t *testing.T) {
+	t.Parallel()
+	store, _ := setup(t)
+	ctx := t.Context()
+	id := newProductID()
+
+	early, err := store.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = early.Rollback(context.Background()) }()
+	_, err = early.Exec(ctx, "SELECT 1") // the transaction has begun
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond)
+
+	first, err := appendTx(ctx, store, id, 0, eventstore.Metadata{}, created(id))
+	require.NoError(t, err)
+	second, err := store.Append(ctx, early, id, "Product", 1, eventstore.Metadata{}, restocked(id, 1))
+	require.NoError(t, err)
+	require.NoError(t, early.Commit(ctx))
+
+	require.True(t, second[0].CreatedAt.After(first[0].CreatedAt),
+		"version 2 at %s, after version 1 at %s", second[0].CreatedAt, first[0].CreatedAt)
+	got, err := store.ReadStream(ctx, store.Pool(), id, 0)
+	require.NoError(t, err)
+	require.True(t, got[1].CreatedAt.After(got[0].CreatedAt))
+}

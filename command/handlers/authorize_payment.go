@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/messages"
 )
 

@@ -3,7 +3,7 @@ package handlers
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/ordering"
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/messages"
 )
 

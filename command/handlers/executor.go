@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -111,26 +112,43 @@ const maxConflictRetries = 8
 // command on a hot stream (a popular product) only reads the events appended
 // since the cached version, and two commands on one stream in this process
 // never race each other into a conflict. Another process appending to the
-// same stream is still caught by the expected-version check.
+// same stream is still caught by the expected-version check. Commands in a
+// caller's transaction use the cache too when the transaction is a Tx
+// (see ExecuteInTx).
 type Executor[A Aggregate] struct {
 	store      *eventstore.Store
 	streamType string
 	newAgg     func() A
 
-	mu      sync.Mutex
-	entries map[string]*entry[A]
-	maxSize int
+	// entries are the cached aggregates, one entry (and lock) per stream,
+	// the least recently used evicted. Evicting an entry someone holds is
+	// safe: the next command on the stream gets a second entry and may
+	// run beside the holder, and the store's expected-version check turns
+	// that into a conflict the loser retries on fresh state (as with
+	// another process), never into a lost or doubled event.
+	entries *lru.Cache[string, *entry[A]]
 }
 
 type entry[A Aggregate] struct {
 	mu  sync.Mutex
 	agg A
-	ok  bool // agg reflects the stream up to agg.Version()
+	ok  bool // agg reflects the committed stream up to agg.Version(); false while a Tx holds it
 }
 
 // NewExecutor returns an executor for streams of streamType in store.
 func NewExecutor[A Aggregate](store *eventstore.Store, streamType string, newAgg func() A) *Executor[A] {
-	return &Executor[A]{store: store, streamType: streamType, newAgg: newAgg, entries: map[string]*entry[A]{}, maxSize: 20000}
+	return newExecutor(store, streamType, newAgg, cacheSize)
+}
+
+// cacheSize bounds the aggregates an executor keeps in memory.
+const cacheSize = 20000
+
+func newExecutor[A Aggregate](store *eventstore.Store, streamType string, newAgg func() A, size int) *Executor[A] {
+	entries, err := lru.New[string, *entry[A]](size)
+	if err != nil {
+		panic(fmt.Sprintf("executor cache of %d entries: %v", size, err)) // size is a positive constant
+	}
+	return &Executor[A]{store: store, streamType: streamType, newAgg: newAgg, entries: entries}
 }
 
 // Store is the event store the executor appends to.
@@ -204,7 +222,9 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 	// Until the stream is read, the cached aggregate is not known to be
 	// whole: a failure on the way leaves it to be loaded afresh.
 	e.ok = false
-	res, err := x.handle(ctx, tx, msg, streamID, e.agg, decide, with == nil)
+	// The writes go with COMMIT (postgres.Tx.QueueAtCommit): one round
+	// trip for the append, the saga's row of a placement and COMMIT.
+	res, err := x.handle(ctx, tx, msg, streamID, e.agg, decide, with == nil, true)
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -219,6 +239,11 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 		}
 		if err := tx.Commit(ctx); err != nil {
 			e.ok = false
+			if errors.Is(err, postgres.ErrNotCommitted) {
+				// A write sent with COMMIT failed (a concurrency conflict,
+				// retried, among others): nothing was committed.
+				return Result{}, nil, fmt.Errorf("commit stream %s: %w", streamID, err)
+			}
 			return Result{}, nil, fmt.Errorf("commit stream %s: %w: %w", streamID, ErrOutcomeUnknown, err)
 		}
 		for _, ev := range res.Events {
@@ -233,19 +258,35 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 // ExecuteInTx handles msg like Execute, inside the caller's transaction:
 // for a caller that commits the command's events together with writes of
 // its own (the order saga executing commands on the orders of its own
-// context). The stream is read in tx, not from the cache (whose next use
-// reads whatever this appended), and nothing is retried: a concurrency
-// conflict fails the caller's transaction. The error is for failures only,
-// after which tx must roll back; a refusal by the domain is recorded in tx
-// and returned in Result.Refusal. Result.Events are the appended events,
-// applied in Result.Version.
+// context). Nothing is retried: a concurrency conflict fails the caller's
+// transaction (the caller's message-level retry runs it again). The error
+// is for failures only, after which tx must roll back; a refusal by the
+// domain is recorded in tx and returned in Result.Refusal. Result.Events
+// are the appended events, applied in Result.Version.
+//
+// Run commands on one stream of the store per transaction (the saga runs
+// them on its order): a stream first read after the transaction's first
+// write could get its next version out of the relay's order (see the
+// eventstore package and ExecuteBatch, which reads its streams first).
+//
+// In a *Tx (WrapTx) the command decides on the executor's cached aggregate
+// and reads only the events appended after its version; the aggregate is
+// the transaction's until it ends (see Tx), so commands on the same stream
+// later in tx see this one's events. In any other transaction the stream
+// is read from its start and the cache is left alone (its next use reads
+// whatever this appended).
 func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, streamID string, decide func(A) ([]messages.Event, error)) (Result, error) {
 	if msg.Handler == "" || msg.ID == "" {
 		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
 	}
-	agg := x.newAgg()
-	res, err := x.handle(ctx, tx, msg, streamID, agg, decide, true)
+	agg, t := x.inTx(tx, streamID)
+	res, err := x.handle(ctx, tx, msg, streamID, agg, decide, true, false)
 	if err != nil {
+		if t != nil {
+			// agg may hold part of what was read: none of tx's aggregates
+			// go back to the cache.
+			t.failed = true
+		}
 		return res, err
 	}
 	for _, ev := range res.Events {
@@ -253,6 +294,58 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 	}
 	res.Version = agg.Version()
 	return res, nil
+}
+
+// inTx returns the aggregate a command in tx decides on, and tx as a *Tx
+// if it is one: the one tx holds already, else the cached one (taken out
+// of the cache, to come back once tx committed), else a new one.
+func (x *Executor[A]) inTx(tx pgx.Tx, streamID string) (A, *Tx) {
+	t, ok := tx.(*Tx)
+	if !ok {
+		return x.newAgg(), nil
+	}
+	key := heldKey{executor: x, streamID: streamID}
+	if agg, ok := t.held[key]; ok {
+		return agg.(A), t
+	}
+	agg := x.take(streamID)
+	t.hold(key, agg, func() { x.giveBack(streamID, agg) })
+	return agg, t
+}
+
+// take removes the cached aggregate of streamID from the cache and returns
+// it, or a new aggregate when there is none or the stream is busy in this
+// process (its lock held: then whatever its holder leaves is cached). It
+// never waits for the stream's lock.
+func (x *Executor[A]) take(streamID string) A {
+	e, ok := x.peek(streamID)
+	if !ok || !e.mu.TryLock() {
+		return x.newAgg()
+	}
+	defer e.mu.Unlock()
+	if !e.ok {
+		return x.newAgg()
+	}
+	agg := e.agg
+	var none A
+	e.agg, e.ok = none, false
+	return agg
+}
+
+// giveBack caches agg, which holds streamID's committed events up to its
+// version, unless the cache holds the stream at that version or later, or
+// the stream is busy in this process (its holder's state wins). Both are
+// prefixes of the same committed stream, so the longer is as good as any.
+// It never waits for the stream's lock.
+func (x *Executor[A]) giveBack(streamID string, agg A) {
+	e := x.entry(streamID)
+	if !e.mu.TryLock() {
+		return
+	}
+	defer e.mu.Unlock()
+	if !e.ok || e.agg.Version() < agg.Version() {
+		e.agg, e.ok = agg, true
+	}
 }
 
 // Call is one command of a batch: its message, its stream and its
@@ -307,7 +400,21 @@ func (x *Executor[A]) ExecuteBatch(ctx context.Context, calls []Call[A]) ([]Resu
 	results := make([]Result, len(calls))
 	for i, c := range calls {
 		e := entries[c.StreamID]
-		res, err := x.handle(ctx, tx, c.Msg, c.StreamID, e.agg, c.Decide, true)
+		// Every stream of the batch is read with the first command's
+		// claim, before the transaction's first write (see the eventstore
+		// package): a stream read after it could have been appended to by
+		// a transaction with a higher id, and the relay would publish this
+		// batch's later version first. A stream another process appends to
+		// meanwhile fails the batch at the append (expected version) and
+		// the caller retries it. A duplicate later in the batch does not
+		// read its stream again, for the same reason.
+		var reads []*catchUp[A]
+		if i == 0 {
+			for _, id := range ids {
+				reads = append(reads, &catchUp[A]{streamID: id, agg: entries[id].agg})
+			}
+		}
+		res, err := x.handleAfter(ctx, tx, c.Msg, c.StreamID, e.agg, c.Decide, true, reads, false, false)
 		if err != nil {
 			return nil, fmt.Errorf("command %s on stream %s: %w", c.Msg.ID, c.StreamID, err)
 		}
@@ -329,42 +436,68 @@ func (x *Executor[A]) ExecuteBatch(ctx context.Context, calls []Call[A]) ([]Resu
 }
 
 // handle is the transaction's work, reads first and writes last (see the
-// eventstore package comment), in two round trips: the inbox lookup with
-// the stream's events after agg's version (applied to agg), then the
-// decision, and the inbox row with the append. The decided events are in
-// res (Records, Events), not applied: the caller applies them once it
-// knows they are committed. A refusal by the domain (an *errcode.Error
-// from decide) is in res.Refusal, recorded in the inbox if record is set;
-// a duplicate carries the refusal recorded the first time. The store's
-// refusal of an event larger than messages.MaxEventBytes (which no relay
-// could publish) is a refusal too, with nothing appended. err is for
-// failures: the transaction must then roll back.
-func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, decide func(A) ([]messages.Event, error), record bool) (Result, error) {
-	reads := &pgx.Batch{}
-	handled, found := &outcome{}, false
-	reads.Queue(`SELECT error_code, error_message FROM `+x.inboxTable()+` WHERE handler = $1 AND message_id = $2`, msg.Handler, msg.ID).
+// eventstore package comment), in two round trips: the stream's events
+// after agg's version (applied to agg) with the message's claim in the
+// inbox (an insert that does nothing for a message id handled before, so
+// the look-up costs no statement of its own), then the decision, and the
+// append. The decided events are in res (Records, Events), not applied:
+// the caller applies them once it knows they are committed. A refusal by
+// the domain (an *errcode.Error from decide) is in res.Refusal, recorded
+// on the inbox row if record is set (if not, the caller must roll back,
+// which drops the claim); a duplicate carries the refusal recorded the
+// first time. The store's refusal of an event larger than
+// messages.MaxEventBytes (which no relay could publish) is a refusal too,
+// with nothing appended. err is for failures: the transaction must then
+// roll back.
+//
+// With atCommit set and tx a *postgres.Tx, the writes are queued to go
+// with tx's COMMIT instead (postgres.Tx.QueueAtCommit): res.Records are
+// complete, and a concurrency conflict is reported, only by Commit.
+func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, decide func(A) ([]messages.Event, error), record, atCommit bool) (Result, error) {
+	return x.handleAfter(ctx, tx, msg, streamID, agg, decide, record, []*catchUp[A]{{streamID: streamID, agg: agg}}, true, atCommit)
+}
+
+// catchUp is a stream read with a command's claim: its events after agg's
+// version, applied to agg.
+type catchUp[A Aggregate] struct {
+	streamID string
+	agg      A
+	records  []eventstore.Record
+}
+
+// handleAfter is handle reading the streams in reads with the claim (the
+// command's own stream among them, unless tx read it before: ExecuteBatch
+// reads every stream of the batch before its first write). A duplicate
+// reads its stream again only if reread is set.
+func (x *Executor[A]) handleAfter(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, decide func(A) ([]messages.Event, error), record bool, reads []*catchUp[A], reread, atCommit bool) (Result, error) {
+	b := &pgx.Batch{}
+	for _, r := range reads {
+		x.store.QueueReadStream(b, r.streamID, r.agg.Version(), &r.records)
+	}
+	// After the read: the insert gives the transaction its id, which must
+	// come after every read of the stream. It waits for a transaction
+	// handling the same message at the same time, and claims it if that
+	// one rolls back.
+	claimed := false
+	b.Queue(`INSERT INTO `+x.inboxTable()+` (handler, message_id, stream_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true`,
+		msg.Handler, msg.ID, streamID).
 		QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&handled.code, &handled.message)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
+			err := row.Scan(&claimed)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("claim message %s in the inbox: %w", msg.ID, err)
 			}
-			if err != nil {
-				return fmt.Errorf("read inbox for message %s: %w", msg.ID, err)
-			}
-			found = true
 			return nil
 		})
-	var records []eventstore.Record
-	x.store.QueueReadStream(reads, streamID, agg.Version(), &records)
-	if err := tx.SendBatch(ctx, reads).Close(); err != nil {
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return Result{}, err
 	}
-	if err := applyRecords(agg, streamID, records); err != nil {
-		return Result{}, err
+	for _, r := range reads {
+		if err := applyRecords(r.agg, r.streamID, r.records); err != nil {
+			return Result{}, err
+		}
 	}
-	if found {
-		// A duplicate: nothing is decided; the stream as it stands answers.
-		return Result{Duplicate: true, Version: agg.Version(), Refusal: handled.err()}, nil
+	if !claimed {
+		return x.duplicate(ctx, tx, msg, streamID, agg, reread)
 	}
 
 	events, decideErr := decide(agg)
@@ -395,14 +528,49 @@ func (x *Executor[A]) handle(ctx context.Context, tx pgx.Tx, msg Message, stream
 			return Result{}, err
 		}
 	}
-	x.queueInbox(writes, msg, streamID, refused)
-	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
-		return Result{}, err
+	if refused != nil {
+		x.queueRefusal(writes, msg, refused)
+	}
+	// A command that changes nothing (a no-op) has nothing to write.
+	if ptx, ok := tx.(*postgres.Tx); ok && atCommit {
+		ptx.QueueAtCommit(writes)
+	} else if writes.Len() > 0 {
+		if err := tx.SendBatch(ctx, writes).Close(); err != nil {
+			return Result{}, err
+		}
 	}
 	if refused != nil {
 		return Result{Version: agg.Version(), Refusal: decideErr}, nil
 	}
 	return Result{Version: agg.Version(), Records: appended, Events: events}, nil
+}
+
+// duplicate answers a message handled before: with the refusal recorded
+// then, if any, and, if reread is set, the stream as it stands, read again
+// (the claim may have waited for the first handling to commit after the
+// stream was read).
+func (x *Executor[A]) duplicate(ctx context.Context, tx pgx.Tx, msg Message, streamID string, agg A, reread bool) (Result, error) {
+	b := &pgx.Batch{}
+	handled := &outcome{}
+	b.Queue(`SELECT error_code, error_message FROM `+x.inboxTable()+` WHERE handler = $1 AND message_id = $2`, msg.Handler, msg.ID).
+		QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&handled.code, &handled.message)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) { // gone: deleted by retention meanwhile
+				return fmt.Errorf("read inbox for message %s: %w", msg.ID, err)
+			}
+			return nil
+		})
+	var records []eventstore.Record
+	if reread {
+		x.store.QueueReadStream(b, streamID, agg.Version(), &records)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return Result{}, err
+	}
+	if err := applyRecords(agg, streamID, records); err != nil {
+		return Result{}, err
+	}
+	return Result{Duplicate: true, Version: agg.Version(), Refusal: handled.err()}, nil
 }
 
 func applyRecords[A Aggregate](agg A, streamID string, records []eventstore.Record) error {
@@ -459,44 +627,41 @@ func (o *outcome) err() error {
 	return errcode.New(errcode.Code(*o.code), "%s", msg)
 }
 
-// queueInbox queues the inbox row of msg: its refusal, if any.
-func (x *Executor[A]) queueInbox(b *pgx.Batch, msg Message, streamID string, refusal *errcode.Error) {
-	var code, text *string
-	if refusal != nil {
-		c, m := string(refusal.Code), refusal.Message
-		code, text = &c, &m
-	}
-	b.Queue(`INSERT INTO `+x.inboxTable()+` (handler, message_id, stream_id, error_code, error_message) VALUES ($1, $2, $3, $4, $5)`,
-		msg.Handler, msg.ID, streamID, code, text)
+// queueRefusal queues recording refusal on msg's inbox row (claimed by
+// handle), so a redelivery gets the same answer.
+func (x *Executor[A]) queueRefusal(b *pgx.Batch, msg Message, refusal *errcode.Error) {
+	b.Queue(`UPDATE `+x.inboxTable()+` SET error_code = $3, error_message = $4 WHERE handler = $1 AND message_id = $2`,
+		msg.Handler, msg.ID, string(refusal.Code), refusal.Message)
 }
 
 func (x *Executor[A]) inboxTable() string {
 	return pgx.Identifier{x.store.Schema(), "inbox"}.Sanitize()
 }
 
-// lock returns the locked cache entry of streamID, evicting idle entries
-// when the cache is full.
+// lock returns the locked cache entry of streamID.
 func (x *Executor[A]) lock(streamID string) *entry[A] {
-	x.mu.Lock()
-	e, ok := x.entries[streamID]
-	if !ok {
-		if len(x.entries) >= x.maxSize {
-			for id, old := range x.entries {
-				if old.mu.TryLock() {
-					delete(x.entries, id)
-					old.mu.Unlock()
-				}
-				if len(x.entries) < x.maxSize/2 {
-					break
-				}
-			}
-		}
-		e = &entry[A]{}
-		x.entries[streamID] = e
-	}
-	x.mu.Unlock()
+	e := x.entry(streamID)
 	e.mu.Lock()
 	return e
+}
+
+// entry returns the cache entry of streamID, unlocked, adding it if the
+// cache has none (which may evict the least recently used entry, held or
+// not: see Executor.entries).
+func (x *Executor[A]) entry(streamID string) *entry[A] {
+	if e, ok := x.entries.Get(streamID); ok {
+		return e
+	}
+	e := &entry[A]{}
+	if prev, ok, _ := x.entries.PeekOrAdd(streamID, e); ok {
+		return prev // added meanwhile
+	}
+	return e
+}
+
+// peek returns the cache entry of streamID, unlocked, if there is one.
+func (x *Executor[A]) peek(streamID string) (*entry[A], bool) {
+	return x.entries.Peek(streamID)
 }
 
 func isUniqueViolation(err error) bool {

@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"github.com/orderflow/orderflow/command/ordering"
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/messages"
 )
 

@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/orderflow/orderflow/command/domain/inventory"
+	"github.com/orderflow/orderflow/command/domain/ordering"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/command/eventstore"
-	"github.com/orderflow/orderflow/command/inventory"
-	"github.com/orderflow/orderflow/command/ordering"
-	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/errcode"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/domain/inventory"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/inventory"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/errcode"
 	"github.com/orderflow/orderflow/internal/testenv"
@@ -53,7 +53,7 @@ func setup(t *testing.T) fixture {
 	case <-time.After(time.Minute):
 		t.Fatal("command consumers did not start")
 	}
-	b, err := svc.Bus()
+	b, err := svc.OpenBus()
 	require.NoError(t, err)
 	return fixture{svc: svc, bus: b}
 }

@@ -3,19 +3,18 @@ package handlers
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/ordering"
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/messages"
 )
 
 // PlaceOrderHandler is also the inbox key of its messages: never rename it.
 const PlaceOrderHandler = "ordering.place-order"
 
-// placeOrder records a new order. The order id is derived from the customer
-// and the idempotency key, so a retried placement finds the order it placed
-// before and changes nothing.
-// PlaceOrder places an order for a caller in this process that waits for
-// the answer (the API), with the bus handler's decision and inbox key
-// (see Executor.ExecuteForCaller). msg.Handler is set here.
+// PlaceOrder records a new order for a caller in this process that waits
+// for the answer (the API; see Executor.ExecuteForCaller). The order id is
+// derived from the customer and the idempotency key, so a retried
+// placement finds the order it placed before and changes nothing.
+// msg.Handler is set here.
 func (h *Handlers) PlaceOrder(ctx context.Context, msg Message, cmd messages.PlaceOrder, with With[*ordering.Order]) (Result, error) {
 	msg.Handler = PlaceOrderHandler
 	return h.Orders.ExecuteForCaller(ctx, msg, cmd.OrderID, h.decidePlaceOrder(&cmd), with)

@@ -3,7 +3,7 @@ package handlers
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/messages"
 )
 

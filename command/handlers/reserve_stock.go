@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"github.com/orderflow/orderflow/command/inventory"
+	"github.com/orderflow/orderflow/command/domain/inventory"
 	"github.com/orderflow/orderflow/messages"
 )
 

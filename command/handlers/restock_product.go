@@ -3,7 +3,7 @@ package handlers
 import (
 	"context"
 
-	"github.com/orderflow/orderflow/command/inventory"
+	"github.com/orderflow/orderflow/command/domain/inventory"
 	"github.com/orderflow/orderflow/messages"
 )
 

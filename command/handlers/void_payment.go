@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"github.com/orderflow/orderflow/command/payments"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/messages"
 )
 

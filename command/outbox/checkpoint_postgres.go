@@ -48,18 +48,28 @@ func (s checkpointStore) load(ctx context.Context, conn *pgx.Conn) (checkpoint, 
 	return cp, nil
 }
 
-// save moves the checkpoint forward to cp. It never moves it back, so a
-// stale writer could not make the relay publish history again.
+// save moves the checkpoint forward to cp, in a round trip of its own.
+// It never moves it back, so a stale writer could not make the relay
+// publish history again.
 func (s checkpointStore) save(ctx context.Context, conn *pgx.Conn, cp checkpoint) error {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	_, err := conn.Exec(ctx, `INSERT INTO `+s.table+` AS c (relay, transaction_id, position, updated_at)
-		VALUES ($1, $2::text::xid8, $3, now())
-		ON CONFLICT (relay) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = excluded.updated_at
-		WHERE (c.transaction_id, c.position) < (excluded.transaction_id, excluded.position)`,
-		s.relay, strconv.FormatUint(cp.TransactionID, 10), cp.Position)
-	if err != nil {
+	q := s.saveQuery(cp)
+	if _, err := conn.Exec(ctx, q.SQL, q.Arguments...); err != nil {
 		return fmt.Errorf("save checkpoint of relay %s: %w", s.relay, err)
 	}
 	return nil
+}
+
+// saveQuery is the statement that moves the checkpoint forward to cp (and
+// never back), for save or to travel behind the next read
+// (eventReader.read).
+func (s checkpointStore) saveQuery(cp checkpoint) *pgx.QueuedQuery {
+	return &pgx.QueuedQuery{
+		SQL: `INSERT INTO ` + s.table + ` AS c (relay, transaction_id, position, updated_at)
+		VALUES ($1, $2::text::xid8, $3, now())
+		ON CONFLICT (relay) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = excluded.updated_at
+		WHERE (c.transaction_id, c.position) < (excluded.transaction_id, excluded.position)`,
+		Arguments: []any{s.relay, strconv.FormatUint(cp.TransactionID, 10), cp.Position},
+	}
 }

@@ -102,10 +102,19 @@ type blockedHead struct {
 // The checkpoint moves past the events of a blocked stream without
 // publishing them: they are the blocked stream's, published by retryBlocked
 // (readStream up to the checkpoint) before the stream rejoins this read.
-func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, limit int) (readResult, error) {
+//
+// save, when not nil, is a checkpoint statement (checkpointStore.saveQuery)
+// sent behind the read in the same round trip and implicit transaction.
+// It must come second: the read takes its snapshot, and with it the
+// horizon, before the checkpoint's INSERT assigns the transaction an id,
+// so the horizon is exactly what a read on its own would see (a
+// transaction holding an id would hold the horizon at that id). An error
+// of either statement fails both, and the checkpoint is not stored.
+func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, limit int, save *pgx.QueuedQuery) (readResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	rows, err := conn.Query(ctx, `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+	b := &pgx.Batch{}
+	b.Queue(`WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 		(SELECT 'event' AS kind, position, event_id, stream_id, stream_type, version, event_type, data,
 			coalesce(correlation_id, ''), coalesce(causation_id, ''), transaction_id::text::bigint AS txid, created_at,
 			`+traceColumns()+`
@@ -130,6 +139,24 @@ func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, li
 		ORDER BY retry_requested_at
 		LIMIT 1)`,
 		strconv.FormatUint(cp.TransactionID, 10), cp.Position, limit, r.relay)
+	if save != nil {
+		b.QueuedQueries = append(b.QueuedQueries, save)
+	}
+	br := conn.SendBatch(ctx, b)
+	out, err := r.scan(br, cp, save != nil)
+	if closeErr := br.Close(); err == nil && closeErr != nil {
+		err = fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, closeErr)
+	}
+	if err != nil {
+		return readResult{}, err
+	}
+	return out, nil
+}
+
+// scan reads the batch results of read: the read's rows, then the
+// checkpoint's result if one was queued (saved).
+func (r eventReader) scan(br pgx.BatchResults, cp checkpoint, saved bool) (readResult, error) {
+	rows, err := br.Query()
 	if err != nil {
 		return readResult{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
 	}
@@ -154,8 +181,14 @@ func (r eventReader) read(ctx context.Context, conn *pgx.Conn, cp checkpoint, li
 			out.batch = append(out.batch, rec)
 		}
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return readResult{}, fmt.Errorf("read events after %d/%d: %w", cp.TransactionID, cp.Position, err)
+	}
+	if saved {
+		if _, err := br.Exec(); err != nil {
+			return readResult{}, fmt.Errorf("save checkpoint %d/%d: %w", cp.TransactionID, cp.Position, err)
+		}
 	}
 	return out, nil
 }

@@ -10,9 +10,13 @@
 //     transaction commits late is still published. Per stream this is
 //     version order.
 //   - At least once. A batch is published, then the checkpoint is stored in
-//     <schema>.relay_checkpoints; a crash in between publishes the batch
-//     again after restart. Consumers dedupe by the event id header
-//     (messages.HeaderEventID, also the watermill message UUID).
+//     <schema>.relay_checkpoints, in the same round trip (and implicit
+//     transaction) as the next read, or on its own when the relay stops or
+//     blocks a stream; a crash in between publishes that one batch (at most
+//     BatchSize events) again after restart, nothing earlier. Consumers
+//     dedupe by the event id header (messages.HeaderEventID, also the
+//     watermill message UUID). A relay that finds nothing new writes
+//     nothing.
 //   - One active instance per relay. A session-level advisory lock, held on
 //     a dedicated connection that also carries every read and checkpoint
 //     write; standbys retry every LockRetryInterval and take over when the
@@ -55,9 +59,9 @@ import (
 	"github.com/orderflow/orderflow/internal/deadletter"
 )
 
-// checkpointSaveTimeout bounds the checkpoint write that follows a publish;
-// it runs even while the relay stops, so a graceful stop re-publishes
-// nothing.
+// checkpointSaveTimeout bounds a checkpoint write of its own (when the
+// relay stops or blocks a stream); it runs even while the relay stops, so
+// a graceful stop re-publishes nothing.
 const checkpointSaveTimeout = 5 * time.Second
 
 // maxHeldRetryInterval caps the re-poll delay while events are held behind
@@ -188,7 +192,12 @@ func (r *Relay) acquire(ctx context.Context, lc *lockConn) error {
 }
 
 // publish is the active relay's loop: read a batch below the horizon,
-// publish it in one call, store the checkpoint, and read again at once.
+// publish it in one call, and read again at once, storing the checkpoint
+// of what was published in the same round trip as that read (it saves a
+// round trip and a transaction per batch; a crash before that read
+// publishes the batch again). The checkpoint is stored on its own only
+// when publish returns (a graceful stop publishes nothing twice) and
+// before a stream is blocked.
 // When a read finds nothing it waits MinPollInterval, doubling on every
 // further empty read up to PollInterval (10 ms while events are held),
 // so a busy relay never sleeps between batches and an idle one costs a few
@@ -208,11 +217,26 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 		publishDelay = min(2*publishDelay, r.cfg.MaxPublishRetryInterval)
 		return true
 	}
+	// unsaved: cp is published but not stored yet.
+	unsaved := false
+	defer func() {
+		if unsaved {
+			if err := r.saveCheckpoint(ctx, lc, cp); err != nil {
+				r.logger.Warn("checkpoint not stored, the last batch is published again on restart", "error", err,
+					"transaction_id", cp.TransactionID, "position", cp.Position)
+			}
+		}
+	}()
 	for {
-		read, err := r.events.read(ctx, lc.conn, cp, r.cfg.BatchSize)
+		var save *pgx.QueuedQuery
+		if unsaved {
+			save = r.checkpoints.saveQuery(cp)
+		}
+		read, err := r.events.read(ctx, lc.conn, cp, r.cfg.BatchSize, save)
 		if err != nil {
 			return err
 		}
+		unsaved = false
 		if read.retry != nil {
 			events, publishErr, err := r.retryBlocked(ctx, lc, cp, *read.retry)
 			if err != nil {
@@ -230,12 +254,16 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 			r.metrics.waiting(oldest(batch))
 			n, refused, publishErr := r.publishInOrder(ctx, batch)
 			if n > 0 {
-				if cp, err = r.advance(ctx, lc, batch[:n]); err != nil {
-					return err
-				}
+				cp, unsaved = r.advance(batch[:n]), true
 			}
 			if refused != nil {
 				// Read again: the batch without the blocked stream.
+				if unsaved {
+					if err := r.saveCheckpoint(ctx, lc, cp); err != nil {
+						return err
+					}
+					unsaved = false
+				}
 				if err := r.block(ctx, lc, batch[n], *refused); err != nil {
 					return err
 				}
@@ -307,22 +335,25 @@ func (r *Relay) wait(ctx context.Context, d time.Duration) (woken, live bool) {
 	}
 }
 
-// advance stores the checkpoint after published, a prefix of the batch
-// now in Kafka, and returns it.
-func (r *Relay) advance(ctx context.Context, lc *lockConn, published []eventstore.Record) (checkpoint, error) {
+// advance returns the checkpoint after published, a prefix of the batch
+// now in Kafka, for the caller to store (with the next read, or
+// saveCheckpoint).
+func (r *Relay) advance(published []eventstore.Record) checkpoint {
 	last := published[len(published)-1]
 	next := checkpoint{TransactionID: last.TransactionID, Position: last.Position}
-	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
-	err := r.checkpoints.save(saveCtx, lc.conn, next)
-	cancel()
-	if err != nil {
-		return checkpoint{}, err
-	}
 	r.metrics.published.Add(float64(len(published)))
 	r.metrics.batches.Inc()
 	r.metrics.lastPosition.Set(float64(last.Position))
 	r.logger.Debug("events published", "events", len(published), "transaction_id", next.TransactionID, "position", next.Position)
-	return next, nil
+	return next
+}
+
+// saveCheckpoint stores cp in a round trip of its own, even while ctx
+// ends.
+func (r *Relay) saveCheckpoint(ctx context.Context, lc *lockConn, cp checkpoint) error {
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+	defer cancel()
+	return r.checkpoints.save(saveCtx, lc.conn, cp)
 }
 
 // publishInOrder publishes batch and returns how many events from its

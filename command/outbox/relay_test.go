@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -141,7 +142,7 @@ func (r *runningRelay) published(t *testing.T) int {
 type testPublisher struct {
 	outbox.Publisher
 	failFirst    int64
-	afterPublish func(call int)
+	afterPublish func(call int, events []eventstore.Record)
 	// refuse, when set, picks events to refuse as a broker refuses a
 	// record batch: a batch holding one is not published, and the
 	// refusal names every event of it, the innocent ones too.
@@ -166,7 +167,7 @@ func (p *testPublisher) Publish(ctx context.Context, topic string, events []even
 		return err
 	}
 	if p.afterPublish != nil {
-		p.afterPublish(int(p.calls.Add(1)))
+		p.afterPublish(int(p.calls.Add(1)), events)
 	}
 	return nil
 }
@@ -555,7 +556,7 @@ func TestRelayCrashLosesNothing(t *testing.T) {
 	cfg.BatchSize = 10
 
 	var killed atomic.Bool
-	killSession := &testPublisher{afterPublish: func(call int) {
+	killSession := &testPublisher{afterPublish: func(call int, _ []eventstore.Record) {
 		if call == 3 && killed.CompareAndSwap(false, true) {
 			// The batch is in Kafka; its checkpoint is not written yet.
 			_, err := f.env.Pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid, 10000) FROM pg_locks
@@ -588,6 +589,115 @@ func TestRelayCrashLosesNothing(t *testing.T) {
 
 	got := f.requireAllDelivered(t, c)
 	require.Greater(t, len(c.all()), len(got), "the killed batch was published again (at least once)")
+}
+
+// The checkpoint of a published batch travels with the next read, so a
+// relay whose session dies right after a publish has stored the
+// checkpoint of the batch before it, and no further: restarted, it
+// publishes that one batch again, nothing earlier, and loses nothing.
+func TestRelayRestartedBeforeItsCheckpointRepublishesOnlyTheUnsavedBatch(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 2)
+	ctx := t.Context()
+	for _, id := range streamIDs(10) {
+		require.NoError(t, f.appendEvents(ctx, id, 3))
+		require.NoError(t, f.appendEvents(ctx, id, 3))
+	}
+	cfg := f.testConfig()
+	cfg.BatchSize = 10
+
+	var (
+		mu           sync.Mutex
+		second       eventstore.Record   // the last event of the second batch
+		unsaved      []eventstore.Record // the third batch, published when the session dies
+		storedAtKill [2]uint64           // the stored checkpoint then (transaction id, position)
+	)
+	pub := &testPublisher{afterPublish: func(call int, events []eventstore.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch call {
+		case 2:
+			second = events[len(events)-1]
+		case 3:
+			unsaved = slices.Clone(events)
+			txid, position := f.checkpointOf(t, "kafka")
+			storedAtKill = [2]uint64{txid, uint64(position)}
+			_, err := f.env.Pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid, 10000) FROM pg_locks
+				WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+			if err != nil {
+				t.Errorf("terminate relay session: %v", err)
+			}
+		}
+	}}
+	c := f.consume(t)
+	f.startRelay(t, cfg, pub)
+	got := f.requireAllDelivered(t, c)
+	require.Len(t, got, 60)
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, unsaved, cfg.BatchSize, "the session died after the third batch")
+	require.Equal(t, [2]uint64{second.TransactionID, uint64(second.Position)}, storedAtKill,
+		"the second batch's checkpoint was stored with the third read, the third's not yet")
+	deliveries := map[string]int{}
+	for _, d := range c.all() {
+		deliveries[d.uuid]++
+	}
+	var again []string
+	for id, n := range deliveries {
+		require.LessOrEqual(t, n, 2, "event %s", id)
+		if n == 2 {
+			again = append(again, id)
+		}
+	}
+	var want []string
+	for _, e := range unsaved {
+		want = append(want, e.EventID.String())
+	}
+	require.ElementsMatch(t, want, again, "exactly the unsaved batch is published again")
+}
+
+// A relay that published everything stores its last checkpoint with its
+// next (empty) read and then, idle, writes it no more.
+func TestIdleRelayDoesNotRewriteItsCheckpoint(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 1)
+	ctx := t.Context()
+	_, err := f.env.Pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+	require.NoError(t, err)
+	for _, id := range streamIDs(3) {
+		require.NoError(t, f.appendEvents(ctx, id, 3))
+	}
+	c := f.consume(t)
+	cfg := f.testConfig()
+	cfg.BatchSize = 4
+	f.startRelay(t, cfg, nil)
+	f.requireAllDelivered(t, c)
+
+	stored, err := f.store.ReadAll(ctx, 0, 1_000_000)
+	require.NoError(t, err)
+	last := slices.MaxFunc(stored, func(a, b eventstore.Record) int {
+		if a.TransactionID != b.TransactionID {
+			return cmp.Compare(a.TransactionID, b.TransactionID)
+		}
+		return cmp.Compare(a.Position, b.Position)
+	})
+	require.Eventually(t, func() bool {
+		txid, position := f.checkpointOf(t, "kafka")
+		return txid == last.TransactionID && position == last.Position
+	}, deliveryTimeout, tick, "the last batch's checkpoint is stored with the next read")
+
+	writes := func() int64 {
+		var n int64
+		require.NoError(t, f.env.Pool.QueryRow(ctx, `SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+			WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND query LIKE 'INSERT INTO "inventory"."relay_checkpoints"%'`).Scan(&n))
+		return n
+	}
+	before := writes()
+	require.Positive(t, before, "pg_stat_statements counts the checkpoint writes")
+	time.Sleep(5 * cfg.PollInterval)
+	require.Equal(t, before, writes(), "an idle relay writes no checkpoint")
 }
 
 func TestNewRejectsAnInvalidConfig(t *testing.T) {

@@ -103,6 +103,15 @@
           if (wanted > v && wanted > shown()) { refresh(wanted); }
         });
     }
+    // A reload that brings exactly what is shown is not swapped in: the
+    // page keeps its nodes (and the operator's focus) unless something
+    // changed.
+    var lastHTML = null;
+    document.body.addEventListener("htmx:beforeSwap", function (e) {
+      if (e.detail.target !== box || !e.detail.shouldSwap) { return; }
+      if (e.detail.serverResponse === lastHTML) { e.detail.shouldSwap = false; return; }
+      lastHTML = e.detail.serverResponse;
+    });
     document.body.addEventListener("order-changed", function (e) {
       refresh(e.detail && e.detail.version);
     });
@@ -165,6 +174,9 @@
         setTimeout(connect, delay);
       };
     }
+    // The first read goes through refresh too, so a change announced
+    // while it is on its way waits for it instead of racing it.
+    refresh(0);
     connect();
   }
 })();

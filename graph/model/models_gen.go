@@ -193,6 +193,12 @@ type Order struct {
 	UpdatedAt      time.Time     `json:"updatedAt"`
 	// Stream version of the order; grows with every change.
 	Version int `json:"version"`
+	// When the order should be final: once final, when it became final;
+	// before, its placement plus the 90th percentile of the end-to-end times
+	// this API measured recently (or now plus their median for an order already
+	// past that; 2 s while too few orders finished to tell). A hint for when
+	// polling is worth it, not a promise.
+	EstimatedCompletion time.Time `json:"estimatedCompletion"`
 }
 
 // One event of an order's story. correlationId is the order's id for every
@@ -229,6 +235,11 @@ type OrderItemInput struct {
 	ProductID string `json:"productId"`
 	// 1 to 10000 units.
 	Quantity int `json:"quantity"`
+	// The unit price the customer was shown, optional. The catalog price is
+	// charged; a stated price that differs from it is refused with
+	// INVALID_ORDER_DATA naming the product and both prices, so a shop never
+	// charges what the customer did not see.
+	UnitPrice *money.Amount `json:"unitPrice,omitempty"`
 }
 
 type OrderSearchFilter struct {
@@ -295,7 +306,7 @@ type OrderTimelineEntry struct {
 
 // The order's saga as it stands.
 type OrderTimelineSaga struct {
-	// RESERVING, MARKING_RESERVED, AUTHORIZING, MARKING_AUTHORIZED, CONFIRMING, SETTLING, COMPENSATING, ENDING, DONE or PARKED.
+	// RESERVING, AUTHORIZING, CONFIRMING, SETTLING, COMPENSATING, ENDING, DONE or PARKED.
 	Phase string `json:"phase"`
 	// confirmed, cancelled, failed or parked once it ended.
 	Outcome *string `json:"outcome,omitempty"`

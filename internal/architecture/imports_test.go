@@ -19,7 +19,7 @@ var (
 	// domain is the language of the business: aggregates, their bounds,
 	// money, error codes and the messages they exchange. It knows nothing
 	// of databases, brokers, HTTP or the code around it.
-	domain = []string{"command/ordering", "command/inventory", "command/payments", "command/limits", "messages", "internal/money", "internal/errcode"}
+	domain = []string{"command/domain/", "messages", "internal/money", "internal/errcode"}
 	// ports are how clients reach the application: they call the
 	// application seam (app) and read its answers, nothing underneath.
 	ports = []string{"graph", "graph/", "rest", "console"}
@@ -46,6 +46,9 @@ var (
 type rule struct {
 	name             string
 	from, except, to []string
+	// linked checks every package linked in (go list's Deps), not only the
+	// direct imports: a client reached through another package counts.
+	linked bool
 }
 
 var rules = []rule{
@@ -57,11 +60,17 @@ var rules = []rule{
 	{name: "the application sends no Kafka message itself", from: []string{"app"}, to: []string{"github.com/IBM/sarama", "github.com/ThreeDotsLabs/", "github.com/elastic/", "internal/kafka", "command/bus", "command/outbox"}},
 	{name: "adapters do not reach up into the application, its ports or the wiring", from: adapters, to: aboveAdapters},
 	{name: "only the binary and test support use the wiring", from: []string{"*"}, except: wiring, to: wiring},
+	{name: "the application reaches no database or event store itself: the command side owns transactions and records", from: []string{"app"}, to: append([]string{"command/eventstore"}, clients...)},
+	{name: "the read side (query) reads the read models' documents (projections/documents), not the projector", from: []string{"query"}, to: []string{"projections"}},
+	{name: "the read side (query) links no Kafka or PostgreSQL client, not even through another package", from: []string{"query"}, to: []string{"github.com/jackc/", "github.com/IBM/sarama", "github.com/ThreeDotsLabs/", "database/sql"}, linked: true},
+	{name: "the read models' documents link only the domain and the standard library", from: []string{"projections/documents"}, to: []string{"*"}, linked: true},
 }
 
 type pkg struct {
 	ImportPath string
 	Imports    []string
+	// Deps is every package linked in, direct imports and theirs.
+	Deps []string
 }
 
 // matches reports whether an import path (full) is in one of the listed
@@ -90,7 +99,7 @@ func matches(path string, list []string) bool {
 
 func packages(t *testing.T) []pkg {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", module+"...").Output()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"...").Output()
 	require.NoError(t, err, "go list")
 	var pkgs []pkg
 	dec := json.NewDecoder(bytes.NewReader(out))
@@ -110,21 +119,31 @@ func TestImportsPointOneWay(t *testing.T) {
 	pkgs := packages(t)
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {
-			var broken []string
-			for _, p := range pkgs {
-				if !matches(p.ImportPath, r.from) || matches(p.ImportPath, r.except) || matches(p.ImportPath, testSupport) {
-					continue
-				}
-				for _, imp := range p.Imports {
-					if !isForbidden(r, imp) {
-						continue
-					}
-					broken = append(broken, strings.TrimPrefix(p.ImportPath, module)+" imports "+strings.TrimPrefix(imp, module))
-				}
-			}
-			require.Empty(t, broken, "%s", r.name)
+			require.Empty(t, violations(r, pkgs), "%s", r.name)
 		})
 	}
+}
+
+// violations lists what breaks r among pkgs, one "<package> imports
+// <path>" (or "links") each.
+func violations(r rule, pkgs []pkg) []string {
+	var broken []string
+	for _, p := range pkgs {
+		if !matches(p.ImportPath, r.from) || matches(p.ImportPath, r.except) || matches(p.ImportPath, testSupport) {
+			continue
+		}
+		imports, verb := p.Imports, " imports "
+		if r.linked {
+			imports, verb = p.Deps, " links "
+		}
+		for _, imp := range imports {
+			if !isForbidden(r, imp) {
+				continue
+			}
+			broken = append(broken, strings.TrimPrefix(p.ImportPath, module)+verb+strings.TrimPrefix(imp, module))
+		}
+	}
+	return broken
 }
 
 func isForbidden(r rule, imp string) bool {
@@ -146,14 +165,18 @@ func isStd(path string) bool {
 func TestRulesCatchWhatTheyForbid(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
-		rules[0].name: "github.com/jackc/pgx/v5",
-		rules[1].name: module + "command/eventstore",
-		rules[2].name: "github.com/IBM/sarama",
-		rules[3].name: module + "command/ordering",
-		rules[4].name: "github.com/jackc/pgx/v5/pgxpool",
-		rules[5].name: module + "command/bus",
-		rules[6].name: module + "app",
-		rules[7].name: module + "cmd/orderflow/service",
+		rules[0].name:  "github.com/jackc/pgx/v5",
+		rules[1].name:  module + "command/eventstore",
+		rules[2].name:  "github.com/IBM/sarama",
+		rules[3].name:  module + "command/domain/ordering",
+		rules[4].name:  "github.com/jackc/pgx/v5/pgxpool",
+		rules[5].name:  module + "command/bus",
+		rules[6].name:  module + "app",
+		rules[7].name:  module + "cmd/orderflow/service",
+		rules[8].name:  "github.com/jackc/pgx/v5",
+		rules[9].name:  module + "projections",
+		rules[10].name: "github.com/IBM/sarama",
+		rules[11].name: "github.com/elastic/go-elasticsearch/v8",
 	}
 	for _, r := range rules {
 		imp, ok := cases[r.name]
@@ -162,4 +185,19 @@ func TestRulesCatchWhatTheyForbid(t *testing.T) {
 	}
 	require.False(t, isForbidden(rules[0], module+"internal/money"), "the domain may use the domain")
 	require.False(t, isForbidden(rules[0], "strings"), "and the standard library")
+	require.True(t, isForbidden(rules[8], module+"command/eventstore"), "the application reads no event store itself")
+	require.False(t, isForbidden(rules[8], module+"command/handlers"), "but calls the command handlers in-process (by design)")
+	require.False(t, isForbidden(rules[9], module+"projections/documents"), "the read side reads the documents")
+	require.False(t, isForbidden(rules[11], module+"command/domain/ordering"), "which fold with the aggregate's own progress")
+
+	// A linked rule sees a client that only an imported package imports
+	// (here the old query -> projections -> sarama); an import rule would not.
+	query := pkg{
+		ImportPath: module + "query",
+		Imports:    []string{"context", module + "projections"},
+		Deps:       []string{"context", module + "projections", "github.com/IBM/sarama"},
+	}
+	require.Equal(t, []string{"query links github.com/IBM/sarama"}, violations(rules[10], []pkg{query}))
+	require.Empty(t, violations(rules[4], []pkg{query}), "the direct-import rule does not see it")
+	require.Equal(t, []string{"query imports projections"}, violations(rules[9], []pkg{query}))
 }

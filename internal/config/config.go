@@ -196,7 +196,14 @@ func Default() Config {
 
 // Validate reports every problem at once so an operator fixes them in one
 // go. Each names the variable and flag that set the value, and the value.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(true) }
+
+// ValidateWithoutTokens is Validate for a command that neither verifies
+// nor issues bearer tokens (the worker, relay and projector roles, the
+// operator's tools): the JWT secret is not asked for.
+func (c Config) ValidateWithoutTokens() error { return c.validate(false) }
+
+func (c Config) validate(tokens bool) error {
 	var errs []error
 	bad := func(flagName string, value any, problem string) {
 		errs = append(errs, fmt.Errorf("%s (--%s) %q: %s", envName(flagName), flagName, fmt.Sprint(value), problem))
@@ -207,6 +214,7 @@ func (c Config) Validate() error {
 	}
 	// The secret itself is never quoted.
 	switch {
+	case !tokens:
 	case (c.JWTSecret == "" || c.JWTSecret == DefaultJWTSecret) && !c.Dev:
 		errs = append(errs, errors.New("ORDERFLOW_JWT_SECRET (--jwt-secret) is not set: set the HS256 secret of the bearer tokens, or ORDERFLOW_DEV=true for development mode and its built-in secret"))
 	case c.JWTSecret == "":

@@ -22,12 +22,10 @@ import (
 // DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
 // pgxpool's own default, max(4, CPUs), starves a process that runs the
 // saga (up to 8 orders' transactions at once per batch), the command
-// handlers and the API's commands on one pool: on a 2-core machine 4
-// connections capped a 30 orders/s run at placeOrder p50 ~350 ms and e2e
-// p50 ~1.4 s, against 37 ms and 0.3 s with 32 (measured when the saga
-// still held its transaction across the Kafka send; it sends after the
-// commit now). Connections are opened on demand, so an idle pool holds
-// few.
+// handlers' batches and the API's commands on one pool: on a 2-core
+// machine the API's commands queue for one of 4 connections behind the
+// background work. Connections are opened on demand, so an idle pool
+// holds few.
 const DefaultMaxConns = 32
 
 // Open connects a pool and pings it, so a wrong URL fails at start-up with a

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -23,16 +23,14 @@ import (
 )
 
 // fastPark makes a saga give a step up after about 2 s (0.3 + 0.6 + 1.2).
-func fastPark(svc *service.Service) {
-	svc.SagaConfig.Policy.StepTimeout = 300 * time.Millisecond
-	svc.SagaConfig.Policy.MaxAttempts = 3
-}
+var fastPark = service.WithSagaConfig(func(c *sagas.Config) {
+	c.Policy.StepTimeout = 300 * time.Millisecond
+	c.Policy.MaxAttempts = 3
+})
 
 func (w *world) saga(orderID string) *sagas.State {
 	w.t.Helper()
-	p, err := w.Service.Sagas()
-	require.NoError(w.t, err)
-	st, err := p.Get(context.Background(), orderID)
+	st, err := w.Service.Sagas.Get(context.Background(), orderID)
 	require.NoError(w.t, err)
 	require.NotNil(w.t, st)
 	return st
@@ -121,14 +119,9 @@ func TestRedriveFinishesAParkedSaga(t *testing.T) {
 			return next(ctx, kept)
 		}
 	}
-	w := &world{System: systemtest.Start(t, systemtest.Options{Configure: func(svc *service.Service) {
-		svc.BatchMiddleware = append(svc.BatchMiddleware, drop)
-		fastPark(svc)
-		h := svc.Handlers()
-		h.ProviderTimeout = time.Minute
-		bp := h.Provider.(handlers.BreakerProvider)
-		bp.Next = provider
-		h.Provider = bp
+	w := &world{System: systemtest.Start(t, systemtest.Options{Service: []service.Option{
+		service.WithBatchMiddleware(drop), fastPark,
+		service.WithPaymentTimeout(time.Minute), service.WithPaymentProvider(provider),
 	}}), t: t}
 	ctx := context.Background()
 	p, c := w.product(10), w.customer(money.Amount(1000))
@@ -226,10 +219,7 @@ func TestRedriveOfAParkedSagaWaitsBehindItsDeadLetters(t *testing.T) {
 	}
 	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true,
 		RetryLevels: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond},
-		Configure: func(svc *service.Service) {
-			svc.BatchMiddleware = append(svc.BatchMiddleware, fault)
-			fastPark(svc)
-		},
+		Service:     []service.Option{service.WithBatchMiddleware(fault), fastPark},
 	}), t: t}
 	ctx := context.Background()
 	p := w.product(10)

@@ -17,8 +17,8 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/command/handlers"
-	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/deadletter"
 	"github.com/orderflow/orderflow/internal/money"
@@ -26,6 +26,7 @@ import (
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/query"
+	"github.com/orderflow/orderflow/sagas"
 )
 
 var admin = systemtest.Admin
@@ -136,7 +137,9 @@ func TestElasticsearchOutagePausesTheProjectorWithoutDeadLetters(t *testing.T) {
 	projector, err := service.Open(context.Background(), cfg, w.Env.Logger)
 	require.NoError(t, err)
 	t.Cleanup(projector.Close)
-	w.StartProjector(projector)
+	p, err := projector.NewProjector()
+	require.NoError(t, err)
+	w.StartProjector(&systemtest.Process{Service: projector, Projector: p})
 	orders := query.NewOrdersIndex(w.Service.Elastic, w.Env.Config.Index("orders"))
 
 	product, customer := w.product(1000), w.customer(1_000_000)
@@ -201,11 +204,7 @@ func (s *switchable) Authorize(ctx context.Context, req payments.Authorization) 
 func TestPaymentProviderOutageOpensAndClosesTheBreaker(t *testing.T) {
 	t.Parallel()
 	provider := &switchable{}
-	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, Configure: func(svc *service.Service) {
-		bp := svc.Handlers().Provider.(handlers.BreakerProvider)
-		bp.Next = provider
-		svc.Handlers().Provider = bp
-	}}), t: t}
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, Service: []service.Option{service.WithPaymentProvider(provider)}}), t: t}
 	product, customer := w.product(1000), w.customer(1_000_000)
 
 	provider.down.Store(true)
@@ -275,7 +274,7 @@ func TestTransientErrorIsRetriedThroughTheLevels(t *testing.T) {
 	}
 	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true,
 		RetryLevels: []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, time.Second},
-		Configure:   func(svc *service.Service) { svc.BatchMiddleware = append(svc.BatchMiddleware, fault) },
+		Service:     []service.Option{service.WithBatchMiddleware(fault)},
 	}), t: t}
 	product, customer := w.product(10), w.customer(100_000)
 	first := w.place(customer.ID, product.ID)
@@ -331,8 +330,7 @@ func TestParkedMessagesSurviveTheWorkerThatParkedThem(t *testing.T) {
 		levels[i] = 300 * time.Millisecond
 	}
 	w := &world{System: systemtest.Start(t, systemtest.Options{NoWorker: true, NoProjector: true, RetryLevels: levels}), t: t}
-	withFault := func(svc *service.Service) { svc.BatchMiddleware = append(svc.BatchMiddleware, fault) }
-	first := w.Open(withFault)
+	first := w.Open(service.WithBatchMiddleware(fault))
 	stopFirst := w.StartWorker(first)
 
 	p, customer := w.product(10), w.customer(100_000)
@@ -348,7 +346,7 @@ func TestParkedMessagesSurviveTheWorkerThatParkedThem(t *testing.T) {
 		return entry.Level >= 1 // the first worker's scheduler has retried it: it holds the lease
 	}, time.Minute, 20*time.Millisecond)
 
-	second := w.Open(withFault)
+	second := w.Open(service.WithBatchMiddleware(fault))
 	w.StartWorker(second)
 	stopFirst()
 	retried := func() float64 {
@@ -393,10 +391,12 @@ func TestPoisonCommandParksItsAggregateUntilReplayed(t *testing.T) {
 	}
 	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true,
 		RetryLevels: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond},
-		Configure: func(svc *service.Service) {
-			svc.BatchMiddleware = append(svc.BatchMiddleware, fault)
-			svc.SagaConfig.Policy.StepTimeout = 2 * time.Second
-			svc.SagaConfig.Policy.MaxAttempts = 2
+		Service: []service.Option{
+			service.WithBatchMiddleware(fault),
+			service.WithSagaConfig(func(c *sagas.Config) {
+				c.Policy.StepTimeout = 2 * time.Second
+				c.Policy.MaxAttempts = 2
+			}),
 		},
 	}), t: t}
 	ctx := context.Background()
@@ -478,9 +478,9 @@ func TestRedriveFinishesAStuckSaga(t *testing.T) {
 			return next(ctx, kept)
 		}
 	}
-	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, Configure: func(svc *service.Service) {
-		svc.BatchMiddleware = append(svc.BatchMiddleware, drop)
-		svc.SagaConfig.Policy.StepTimeout = 5 * time.Minute
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoProjector: true, Service: []service.Option{
+		service.WithBatchMiddleware(drop),
+		service.WithSagaConfig(func(c *sagas.Config) { c.Policy.StepTimeout = 5 * time.Minute }),
 	}}), t: t}
 	p, customer := w.product(10), w.customer(100_000)
 	lose.Store(p.ID)

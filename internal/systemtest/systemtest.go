@@ -20,6 +20,9 @@ import (
 	"github.com/orderflow/orderflow/internal/auth"
 	"github.com/orderflow/orderflow/internal/server"
 	"github.com/orderflow/orderflow/internal/testenv"
+	"github.com/orderflow/orderflow/projections"
+	"github.com/orderflow/orderflow/reconcile"
+	"github.com/orderflow/orderflow/sagas"
 )
 
 // Admin is the principal tests act as for admin operations.
@@ -27,9 +30,10 @@ var Admin = auth.Principal{Subject: "ops", Roles: []auth.Role{auth.RoleAdmin}}
 
 // Options choose what runs.
 type Options struct {
-	// Configure adjusts the service before anything starts (a faulty
-	// payment provider, saga timings, consumer middleware).
-	Configure func(*service.Service)
+	// Service tunes the components of the system's process (a faulty
+	// payment provider, saga timings, consumer middleware); processes the
+	// test opens later (System.Open) take their own.
+	Service []service.Option
 	// NoWorker leaves the worker to the test (StartWorker).
 	NoWorker bool
 	// NoSaga runs the command handlers without the order saga's event
@@ -48,12 +52,38 @@ type Options struct {
 
 // System is one running orderflow.
 type System struct {
-	T       *testing.T
-	Env     *testenv.Env
-	Service *service.Service
-	App     app.Application
+	T   *testing.T
+	Env *testenv.Env
+	// Service is the process running what Options chose.
+	Service *Process
+	// App is the application of Service; with Options.API, it serves
+	// live subscriptions from Feed.
+	App  app.Application
+	Feed *service.ChangeFeed
 	// URL is the API's base URL (with Options.API), e.g. URL+"/graphql".
 	URL string
+}
+
+// Process stands for one orderflow process: its service and the
+// components its roles share, a projector and an order saga (as
+// cmd/orderflow's roles share them).
+type Process struct {
+	*service.Service
+	Sagas     *sagas.Processor
+	Projector *projections.Projector
+}
+
+// Application is the process's application, without a change feed.
+func (p *Process) Application() app.Application {
+	return p.Service.Application(p.Sagas, p.Projector, nil)
+}
+
+// ReadModels are the read models of Application.
+func (p *Process) ReadModels() app.ReadModels { return p.Service.ReadModels(p.Projector, nil) }
+
+// Reconciler is the process's reconciliation job.
+func (p *Process) Reconciler(cfg reconcile.Config) (*reconcile.Reconciler, error) {
+	return p.Service.Reconciler(cfg, p.Projector, p.Sagas)
 }
 
 // Start runs an orderflow for t and stops it when t ends.
@@ -63,11 +93,7 @@ func Start(t *testing.T, opts Options) *System {
 	if len(opts.RetryLevels) > 0 {
 		s.Env.Config.RetryLevels = opts.RetryLevels
 	}
-	var configure []func(*service.Service)
-	if opts.Configure != nil {
-		configure = append(configure, opts.Configure)
-	}
-	s.Service = s.Open(configure...)
+	s.Service = s.Open(opts.Service...)
 	s.StartRelays(s.Service)
 	switch {
 	case opts.NoWorker:
@@ -79,18 +105,17 @@ func Start(t *testing.T, opts Options) *System {
 	if !opts.NoProjector {
 		s.StartProjector(s.Service)
 	}
-	var err error
-	s.App, err = s.Service.Application()
-	require.NoError(t, err)
 	if opts.API {
-		changes, err := s.Service.OrderChangeRouter()
+		feed, err := s.Service.OpenChangeFeed()
 		require.NoError(t, err)
-		Run(t, changes.Run)
-		<-changes.Running()
-		s.App, err = s.Service.Application() // now with live subscriptions
-		require.NoError(t, err)
+		Run(t, feed.Router.Run)
+		<-feed.Router.Running()
+		s.Feed = feed
+	}
+	s.App = s.Service.Service.Application(s.Service.Sagas, s.Service.Projector, s.Feed)
+	if opts.API {
 		srv := server.New("127.0.0.1:0", prometheus.NewRegistry(), s.Env.Logger, s.Service.ReadinessChecks()...)
-		require.NoError(t, s.Service.MountAPI(srv))
+		require.NoError(t, s.Service.MountAPI(srv, s.App))
 		ts := httptest.NewServer(srv.Handler())
 		t.Cleanup(ts.Close) // registered last, so it closes before the loops stop
 		s.URL = ts.URL
@@ -98,21 +123,23 @@ func Start(t *testing.T, opts Options) *System {
 	return s
 }
 
-// Open stands for a process: its own connections and caches on the test's
-// servers, closed when the test ends.
-func (s *System) Open(configure ...func(*service.Service)) *service.Service {
+// Open opens a process: its own connections and caches on the test's
+// servers, its components tuned by opts, closed when the test ends.
+func (s *System) Open(opts ...service.Option) *Process {
 	s.T.Helper()
-	svc, err := service.Open(context.Background(), s.Env.Config, s.Env.Logger)
+	svc, err := service.Open(context.Background(), s.Env.Config, s.Env.Logger, opts...)
 	require.NoError(s.T, err)
 	s.T.Cleanup(svc.Close)
-	for _, c := range configure {
-		c(svc)
-	}
-	return svc
+	p := &Process{Service: svc}
+	p.Projector, err = svc.NewProjector()
+	require.NoError(s.T, err)
+	p.Sagas, err = svc.OpenSagas()
+	require.NoError(s.T, err)
+	return p
 }
 
 // StartRelays runs the outbox relays of svc.
-func (s *System) StartRelays(svc *service.Service) (stop func()) {
+func (s *System) StartRelays(svc *Process) (stop func()) {
 	s.T.Helper()
 	relays, err := svc.Relays()
 	require.NoError(s.T, err)
@@ -125,15 +152,13 @@ func (s *System) StartRelays(svc *service.Service) (stop func()) {
 
 // StartWorker runs the command handlers, the saga and its deadlines of svc
 // until the returned stop is called (or the test ends).
-func (s *System) StartWorker(svc *service.Service) (stop func()) {
+func (s *System) StartWorker(svc *Process) (stop func()) {
 	s.T.Helper()
 	commands, err := svc.CommandProcessor()
 	require.NoError(s.T, err)
-	sagaEvents, err := svc.SagaConsumer()
+	sagaEvents, err := svc.SagaConsumer(svc.Sagas)
 	require.NoError(s.T, err)
-	saga, err := svc.Sagas()
-	require.NoError(s.T, err)
-	stop = Run(s.T, commands.Run, sagaEvents.Run, saga.RunDeadlines)
+	stop = Run(s.T, commands.Run, sagaEvents.Run, svc.Sagas.RunDeadlines)
 	for _, running := range []<-chan struct{}{commands.Running(), sagaEvents.Running()} {
 		select {
 		case <-running:
@@ -144,7 +169,7 @@ func (s *System) StartWorker(svc *service.Service) (stop func()) {
 	return stop
 }
 
-func (s *System) startCommandHandlers(svc *service.Service) {
+func (s *System) startCommandHandlers(svc *Process) {
 	s.T.Helper()
 	commands, err := svc.CommandProcessor()
 	require.NoError(s.T, err)
@@ -157,9 +182,9 @@ func (s *System) startCommandHandlers(svc *service.Service) {
 }
 
 // StartProjector runs the Elasticsearch projector of svc.
-func (s *System) StartProjector(svc *service.Service) (stop func()) {
+func (s *System) StartProjector(svc *Process) (stop func()) {
 	s.T.Helper()
-	consumer, err := svc.ProjectorConsumer(context.Background())
+	consumer, err := svc.ProjectorConsumer(context.Background(), svc.Projector)
 	require.NoError(s.T, err)
 	stop = Run(s.T, consumer.Run)
 	select {

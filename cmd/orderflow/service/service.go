@@ -1,6 +1,14 @@
 // Package service wires orderflow together: it opens the connections a
 // process needs and builds every component on them. All wiring lives here,
 // so the roles in cmd/orderflow stay a few lines each.
+//
+// A process is built in the order this file reads: Open (connections and
+// the components every role shares, tuned by Options), then the
+// components of its roles, each given what it depends on: NewProjector,
+// OpenSagas, OpenChangeFeed, Application(saga, projector, feed),
+// MountAPI, CommandProcessor, SagaConsumer(saga), ProjectorConsumer,
+// Reconciler, Relays. Nothing is set on a Service after Open, and no
+// constructor needs another to have been called first.
 package service
 
 import (
@@ -11,7 +19,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -23,10 +30,10 @@ import (
 
 	"github.com/orderflow/orderflow/app"
 	"github.com/orderflow/orderflow/command/bus"
+	"github.com/orderflow/orderflow/command/domain/payments"
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/outbox"
-	"github.com/orderflow/orderflow/command/payments"
 	"github.com/orderflow/orderflow/console"
 	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/internal/breaker"
@@ -47,7 +54,69 @@ import (
 	"github.com/orderflow/orderflow/timeline"
 )
 
-// Service holds the open connections of one process.
+// Option tunes the components of a process; Open takes them and the
+// components are built with them. The binary passes none; tests use them
+// to inject faults and to shorten timings.
+type Option func(*options)
+
+// options are what the Options set; Open starts from what the binary runs
+// with (sagas.DefaultConfig, zero for the others: the components'
+// defaults).
+type options struct {
+	saga       sagas.Config
+	sagaSender func(sagas.CommandSender) sagas.CommandSender
+	middleware []consumer.Middleware
+	provider   payments.Provider
+	providerTO time.Duration
+	pollEvery  time.Duration
+}
+
+// WithSagaConfig adjusts the order saga's configuration (deadlines,
+// attempts), starting from sagas.DefaultConfig.
+func WithSagaConfig(adjust func(*sagas.Config)) Option {
+	return func(o *options) { adjust(&o.saga) }
+}
+
+// WithSagaSender wraps the command bus as the saga sends on it: tests put
+// a broker outage between the saga and Kafka with it.
+func WithSagaSender(wrap func(sagas.CommandSender) sagas.CommandSender) Option {
+	return func(o *options) { o.sagaSender = wrap }
+}
+
+// WithBatchMiddleware wraps the batch handler of every consumer on the
+// shared consumer loop (internal/consumer: the command topics', the
+// saga's, the projectors'): consumer.Duplicator, for instance. Several
+// calls add up, applied in order.
+func WithBatchMiddleware(mw ...consumer.Middleware) Option {
+	return func(o *options) { o.middleware = append(o.middleware, mw...) }
+}
+
+// WithPaymentProvider replaces the payment provider the circuit breaker
+// guards (by default payments.BalanceProvider, or the faulty one
+// Config.PaymentFaults asks for).
+func WithPaymentProvider(p payments.Provider) Option {
+	return func(o *options) { o.provider = p }
+}
+
+// WithPaymentTimeout bounds one call to the payment provider (default: the
+// command handlers' own).
+func WithPaymentTimeout(d time.Duration) Option {
+	return func(o *options) { o.providerTO = d }
+}
+
+// WithDeadLetterPolling sets the shortest wait between two rounds of the
+// consumers' dead-letter scheduler (default 1 s).
+func WithDeadLetterPolling(d time.Duration) Option {
+	return func(o *options) { o.pollEvery = d }
+}
+
+// Service is one process's open connections and the components every
+// role builds on: the metrics, the circuit breakers, the event stores, the
+// command handlers and the dead-letter store. Open builds all of them; the
+// role-specific components that open Kafka clients or register their own
+// metrics (the projector, the order saga, the consumers, the relays, the
+// change feed) are built by the constructors below, from what they are
+// given.
 type Service struct {
 	Config  config.Config
 	Logger  *slog.Logger
@@ -57,90 +126,59 @@ type Service struct {
 	Pools   map[config.Context]*pgxpool.Pool
 	Elastic *elasticsearch.Client
 
-	// SagaConfig tunes the order saga (deadlines, attempts).
-	SagaConfig sagas.Config
-	// SagaSender, if set, wraps the command bus as the saga sends on it:
-	// tests put a broker outage between the saga and Kafka with it.
-	SagaSender func(sagas.CommandSender) sagas.CommandSender
-
-	// BatchMiddleware wraps the batch handler of every consumer on the
-	// shared consumer loop (internal/consumer: the command topics', the
-	// saga's, the projectors'): consumer.Duplicator, for instance.
-	BatchMiddleware []consumer.Middleware
-
+	opts     options
 	distinct []*pgxpool.Pool
 
 	consumerMetrics *kafka.ConsumerMetrics
 	loopMetrics     *consumer.Metrics
 	rejectedMetrics *bus.RejectedMetrics
 	commandMetrics  *app.CommandMetrics
-	deadLetters     *consumer.DeadLetters
 	// Circuit breakers in front of Elasticsearch and the payment provider.
 	esBreaker, paymentBreaker *breaker.Breaker
 
-	stores    *handlers.Stores
-	handlers  *handlers.Handlers
-	publisher message.Publisher
-	bus       *bus.Bus
-	sagas     *sagas.Processor
-	proj      *projections.Projector
-	changes   *query.OrderChanges
-	// completions measures end to end from the change feed (with changes).
-	completions *app.CompletionTimes
+	stores      handlers.Stores
+	handlers    *handlers.Handlers
+	deadLetters *consumer.DeadLetters
+
 	// topicsReady is set once EnsureTopics succeeded.
 	topicsReady bool
-	closers     []func() error
+	// closers run at Close, last opened first.
+	closers []func()
 }
 
 // Open connects to PostgreSQL and Elasticsearch and checks Kafka, failing
-// with a message that names the server that is not reachable.
-func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service, error) {
+// with a message that names the server that is not reachable, then builds
+// the components every role shares.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (*Service, error) {
+	o := options{saga: sagas.DefaultConfig()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s := &Service{
 		Config:  cfg,
 		Logger:  logger,
 		Metrics: prometheus.NewRegistry(),
 		Pools:   map[config.Context]*pgxpool.Pool{},
-
-		SagaConfig: sagas.DefaultConfig(),
+		opts:    o,
 	}
 	s.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.consumerMetrics = kafka.NewConsumerMetrics(s.Metrics)
 	s.loopMetrics = consumer.NewMetrics(s.Metrics, s.consumerMetrics)
 	s.rejectedMetrics = bus.NewRejectedMetrics(s.Metrics)
 	s.commandMetrics = app.NewCommandMetrics(s.Metrics)
-	dlMetrics := deadletter.NewMetrics(s.Metrics)
 	breakers := breaker.NewMetrics(s.Metrics)
 	s.esBreaker = breaker.New(breaker.Config{Name: "elasticsearch", Fails: breaker.NotCancelled}, breakers)
 	s.paymentBreaker = breaker.New(breaker.Config{Name: "payment_provider", Fails: breaker.NotCancelled}, breakers)
 
-	byURL := map[string]*pgxpool.Pool{}
-	for _, c := range config.Contexts() {
-		url := cfg.DatabaseURL(c)
-		pool, ok := byURL[url]
-		if !ok {
-			var err error
-			pool, err = postgres.Open(ctx, url)
-			if err != nil {
-				s.Close()
-				return nil, fmt.Errorf("open %s database: %w", c, err)
-			}
-			byURL[url] = pool
-			s.distinct = append(s.distinct, pool)
-		}
-		s.Pools[c] = pool
+	if err := s.openPools(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	s.Metrics.MustRegister(postgres.NewPoolCollector(s.poolsByName()))
-	s.deadLetters = &consumer.DeadLetters{
-		Store:   deadletter.NewStore(s.Pools[config.Ordering], cfg.Namespace, cfg.RetryLevels),
-		Metrics: dlMetrics,
-	}
-	s.ownDeadLetters()
-
 	if err := kafka.Ping(cfg.KafkaBrokers); err != nil {
 		s.Close()
 		return nil, err
 	}
-
 	es, err := elastic.NewClientWith(cfg.ElasticsearchURL, func(rt http.RoundTripper) http.RoundTripper {
 		return breaker.Transport{Next: rt, Breaker: s.esBreaker}
 	})
@@ -153,7 +191,64 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Service
 		return nil, fmt.Errorf("elasticsearch at %s: %w", cfg.ElasticsearchURL, err)
 	}
 	s.Elastic = es
+
+	s.stores = handlers.Stores{
+		Ordering:  eventstore.New(s.Pools[config.Ordering], string(config.Ordering)),
+		Inventory: eventstore.New(s.Pools[config.Inventory], string(config.Inventory)),
+		Payments:  eventstore.New(s.Pools[config.Payments], string(config.Payments)),
+	}
+	s.handlers = s.newHandlers()
+	s.deadLetters = &consumer.DeadLetters{
+		Store:        deadletter.NewStore(s.Pools[config.Ordering], cfg.Namespace, cfg.RetryLevels),
+		Metrics:      deadletter.NewMetrics(s.Metrics),
+		PollInterval: o.pollEvery,
+	}
+	// A replay of a relay's blocked stream asks the active relay to retry
+	// it (the projections' held documents get their owner in NewProjector).
+	for _, c := range config.Contexts() {
+		outbox.OwnDeadLetters(s.deadLetters.Store, s.Pools[c], string(c))
+	}
 	return s, nil
+}
+
+// openPools opens one pool per distinct database URL.
+func (s *Service) openPools(ctx context.Context) error {
+	byURL := map[string]*pgxpool.Pool{}
+	for _, c := range config.Contexts() {
+		url := s.Config.DatabaseURL(c)
+		pool, ok := byURL[url]
+		if !ok {
+			var err error
+			pool, err = postgres.Open(ctx, url)
+			if err != nil {
+				return fmt.Errorf("open %s database: %w", c, err)
+			}
+			byURL[url] = pool
+			s.distinct = append(s.distinct, pool)
+		}
+		s.Pools[c] = pool
+	}
+	return nil
+}
+
+// newHandlers returns the command handlers of every context (one set per
+// process, so their aggregate caches are shared), asking the payment
+// provider through its circuit breaker.
+func (s *Service) newHandlers() *handlers.Handlers {
+	h := handlers.New(s.stores, time.Now, s.Logger)
+	if s.opts.providerTO > 0 {
+		h.ProviderTimeout = s.opts.providerTO
+	}
+	switch f := s.Config.PaymentFaults; {
+	case s.opts.provider != nil:
+		h.Provider = s.opts.provider
+	case f.Enabled():
+		s.Logger.Warn("payment fault injection is on", "transient_error_rate", f.TransientErrorRate, "refusal_rate", f.RefusalRate, "latency", f.Latency)
+		h.Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{},
+			TransientErrorRate: f.TransientErrorRate, RefusalRate: f.RefusalRate, Latency: f.Latency}
+	}
+	h.Provider = handlers.BreakerProvider{Next: h.Provider, Breaker: s.paymentBreaker}
+	return h
 }
 
 // poolsByName names each distinct pool by the contexts that share it
@@ -196,46 +291,18 @@ func (s *Service) ReadinessChecks() []server.Check {
 }
 
 // Stores returns the event stores of the three contexts.
-func (s *Service) Stores() handlers.Stores {
-	if s.stores == nil {
-		s.stores = &handlers.Stores{
-			Ordering:  eventstore.New(s.Pools[config.Ordering], string(config.Ordering)),
-			Inventory: eventstore.New(s.Pools[config.Inventory], string(config.Inventory)),
-			Payments:  eventstore.New(s.Pools[config.Payments], string(config.Payments)),
-		}
-	}
-	return *s.stores
-}
+func (s *Service) Stores() handlers.Stores { return s.stores }
 
-// store is the event store of one context (Stores).
-func (s *Service) store(c config.Context) *eventstore.Store {
-	switch st := s.Stores(); c {
-	case config.Inventory:
-		return st.Inventory
-	case config.Payments:
-		return st.Payments
-	default:
-		return st.Ordering
-	}
-}
+// Handlers returns the command handlers of every context.
+func (s *Service) Handlers() *handlers.Handlers { return s.handlers }
 
-// Handlers returns the command handlers of every context (one set per
-// process, so their aggregate caches are shared).
-func (s *Service) Handlers() *handlers.Handlers {
-	if s.handlers == nil {
-		s.handlers = handlers.New(s.Stores(), time.Now, s.Logger)
-		if f := s.Config.PaymentFaults; f.Enabled() {
-			s.Logger.Warn("payment fault injection is on", "transient_error_rate", f.TransientErrorRate, "refusal_rate", f.RefusalRate, "latency", f.Latency)
-			s.handlers.Provider = &payments.FaultyProvider{Next: payments.BalanceProvider{},
-				TransientErrorRate: f.TransientErrorRate, RefusalRate: f.RefusalRate, Latency: f.Latency}
-		}
-		s.handlers.Provider = handlers.BreakerProvider{Next: s.handlers.Provider, Breaker: s.paymentBreaker}
-	}
-	return s.handlers
-}
+// DeadLetterStore returns the dead-letter store (in the ordering
+// database).
+func (s *Service) DeadLetterStore() *deadletter.Store { return s.deadLetters.Store }
 
 // EnsureTopics creates every command and event topic with
-// TopicPartitions partitions if it does not exist yet (once per process).
+// TopicPartitions partitions if it does not exist yet. Every constructor
+// of a Kafka client below calls it; it asks Kafka once per process.
 func (s *Service) EnsureTopics() error {
 	if s.topicsReady {
 		return nil
@@ -265,11 +332,8 @@ const TopicPartitions = 8
 // upper bound of consumers per group.
 const EventTopicPartitions = 16
 
-// Bus returns the command bus, creating its topics and publisher once.
-func (s *Service) Bus() (*bus.Bus, error) {
-	if s.bus != nil {
-		return s.bus, nil
-	}
+// OpenBus opens a command bus on a publisher of its own (closed by Close).
+func (s *Service) OpenBus() (*bus.Bus, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
@@ -282,54 +346,60 @@ func (s *Service) Bus() (*bus.Bus, error) {
 		_ = pub.Close()
 		return nil, err
 	}
-	s.publisher, s.bus = pub, b
+	s.onClose(func() { _ = pub.Close() })
 	return b, nil
 }
 
-// Application returns the application seam over the command handlers
-// (run in this process), the order sagas they start and the Elasticsearch
-// read models.
-func (s *Service) Application() (app.Application, error) {
-	saga, err := s.Sagas()
+// OpenSagas returns the order saga processor, sending the commands it does
+// not run itself on a command bus of its own. Build one per process: the
+// API starts sagas on it, the worker drives them. Close waits for the
+// commands it is still sending in the background.
+func (s *Service) OpenSagas() (*sagas.Processor, error) {
+	b, err := s.OpenBus()
 	if err != nil {
-		return app.Application{}, err
+		return nil, err
 	}
-	cfg := app.DefaultConfig()
-	if s.Config.MaxPendingCommands > 0 {
-		cfg.MaxPendingCommands = s.Config.MaxPendingCommands
+	var sender sagas.CommandSender = b
+	if s.opts.sagaSender != nil {
+		sender = s.opts.sagaSender(sender)
 	}
-	cfg.Metrics = s.commandMetrics
-	return app.New(cfg, s.Handlers(), saga, s.ReadModels(), s.Logger), nil
+	saga := sagas.NewProcessor(s.opts.saga, s.Pools[config.Ordering], s.handlers, sender, s.Metrics, s.Logger.With("component", "saga"))
+	s.onClose(saga.Drain) // before the bus's publisher closes
+	return saga, nil
 }
 
-// ReadModels returns the Elasticsearch readers the queries are served from.
-func (s *Service) ReadModels() app.ReadModels {
-	read := app.ReadModels{
-		Orders:    query.NewOrdersIndex(s.Elastic, s.Config.Index(string(projections.Orders))),
-		Products:  query.NewProductsIndex(s.Elastic, s.Config.Index(string(projections.Products))),
-		Customers: query.NewCustomersIndex(s.Elastic, s.Config.Index(string(projections.Customers))),
+// NewProjector returns the Elasticsearch projector and makes it the owner
+// of the held documents' dead letters (a replay re-projects the
+// aggregate). Build one per process: its document caches must see every
+// write of the process.
+func (s *Service) NewProjector() (*projections.Projector, error) {
+	cfg := projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections"))
+	cfg.Breaker = s.esBreaker
+	cfg.DeadLetters = s.deadLetters.Store
+	p, err := projections.New(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if s.changes != nil {
-		read.Changes = s.changes
-		read.Completions = s.completions
+	for _, n := range projections.Names() {
+		s.deadLetters.Store.SetOwner(projections.DocumentsHandler(n), deadletter.Owner{Replay: func(ctx context.Context, id string) error {
+			return p.Reproject(ctx, n, id)
+		}})
 	}
-	read.Reconciliation = reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace)
-	read.Timelines = timeline.NewReader(s.Pools)
-	read.DeadLetters = s.deadLetters.Store
-	read.Breakers = breaker.Set{s.esBreaker, s.paymentBreaker}
-	if p, err := s.Projections(); err == nil {
-		read.Projections = p
-	} else {
-		s.Logger.Error("projection status unavailable", "error", err)
-	}
-	return read
+	return p, nil
 }
 
-// OrderChangeRouter returns a router that follows the ordering events
-// topic from its newest offset and signals live subscriptions of this
-// process; every API instance runs one. Call it before Application, so the
-// application serves subscriptions.
-func (s *Service) OrderChangeRouter() (*message.Router, error) {
+// ChangeFeed follows the ordering events topic from its newest offset and
+// signals the live subscriptions of this process; every API instance runs
+// one (Router.Run). Pass it to Application.
+type ChangeFeed struct {
+	Router  *message.Router
+	Changes *query.OrderChanges
+	// Completions measures orders end to end from the feed.
+	Completions *app.CompletionTimes
+}
+
+// OpenChangeFeed returns the order change feed, not yet running.
+func (s *Service) OpenChangeFeed() (*ChangeFeed, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
@@ -341,8 +411,7 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	changes := query.NewOrderChanges()
-	completions := app.NewCompletionTimes(nil)
+	feed := &ChangeFeed{Router: router, Changes: query.NewOrderChanges(), Completions: app.NewCompletionTimes(nil)}
 	undecodable := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "orderflow_change_feed_undecodable_total",
 		Help: "Events of the API's order change feed without a valid envelope or that do not decode (the subscribers still read the order from the event store when they can).",
@@ -354,9 +423,9 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 		func(msg *message.Message) error {
 			// Every order's placement and final event time its end to
 			// end (estimated completion in the REST API).
-			completions.Observe(msg.Metadata.Get(messages.HeaderStreamID), msg.Metadata.Get(messages.HeaderEventType),
+			feed.Completions.Observe(msg.Metadata.Get(messages.HeaderStreamID), msg.Metadata.Get(messages.HeaderEventType),
 				occurredAt(msg.Metadata.Get(messages.HeaderOccurredAt)))
-			if !changes.Watched(msg.Metadata.Get(messages.HeaderStreamID)) {
+			if !feed.Changes.Watched(msg.Metadata.Get(messages.HeaderStreamID)) {
 				return nil // nobody here follows this order
 			}
 			// The feed only signals: a message it cannot read is logged
@@ -378,11 +447,10 @@ func (s *Service) OrderChangeRouter() (*message.Router, error) {
 					"key", env.StreamID, "type", env.EventType, "error_class", deadletter.Permanent, "error", err)
 				e = nil
 			}
-			changes.Notify(query.OrderChange{OrderID: env.StreamID, Version: env.Version, Event: e})
+			feed.Changes.Notify(query.OrderChange{OrderID: env.StreamID, Version: env.Version, Event: e})
 			return nil
 		})
-	s.changes, s.completions = changes, completions
-	return router, nil
+	return feed, nil
 }
 
 // occurredAt parses an event's recorded time; the zero time when absent
@@ -395,13 +463,44 @@ func occurredAt(header string) time.Time {
 	return at
 }
 
-// MountAPI serves GraphQL at /graphql (GraphiQL at /), REST under /api/ and
-// the operator console under /console/.
-func (s *Service) MountAPI(srv *server.Server) error {
-	application, err := s.Application()
-	if err != nil {
-		return err
+// Application returns the application seam over the command handlers
+// (run in this process), the order sagas they start and the read models.
+// feed serves live subscriptions and measured completion estimates; nil in
+// processes that serve none (the command-line tools).
+func (s *Service) Application(saga *sagas.Processor, projector *projections.Projector, feed *ChangeFeed) app.Application {
+	cfg := app.DefaultConfig()
+	if s.Config.MaxPendingCommands > 0 {
+		cfg.MaxPendingCommands = s.Config.MaxPendingCommands
 	}
+	cfg.Metrics = s.commandMetrics
+	return app.New(cfg, s.handlers, saga, s.ReadModels(projector, feed), s.Logger)
+}
+
+// ReadModels returns what the queries are served from: the Elasticsearch
+// readers, the projector's status, the event stores' timelines, the
+// reconciliation reports, the dead letters and the breakers; with feed,
+// the live order changes too.
+func (s *Service) ReadModels(projector *projections.Projector, feed *ChangeFeed) app.ReadModels {
+	read := app.ReadModels{
+		Orders:         query.NewOrdersIndex(s.Elastic, s.Config.Index(string(projections.Orders))),
+		Products:       query.NewProductsIndex(s.Elastic, s.Config.Index(string(projections.Products))),
+		Customers:      query.NewCustomersIndex(s.Elastic, s.Config.Index(string(projections.Customers))),
+		Projections:    projector,
+		Reconciliation: reconcile.NewReportStore(s.Pools[config.Ordering], s.Config.Namespace),
+		Timelines:      timeline.NewReader(s.Pools),
+		DeadLetters:    s.deadLetters.Store,
+		Breakers:       breaker.Set{s.esBreaker, s.paymentBreaker},
+	}
+	if feed != nil {
+		read.Changes = feed.Changes
+		read.Completions = feed.Completions
+	}
+	return read
+}
+
+// MountAPI serves application as GraphQL at /graphql (GraphiQL at /), REST
+// under /api/ and the operator console under /console/.
+func (s *Service) MountAPI(srv *server.Server, application app.Application) error {
 	secret := []byte(s.Config.JWTSecret)
 	api := graph.NewHandler(graph.NewResolver(application, s.Logger), graph.HandlerOptions{
 		JWTSecret:     secret,
@@ -423,86 +522,28 @@ func (s *Service) MountAPI(srv *server.Server) error {
 	return nil
 }
 
-// Projections returns the Elasticsearch projector (one per process).
-func (s *Service) Projections() (*projections.Projector, error) {
-	if s.proj != nil {
-		return s.proj, nil
-	}
-	cfg := projections.DefaultConfig(s.Config, s.Elastic, s.Pools, s.Metrics, s.Logger.With("component", "projections"))
-	cfg.Breaker = s.esBreaker
-	cfg.DeadLetters = s.deadLetters.Store
-	p, err := projections.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.proj = p
-	return p, nil
-}
-
-// ProjectorConsumer returns the live projectors' consumer of the three
-// event topics, with the indexes in place; Run it to start consuming.
-func (s *Service) ProjectorConsumer(ctx context.Context) (*consumer.Set, error) {
+// CommandProcessor returns the consumers of the command topics, one
+// consumer group per context (inventory, payments), each handling a batch
+// of its partition's commands in one transaction; Run it to start
+// consuming.
+func (s *Service) CommandProcessor() (*bus.Processor, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
 	}
-	p, err := s.Projections()
-	if err != nil {
-		return nil, err
-	}
-	if err := p.EnsureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	return p.NewConsumer(projections.KafkaSource{
-		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
+	return bus.NewProcessor(bus.ProcessorConfig{
+		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-worker",
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
-		Metrics: s.loopMetrics, Middleware: s.BatchMiddleware, DeadLetters: s.deadLetters,
-	})
+		Metrics: s.loopMetrics, Rejected: s.rejectedMetrics,
+		Middleware: s.opts.middleware, DeadLetters: s.deadLetters,
+		Logger: s.Logger.With("component", "commands"),
+	}, s.handlers.BusHandlers()...)
 }
 
-// Reconciler returns the reconciliation job (package reconcile) over
-// every context's database and the read models, healing through this
-// process's projector and order sagas.
-func (s *Service) Reconciler(cfg reconcile.Config) (*reconcile.Reconciler, error) {
-	p, err := s.Projections()
-	if err != nil {
-		return nil, err
-	}
-	saga, err := s.Sagas()
-	if err != nil {
-		return nil, err
-	}
-	return reconcile.New(cfg, reconcile.Deps{
-		Pools: s.Pools, Elastic: s.Elastic, Index: s.Config.Index, Namespace: s.Config.Namespace,
-		Projections: p, Sagas: saga, Metrics: s.Metrics, Logger: s.Logger.With("component", "reconcile"),
-	})
-}
-
-// Sagas returns the order saga processor.
-func (s *Service) Sagas() (*sagas.Processor, error) {
-	if s.sagas != nil {
-		return s.sagas, nil
-	}
-	b, err := s.Bus()
-	if err != nil {
-		return nil, err
-	}
-	var sender sagas.CommandSender = b
-	if s.SagaSender != nil {
-		sender = s.SagaSender(sender)
-	}
-	s.sagas = sagas.NewProcessor(s.SagaConfig, s.Pools[config.Ordering], s.Handlers(), sender, s.Metrics, s.Logger.With("component", "saga"))
-	return s.sagas, nil
-}
-
-// SagaConsumer returns the order saga's consumers of the three event
-// topics; Run it to start consuming. The saga's deadlines run apart, in
-// Sagas().RunDeadlines.
-func (s *Service) SagaConsumer() (*consumer.Set, error) {
+// SagaConsumer returns saga's consumers of the three event topics; Run it
+// to start consuming. The saga's deadlines run apart, in
+// saga.RunDeadlines.
+func (s *Service) SagaConsumer(saga *sagas.Processor) (*consumer.Set, error) {
 	if err := s.EnsureTopics(); err != nil {
-		return nil, err
-	}
-	saga, err := s.Sagas()
-	if err != nil {
 		return nil, err
 	}
 	var cs []*consumer.Consumer
@@ -518,10 +559,10 @@ func (s *Service) SagaConsumer() (*consumer.Set, error) {
 }
 
 // newConsumer returns a consumer on the consumer loop: group name (the
-// handler's name, namespaced), the process's metrics, BatchMiddleware
-// around h.
+// handler's name, namespaced), the process's metrics, the batch
+// middleware around h.
 func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics ...string) (*consumer.Consumer, error) {
-	for _, mw := range s.BatchMiddleware {
+	for _, mw := range s.opts.middleware {
 		h = mw(h)
 	}
 	return consumer.New(consumer.Config{
@@ -532,29 +573,30 @@ func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics 
 	}, h)
 }
 
-// DeadLetters returns where the consumers park what they cannot handle
-// (package deadletter; the store is in the ordering database). Tests may
-// tune its InPlaceRetries and PollInterval before building consumers.
-func (s *Service) DeadLetters() *consumer.DeadLetters { return s.deadLetters }
+// ProjectorConsumer returns projector's consumer of the three event
+// topics, with the indexes in place; Run it to start consuming.
+func (s *Service) ProjectorConsumer(ctx context.Context, projector *projections.Projector) (*consumer.Set, error) {
+	if err := s.EnsureTopics(); err != nil {
+		return nil, err
+	}
+	if err := projector.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	return projector.NewConsumer(projections.KafkaSource{
+		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-projector",
+		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
+		Metrics: s.loopMetrics, Middleware: s.opts.middleware, DeadLetters: s.deadLetters,
+	})
+}
 
-// ownDeadLetters registers the owners of the dead letters other components
-// keep: the relays' blocked streams (a replay asks the active relay to
-// retry the stream) and the projections' held documents (a replay
-// re-projects the aggregate from the event store).
-func (s *Service) ownDeadLetters() {
-	store := s.deadLetters.Store
-	for _, c := range config.Contexts() {
-		outbox.OwnDeadLetters(store, s.Pools[c], string(c))
-	}
-	for _, n := range projections.Names() {
-		store.SetOwner(projections.DocumentsHandler(n), deadletter.Owner{Replay: func(ctx context.Context, id string) error {
-			p, err := s.Projections()
-			if err != nil {
-				return err
-			}
-			return p.Reproject(ctx, n, id)
-		}})
-	}
+// Reconciler returns the reconciliation job (package reconcile) over
+// every context's database and the read models, healing through projector
+// and saga.
+func (s *Service) Reconciler(cfg reconcile.Config, projector *projections.Projector, saga *sagas.Processor) (*reconcile.Reconciler, error) {
+	return reconcile.New(cfg, reconcile.Deps{
+		Pools: s.Pools, Elastic: s.Elastic, Index: s.Config.Index, Namespace: s.Config.Namespace,
+		Projections: projector, Sagas: saga, Metrics: s.Metrics, Logger: s.Logger.With("component", "reconcile"),
+	})
 }
 
 // RetentionJob returns the job pruning replayed and discarded dead
@@ -584,10 +626,8 @@ func (s *Service) DeadLetterMonitor() func(ctx context.Context) error {
 	}
 }
 
-// DeadLetterStore returns the dead-letter store.
-func (s *Service) DeadLetterStore() *deadletter.Store { return s.deadLetters.Store }
-
-// Relays returns one outbox relay per context, publishing its events topic.
+// Relays returns one outbox relay per context, publishing its events topic
+// (their publishers are closed by Close).
 func (s *Service) Relays() ([]*outbox.Relay, error) {
 	if err := s.EnsureTopics(); err != nil {
 		return nil, err
@@ -595,7 +635,7 @@ func (s *Service) Relays() ([]*outbox.Relay, error) {
 	var relays []*outbox.Relay
 	for _, c := range config.Contexts() {
 		pub := outbox.NewKafkaPublisher(s.Config.KafkaBrokers, "orderflow-relay-"+string(c))
-		s.closers = append(s.closers, pub.Close)
+		s.onClose(func() { _ = pub.Close() })
 		r, err := outbox.New(s.Pools[c], pub, outbox.Config{
 			Schema:   string(c),
 			Topic:    s.Config.Topic(messages.EventsTopic(string(c))),
@@ -611,21 +651,16 @@ func (s *Service) Relays() ([]*outbox.Relay, error) {
 	return relays, nil
 }
 
-// CommandProcessor returns the consumers of the command topics, one
-// consumer group per context (inventory, payments), each handling a batch
-// of its partition's commands in one transaction; Run it to start
-// consuming.
-func (s *Service) CommandProcessor() (*bus.Processor, error) {
-	if err := s.EnsureTopics(); err != nil {
-		return nil, err
+// store is the event store of one context.
+func (s *Service) store(c config.Context) *eventstore.Store {
+	switch c {
+	case config.Inventory:
+		return s.stores.Inventory
+	case config.Payments:
+		return s.stores.Payments
+	default:
+		return s.stores.Ordering
 	}
-	return bus.NewProcessor(bus.ProcessorConfig{
-		Brokers: s.Config.KafkaBrokers, ClientID: "orderflow-worker",
-		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
-		Metrics: s.loopMetrics, Rejected: s.rejectedMetrics,
-		Middleware: s.BatchMiddleware, DeadLetters: s.deadLetters,
-		Logger: s.Logger.With("component", "commands"),
-	}, s.Handlers().BusHandlers()...)
 }
 
 func (s *Service) watermillLogger() watermill.LoggerAdapter {
@@ -634,17 +669,15 @@ func (s *Service) watermillLogger() watermill.LoggerAdapter {
 	})
 }
 
-// Close releases every connection, once the saga's commands being sent in
-// the background have been sent (they need the publisher).
+// onClose runs f at Close, before what was opened earlier is closed.
+func (s *Service) onClose(f func()) { s.closers = append(s.closers, f) }
+
+// Close releases every connection, last opened first: the saga's commands
+// being sent in the background are sent before their publisher closes,
+// and the pools close last.
 func (s *Service) Close() {
-	if s.sagas != nil {
-		s.sagas.Drain()
-	}
-	if s.publisher != nil {
-		_ = s.publisher.Close()
-	}
-	for _, c := range s.closers {
-		_ = c()
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
 	}
 	for _, pool := range s.distinct {
 		pool.Close()
