@@ -532,7 +532,11 @@ func TestHostileInputsAreRefusedAndChangeNothing(t *testing.T) {
 		Product  product
 		Customer customer
 	}
-	require.NoError(t, f.client(f.admin).Post(fmt.Sprintf(`query { product(id: %q) { %s } customer(id: %q) { %s } }`, mug.ID, productFields, c.ID, customerFields), &state))
+	// The read model follows the writes: wait for it to hold both (the
+	// event count above says nothing else was written).
+	require.Eventually(t, func() bool {
+		return f.client(f.admin).Post(fmt.Sprintf(`query { product(id: %q) { %s } customer(id: %q) { %s } }`, mug.ID, productFields, c.ID, customerFields), &state) == nil
+	}, 30*time.Second, 20*time.Millisecond, "the read model shows the product and the customer")
 	require.Equal(t, mug, state.Product)
 	require.Equal(t, c, state.Customer)
 	// The orders the refused placements would have had do not exist.
