@@ -57,7 +57,7 @@ func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
 		c, err := consumer.New(consumer.Config{
 			Name: d.handlerName, Group: src.Group(d.handlerName),
 			Topics:  []string{src.Topic(messages.EventsTopic(string(d.context)))},
-			Brokers: src.Brokers, ClientID: src.ClientID, MaxBatch: p.cfg.MaxBatch,
+			Brokers: src.Brokers, ClientID: src.ClientID, MaxBatch: p.cfg.MaxBatch, FetchWait: p.cfg.FetchWait,
 			Metrics: src.Metrics, Logger: p.logger, DeadLetters: src.DeadLetters,
 		}, h)
 		if err != nil {

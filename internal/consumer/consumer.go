@@ -87,8 +87,14 @@ type Config struct {
 	// offsets committed instead of abandoned halfway (and handled again by
 	// whoever takes the partition over). Default 5 s; keep it below the
 	// process's shutdown timeout.
-	Drain  time.Duration
-	Logger *slog.Logger
+	Drain time.Duration
+	// FetchWait, when set, lets the broker hold a fetch until this long
+	// has passed or a good amount of data is ready, instead of answering
+	// as soon as one record is: fewer, fuller fetches for a consumer that
+	// can wait (the projectors), at the price of up to FetchWait more
+	// latency per record. Zero: answered at once.
+	FetchWait time.Duration
+	Logger    *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -126,6 +132,21 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// sarama is the client configuration of the consumer group.
+func (c *Config) sarama() *sarama.Config {
+	sc := kafka.SaramaConfig(c.ClientID)
+	if c.FetchWait > 0 {
+		sc.Consumer.Fetch.Min = fetchWaitMinBytes
+		sc.Consumer.MaxWaitTime = c.FetchWait
+	}
+	return sc
+}
+
+// fetchWaitMinBytes is the data a fetch waits for under Config.FetchWait:
+// far more than the records of one wait at orderflow's rates, so the
+// wait, not the size, usually ends it.
+const fetchWaitMinBytes = 256 << 10
+
 // Consumer runs one handler over its topics.
 type Consumer struct {
 	cfg     Config
@@ -143,7 +164,7 @@ func New(cfg Config, h Handler) (*Consumer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g, err := sarama.NewConsumerGroup(cfg.Brokers, cfg.Group, kafka.SaramaConfig(cfg.ClientID))
+	g, err := sarama.NewConsumerGroup(cfg.Brokers, cfg.Group, cfg.sarama())
 	if err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.Group, err)
 	}
