@@ -35,9 +35,9 @@ const (
 	// the last 20 ms appended: at 100 orders/s the relays' reads and
 	// checkpoint writes fell from about 3 to 1.5 per order, and CPU per
 	// order from 17.6/15.8 to 14.3/14.4 ms for all processes (Kafka
-	// 3.0 -> 2.2 ms, fewer and fuller produce requests), for about 30 ms
-	// more end-to-end latency at the median (docs/benchmarks.md,
-	// "2026-12-01, late morning"; it was 1 ms).
+	// 3.0 -> 2.2 ms, fewer and fuller produce requests), with the
+	// end-to-end median at about 90 ms (60 and 95 ms before;
+	// docs/benchmarks.md, "2026-12-01, late morning"; it was 1 ms).
 	DefaultMinPollInterval = 20 * time.Millisecond
 	// DefaultWakeDelay is how long the relay waits after an Appended
 	// signal before it reads: the signal comes when an append is queued,
