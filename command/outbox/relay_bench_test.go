@@ -129,7 +129,8 @@ func BenchmarkRelayThroughput(b *testing.B) {
 
 // BenchmarkRelayLatency times one event from the commit of its append to
 // Kafka's acknowledgement, with the relay idle in between: the
-// LISTEN/NOTIFY wake-up, the read, and the produce round trip.
+// wait after its last read (MinPollInterval), the read, and the produce
+// round trip.
 func BenchmarkRelayLatency(b *testing.B) {
 	env, store, topic, pub := benchSetup(b)
 	relay, err := outbox.New(env.Pool, pub, outbox.Config{Schema: schema, Topic: topic}, nil, nil)
