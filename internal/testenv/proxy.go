@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -63,7 +64,12 @@ func (p *Proxy) Restore() {
 }
 
 // DropAfter arms the proxy: the next client write that contains pattern
-// is forwarded, then both sides of its connection are closed at once.
+// is forwarded, and so is what the client sends after it, but the server's
+// answer is not: when it comes (the server has done the work), both sides
+// of the connection are closed instead. Waiting for the answer, not
+// closing at once, matters when the request spans several reads (the
+// pattern in one, the rest of the request in the next): cut at once, the
+// server would never get the end of it.
 func (p *Proxy) DropAfter(pattern []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -98,20 +104,25 @@ func (p *Proxy) accept() {
 		p.mu.Lock()
 		p.conns[client], p.conns[server] = struct{}{}, struct{}{}
 		p.mu.Unlock()
-		go p.pipe(client, server, true)
-		go p.pipe(server, client, false)
+		l := &link{}
+		go p.pipe(client, server, l, true)
+		go p.pipe(server, client, l, false)
 	}
 }
 
+// link is the state the two directions of one proxied connection share.
+type link struct {
+	// swallow is set once the client's request tripped DropAfter: the
+	// server's next answer is dropped and the connection closed.
+	swallow atomic.Bool
+}
+
 // pipe copies from src to dst; on the client's side it watches for the
-// armed pattern.
-func (p *Proxy) pipe(src, dst net.Conn, fromClient bool) {
-	closeBoth := true
+// armed pattern, on the server's side it swallows the answer to it.
+func (p *Proxy) pipe(src, dst net.Conn, l *link, fromClient bool) {
 	defer func() {
 		_ = src.Close()
-		if closeBoth {
-			_ = dst.Close()
-		}
+		_ = dst.Close()
 		p.mu.Lock()
 		delete(p.conns, src)
 		p.mu.Unlock()
@@ -120,15 +131,16 @@ func (p *Proxy) pipe(src, dst net.Conn, fromClient bool) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if !fromClient && l.swallow.Load() {
+				// The server answered the tripped request: it did the
+				// work; the client never hears of it.
+				return
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
 			if fromClient && p.trips(buf[:n]) {
-				// The server has the request and does the work; only the
-				// client is cut off. The server's answer then fails to
-				// reach it, which closes the server's side.
-				closeBoth = false
-				return
+				l.swallow.Store(true)
 			}
 		}
 		if err != nil {
