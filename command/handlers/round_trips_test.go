@@ -2,12 +2,10 @@ package handlers_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -18,26 +16,6 @@ import (
 	"github.com/orderflow/orderflow/messages"
 )
 
-// roundTrips counts the statements and batches a pool sends: one round
-// trip each once their statements are prepared on the connection.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
 // A command costs two round trips: BEGIN with the stream read and the
 // inbox claim, then the append with COMMIT.
 func TestCommandTakesTwoRoundTrips(t *testing.T) {
@@ -46,7 +24,7 @@ func TestCommandTakesTwoRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	cfg := env.Pool.Config().Copy()
 	cfg.MaxConns = 1
-	trips := &roundTrips{}
+	trips := &testenv.RoundTrips{}
 	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
@@ -61,14 +39,14 @@ func TestCommandTakesTwoRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	var trip int64
 	for i := range 3 { // the first prepares the statements on the connection
-		before := trips.n.Load()
+		before := trips.Trips.Load()
 		res, err := h.Products.Execute(ctx, handlers.Message{Handler: "test", ID: uuid.NewString()}, productID,
 			func(p *inventory.Product) ([]messages.Event, error) { return p.Restock(1) })
 		require.NoError(t, err)
 		require.Equal(t, 2+i, res.Version)
 		require.Len(t, res.Records, 1)
 		require.NotZero(t, res.Records[0].Position, "the record is complete once committed")
-		trip = trips.n.Load() - before
+		trip = trips.Trips.Load() - before
 	}
 	require.Equal(t, int64(2), trip)
 	stored, err := eventstore.New(env.Pool, "inventory").ReadStream(ctx, env.Pool, productID, 0)

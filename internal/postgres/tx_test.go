@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,36 +85,6 @@ func TestTxBeginsWithItsFirstBatch(t *testing.T) {
 	require.Zero(t, env.Pool.Stat().AcquiredConns(), "every connection went back to the pool")
 }
 
-// roundTrips counts what a pool sends: statements and batches, each one
-// round trip on a connection whose statements are prepared already (the
-// preparations are counted apart).
-type roundTrips struct {
-	trips, prepares atomic.Int64
-}
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.trips.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.trips.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
-func (r *roundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	r.prepares.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
 // wrapped is a transaction wrapping another, as handlers.Tx does.
 type wrapped struct{ pgx.Tx }
 
@@ -132,7 +101,7 @@ func TestTxSendsItsLastWriteWithCommit(t *testing.T) {
 	require.NoError(t, err)
 	cfg := env.Pool.Config().Copy()
 	cfg.MaxConns = 1 // one connection: every transaction below reuses it
-	trips := &roundTrips{}
+	trips := &testenv.RoundTrips{}
 	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
@@ -147,7 +116,7 @@ func TestTxSendsItsLastWriteWithCommit(t *testing.T) {
 	measured := func(fn func(tx *postgres.Tx, id int) error, ids ...int) int64 {
 		var n int64
 		for _, id := range ids {
-			before := trips.trips.Load()
+			before := trips.Trips.Load()
 			tx := postgres.Begin(pool)
 			b := &pgx.Batch{}
 			b.Queue(`SELECT pg_advisory_xact_lock(42)`)
@@ -156,7 +125,7 @@ func TestTxSendsItsLastWriteWithCommit(t *testing.T) {
 			require.NoError(t, fn(tx, id))
 			require.NoError(t, tx.Commit(ctx))
 			require.ErrorIs(t, tx.Rollback(ctx), pgx.ErrTxClosed, "a deferred rollback after the commit does nothing")
-			n = trips.trips.Load() - before
+			n = trips.Trips.Load() - before
 		}
 		return n
 	}
@@ -173,11 +142,11 @@ func TestTxSendsItsLastWriteWithCommit(t *testing.T) {
 
 	// A transaction whose only statement goes with COMMIT is one round
 	// trip: BEGIN, the statement, COMMIT.
-	before := trips.trips.Load()
+	before := trips.Trips.Load()
 	tx := postgres.Begin(pool)
 	tx.ExecAtCommit(`INSERT INTO last_write VALUES ($1)`, 5)
 	require.NoError(t, tx.Commit(ctx))
-	require.Equal(t, int64(1), trips.trips.Load()-before)
+	require.Equal(t, int64(1), trips.Trips.Load()-before)
 	require.Equal(t, 5, count())
 
 	// A last write that fails: PostgreSQL skips the rest of the round trip,
