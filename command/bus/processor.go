@@ -65,6 +65,9 @@ func NewProcessor(cfg ProcessorConfig, hs ...handlers.BusHandler) (*Processor, e
 			MaxBatch: cfg.MaxBatch,
 			Metrics:  cfg.Metrics,
 			Logger:   cfg.Logger,
+			// The partitions' ready commands in one transaction
+			// (handlers.ExecuteBatch).
+			Combine: true,
 
 			DeadLetters: cfg.DeadLetters,
 		}, h)

@@ -4,7 +4,9 @@
 //
 //   - Batches. Whatever a partition has ready (up to MaxBatch records) is
 //     handed over at once, in offset order, so a handler can do one
-//     database transaction or one bulk request for many messages.
+//     database transaction or one bulk request for many messages. With
+//     Config.Combine the batches several partitions have ready at the
+//     same moment go in one call (each partition's in offset order).
 //   - Offsets after effects. A partition's offset is marked only once the
 //     handler returned nil for the records up to it; a crash in between
 //     redelivers them, so handlers must be idempotent (the command inbox,
@@ -53,7 +55,8 @@ type Message struct {
 	Timestamp time.Time
 }
 
-// Handler handles one batch of one partition's messages, in offset order.
+// Handler handles one batch of messages, each partition's in offset order
+// (one partition's, or with Config.Combine several partitions').
 // Returning nil means every effect of every message is durable; an error
 // means none of them need be (the batch is split and handled again, so
 // each message must be idempotent). ctx ends when the partition is taken
@@ -94,7 +97,15 @@ type Config struct {
 	// can wait (the projectors), at the price of up to FetchWait more
 	// latency per record. Zero: answered at once.
 	FetchWait time.Duration
-	Logger    *slog.Logger
+	// Combine joins the batches several partitions have ready at once
+	// into one handler call (see combiner), so the handler gets
+	// messages of several partitions, each partition's in offset order;
+	// CombineLinger lets the first wait that long for others. Without
+	// Combine every partition's batch is a call of its own, and the
+	// partitions' calls run concurrently.
+	Combine       bool
+	CombineLinger time.Duration
+	Logger        *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -156,6 +167,8 @@ type Consumer struct {
 	once    sync.Once
 	// wake tells the dead-letter scheduler something was parked.
 	wake chan struct{}
+	// combine, with Config.Combine, joins the partitions' first attempts.
+	combine *combiner
 }
 
 // New joins nothing yet: it connects the consumer group that Run consumes
@@ -168,7 +181,11 @@ func New(cfg Config, h Handler) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.Group, err)
 	}
-	return &Consumer{cfg: cfg, handle: h, group: g, running: make(chan struct{}), wake: make(chan struct{}, 1)}, nil
+	c := &Consumer{cfg: cfg, handle: h, group: g, running: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if cfg.Combine {
+		c.combine = &combiner{c: c, max: cfg.MaxBatch, linger: cfg.CombineLinger}
+	}
+	return c, nil
 }
 
 // Running is closed once the group has joined and been assigned its
@@ -271,14 +288,14 @@ func (h claimHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 				for msgs[j].Message != nil {
 					j++
 				}
-				if !c.handleSplitting(ctx, sess, msgs[i:j], blocked) || !c.undecodable(ctx, u.r, u.err, blocked) {
+				if !c.handleSplitting(ctx, sess, msgs[i:j], blocked, c.attempt) || !c.undecodable(ctx, u.r, u.err, blocked) {
 					return nil
 				}
 				i = j + 1
 			}
 			msgs = msgs[i:]
 		}
-		ok = c.handleSplitting(ctx, sess, msgs, blocked)
+		ok = c.handleSplitting(ctx, sess, msgs, blocked, c.firstAttempt())
 		if len(blocked) > 0 {
 			gate.mayBlock = true // this claim parked (or found) some
 		}
@@ -318,9 +335,10 @@ func nextBatch(ctx context.Context, records <-chan *sarama.ConsumerMessage, max 
 // handleSplitting handles msgs; on failure it handles each half in turn,
 // marking the offsets of what succeeded, down to the single message that
 // fails, which is retried alone (handleAlone: then parked). Messages of a
-// blocked key are parked behind its open dead letter first. It reports
+// blocked key are parked behind its open dead letter first. The first
+// attempt is first's (firstAttempt), the others c.attempt. It reports
 // false when ctx ended first (nothing after the last mark may be marked).
-func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGroupSession, msgs []Message, blocked map[string]bool) bool {
+func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGroupSession, msgs []Message, blocked map[string]bool, first func(context.Context, []Message) error) bool {
 	msgs, ok := c.parkWaiting(ctx, msgs, blocked)
 	if !ok {
 		return false
@@ -328,7 +346,7 @@ func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGrou
 	if len(msgs) == 0 {
 		return true
 	}
-	err := c.pauseWhileUnavailable(ctx, msgs, c.attempt(ctx, msgs))
+	err := c.pauseWhileUnavailable(ctx, msgs, first(ctx, msgs))
 	if err == nil {
 		return true
 	}
@@ -338,11 +356,11 @@ func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGrou
 	if len(msgs) > 1 {
 		c.cfg.Metrics.splits.WithLabelValues(c.cfg.Name).Inc()
 		half := len(msgs) / 2
-		if !c.handleSplitting(ctx, sess, msgs[:half], blocked) {
+		if !c.handleSplitting(ctx, sess, msgs[:half], blocked, c.attempt) {
 			return false
 		}
 		markMessage(sess, msgs[half-1])
-		return c.handleSplitting(ctx, sess, msgs[half:], blocked)
+		return c.handleSplitting(ctx, sess, msgs[half:], blocked, c.attempt)
 	}
 	if c.cfg.DeadLetters != nil {
 		return c.handleAlone(ctx, msgs[0], err, blocked)
@@ -363,6 +381,15 @@ func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGrou
 			"partition", msgs[0].Partition, "offset", msgs[0].Offset, "key", msgs[0].Key, "message_id", msgs[0].UUID,
 			"retry_in", min(2*wait, c.cfg.RetryMax), "error", err)
 	}
+}
+
+// firstAttempt is how a partition's batch is tried first: combined with
+// the other partitions' (Config.Combine) or alone.
+func (c *Consumer) firstAttempt() func(context.Context, []Message) error {
+	if c.combine != nil {
+		return c.combine.attempt
+	}
+	return c.attempt
 }
 
 // attempt runs the handler once, measured, in a context that outlives ctx
@@ -422,13 +449,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 type Metrics struct {
 	messages                     *kafka.ConsumerMetrics
 	undecodable, splits, retries *prometheus.CounterVec
+	combined                     *prometheus.HistogramVec
 }
 
 // NewMetrics registers the loop's counters with reg; messages is the
 // process's message age and handling time metrics.
 func NewMetrics(reg prometheus.Registerer, messages *kafka.ConsumerMetrics) *Metrics {
 	m := newMetrics(messages)
-	reg.MustRegister(m.undecodable, m.splits, m.retries)
+	reg.MustRegister(m.undecodable, m.splits, m.retries, m.combined)
 	return m
 }
 
@@ -447,6 +475,11 @@ func newMetrics(messages *kafka.ConsumerMetrics) *Metrics {
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orderflow_consumer_retries_total",
 			Help: "Attempts of a message that failed alone, after the first.",
+		}, []string{"handler"}),
+		combined: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "orderflow_consumer_combined_partitions",
+			Help:    "Partitions whose batches one handler call combined (calls of more than one).",
+			Buckets: []float64{2, 3, 4, 6, 8, 12, 16, 24, 32},
 		}, []string{"handler"}),
 	}
 }

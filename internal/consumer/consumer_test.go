@@ -71,10 +71,16 @@ func payloads(from, to int) []string {
 // run starts a consumer of group on topic and returns its stop function.
 func run(t *testing.T, env *testenv.Env, group, topic string, h consumer.Handler) (stop func()) {
 	t.Helper()
-	c, err := consumer.New(consumer.Config{
+	return runWith(t, env, consumer.Config{
 		Name: "test", Group: group, Topics: []string{topic}, Brokers: env.Config.KafkaBrokers,
 		MaxBatch: 50, RetryInitial: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, Logger: env.Logger,
 	}, h)
+}
+
+// runWith starts a consumer of cfg and returns its stop function.
+func runWith(t *testing.T, env *testenv.Env, cfg consumer.Config, h consumer.Handler) (stop func()) {
+	t.Helper()
+	c, err := consumer.New(cfg, h)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -263,4 +269,107 @@ func TestStopFinishesTheBatchInHandAndCommitsIt(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	done, _, _ := rec.snapshot()
 	require.Equal(t, want, done, "the next consumer starts after what the stopped one finished")
+}
+
+// With Combine, the batches of several partitions go in one call, each
+// partition's in offset order; a combined call that fails is tried again
+// one partition at a time, so only the failing message's partition waits
+// for it while every other message commits, once.
+func TestCombinedPartitionsKeepKeyOrderAndIsolateAFailure(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	topic, group := env.Config.Topic("consumer.combine"), env.Config.ConsumerGroup("consumer.combine")
+	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 4, topic))
+	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
+	require.NoError(t, err)
+	defer pub.Close()
+
+	// 8 keys, 5 messages each: "k3/2" is key k3's third message.
+	const keys, perKey = 8, 5
+	var msgs []*message.Message
+	for i := range perKey {
+		for k := range keys {
+			m := message.NewMessage(watermill.NewUUID(), fmt.Appendf(nil, "k%d/%d", k, i))
+			m.Metadata.Set(kafka.PartitionKeyHeader, fmt.Sprintf("k%d", k))
+			msgs = append(msgs, m)
+		}
+	}
+	// Last in its partition, so that only it waits.
+	poison := message.NewMessage(watermill.NewUUID(), []byte("poison"))
+	poison.Metadata.Set(kafka.PartitionKeyHeader, "k5")
+	require.NoError(t, pub.Publish(topic, append(msgs, poison)...))
+
+	var mu sync.Mutex
+	done := map[string][]string{} // by key, in the order committed
+	poisoned := true
+	poisonAttempts, widest := 0, 0
+	calls := 0
+	runWith(t, env, consumer.Config{
+		Name: "test", Group: group, Topics: []string{topic}, Brokers: env.Config.KafkaBrokers, MaxBatch: 50,
+		RetryInitial: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, Logger: env.Logger, Combine: true,
+	}, func(_ context.Context, batch []consumer.Message) error {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			// The other partitions queue up behind this call.
+			time.Sleep(300 * time.Millisecond)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		partitions := map[int32]int64{}
+		for _, m := range batch {
+			if last, ok := partitions[m.Partition]; ok && m.Offset <= last {
+				return fmt.Errorf("partition %d out of order in a batch: %d after %d", m.Partition, m.Offset, last)
+			}
+			partitions[m.Partition] = m.Offset
+		}
+		widest = max(widest, len(partitions))
+		for _, m := range batch {
+			if string(m.Payload) == "poison" {
+				poisonAttempts++
+				if poisoned {
+					return errors.New("poisoned")
+				}
+			}
+		}
+		for _, m := range batch {
+			done[m.Key] = append(done[m.Key], string(m.Payload))
+		}
+		return nil
+	})
+
+	committed := func() (n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ms := range done {
+			n += len(ms)
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return committed() == keys*perKey && poisonAttempts >= 3 }, 60*time.Second, 10*time.Millisecond,
+		"everything but the poisoned message commits while it is retried")
+	mu.Lock()
+	require.Greater(t, widest, 1, "a call carried several partitions' batches")
+	poisoned = false
+	mu.Unlock()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(done["k5"]) == perKey+1
+	}, 60*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for k := range keys {
+		var want []string
+		for i := range perKey {
+			want = append(want, fmt.Sprintf("k%d/%d", k, i))
+		}
+		if k == 5 {
+			want = append(want, "poison")
+		}
+		require.Equal(t, want, done[fmt.Sprintf("k%d", k)], "key k%d: every message once, in order", k)
+	}
 }
