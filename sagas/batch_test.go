@@ -8,33 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/command/bus"
-	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/consumer"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/sagas"
 )
-
-// gatedOrders runs the orders' commands of the saga's transaction, except
-// that those of one order wait until the gate opens: a slow step.
-type gatedOrders struct {
-	sagas.LocalCommands
-	order string
-	gate  chan struct{}
-}
-
-func (g gatedOrders) ExecuteOrderCommandInTx(ctx context.Context, tx pgx.Tx, id, correlationID string, cmd messages.Command) (handlers.Result, bool, error) {
-	if correlationID == g.order {
-		<-g.gate
-	}
-	return g.LocalCommands.ExecuteOrderCommandInTx(ctx, tx, id, correlationID, cmd)
-}
 
 // countingSender sends over the real bus and counts what it sent.
 type countingSender struct {
@@ -92,12 +75,14 @@ func (w *world) stockReserved(orderIDs ...string) map[string]consumer.Message {
 	return found
 }
 
-// TestBatchOrdersConcurrentlyAndRedeliveredChangesNothing hands the saga a
-// batch as one event partition would: the events of two orders (their
-// keys differ). A slow step of the first order does not hold the second;
-// handling the batch again, as after a crash between the saga's commit
-// and the offset commit, changes nothing and sends nothing.
-func TestBatchOrdersConcurrentlyAndRedeliveredChangesNothing(t *testing.T) {
+// TestBatchInOneTransactionBusyOrderWaitsAloneAndRedeliveredChangesNothing
+// hands the saga a batch as the consumer loop would: the events of two
+// orders (their keys differ). The first order's saga is busy in another
+// transaction (a deadline, another worker): the second is handled at
+// once, the first once its lock is free. Handling the batch again, as
+// after a crash between the saga's commit and the offset commit, changes
+// nothing and sends nothing.
+func TestBatchInOneTransactionBusyOrderWaitsAloneAndRedeliveredChangesNothing(t *testing.T) {
 	t.Parallel()
 	// The command handlers run, the saga's event consumers do not: the
 	// test is the saga's consumer.
@@ -112,27 +97,33 @@ func TestBatchOrdersConcurrentlyAndRedeliveredChangesNothing(t *testing.T) {
 	b, err := w.Service.OpenBus()
 	require.NoError(t, err)
 	sender := &countingSender{next: b}
-	gate := make(chan struct{})
-	local := gatedOrders{LocalCommands: w.Service.Handlers(), order: slow.ID, gate: gate}
-	saga := sagas.NewProcessor(sagas.DefaultConfig(), w.Service.Pools[config.Ordering], local, sender, prometheus.NewRegistry(), w.Env.Logger)
+	saga := sagas.NewProcessor(sagas.DefaultConfig(), w.Service.Pools[config.Ordering], w.Service.Handlers(), sender, prometheus.NewRegistry(), w.Env.Logger)
 	t.Cleanup(saga.Drain)
 
+	// Another transaction holds the slow order's saga.
+	ctx := context.Background()
+	holder, err := w.Service.Pools[config.Ordering].Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = holder.Rollback(ctx) }()
+	_, err = holder.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagas.SagaLockClass, slow.ID)
+	require.NoError(t, err)
+
 	reservedStep := func(orderID string) bool {
-		st, err := saga.Get(context.Background(), orderID)
+		st, err := saga.Get(ctx, orderID)
 		require.NoError(t, err)
 		return slices.Contains(st.CompletedSteps(), messages.StepInventoryReserved)
 	}
 	handled := make(chan error, 1)
-	go func() { handled <- saga.HandleBatch(context.Background(), batch) }()
+	go func() { handled <- saga.HandleBatch(ctx, batch) }()
 	require.Eventually(t, func() bool { return reservedStep(quick.ID) }, 30*time.Second, 10*time.Millisecond,
-		"the second order moves on while the first one's step is slow")
+		"the second order moves on while the first one's saga is busy elsewhere")
 	require.False(t, reservedStep(slow.ID))
 	select {
 	case err := <-handled:
-		t.Fatalf("the batch returned (%v) before its slow order was handled", err)
-	default:
+		t.Fatalf("the batch returned (%v) before its busy order was handled", err)
+	case <-time.After(100 * time.Millisecond):
 	}
-	close(gate)
+	require.NoError(t, holder.Rollback(ctx))
 	require.NoError(t, <-handled)
 	require.True(t, reservedStep(slow.ID))
 

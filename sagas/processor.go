@@ -53,6 +53,10 @@ func DefaultConfig() Config {
 // (handlers.Handlers does). ok is false for a command of another context.
 type LocalCommands interface {
 	ExecuteOrderCommandInTx(ctx context.Context, tx pgx.Tx, id, correlationID string, cmd messages.Command) (res handlers.Result, ok bool, err error)
+	// QueueOrderReadsInTx queues into b the reads of the orders' streams
+	// that commands in tx will run on, for a transaction on several
+	// orders; apply once b ran.
+	QueueOrderReadsInTx(tx *handlers.Tx, b *pgx.Batch, orderIDs []string) (apply func() error)
 }
 
 // maxLocalRounds bounds how often the events of local commands may lead to
@@ -85,15 +89,14 @@ type Processor struct {
 	// RunDeadlines finish them before the process stops; once it drains
 	// (draining set, under drainMu), the few events still being handled
 	// send in the foreground.
-	sending     chan struct{}
-	inflight    sync.WaitGroup
-	drainMu     sync.Mutex
-	draining    bool
-	handleBatch consumer.Handler
-	metrics     *metrics
-	logger      *slog.Logger
-	now         func() time.Time
-	jitter      func() float64
+	sending  chan struct{}
+	inflight sync.WaitGroup
+	drainMu  sync.Mutex
+	draining bool
+	metrics  *metrics
+	logger   *slog.Logger
+	now      func() time.Time
+	jitter   func() float64
 }
 
 // NewProcessor returns a processor keeping state in pool, which must be the
@@ -105,7 +108,6 @@ func NewProcessor(cfg Config, pool *pgxpool.Pool, local LocalCommands, sender Co
 		sending: make(chan struct{}, maxSendsInFlight),
 		now:     time.Now, jitter: rand.Float64,
 	}
-	p.handleBatch = consumer.ByKey(batchConcurrency, p.handleMessage)
 	return p
 }
 
@@ -134,55 +136,192 @@ func Subscriptions() []Subscription {
 	return subs
 }
 
-// batchConcurrency bounds the keys of one batch handled at once.
-const batchConcurrency = 8
+// busyConcurrency bounds the orders of a batch, busy in another
+// transaction when the batch was handled, that are then handled at once,
+// each in a transaction of its own.
+const busyConcurrency = 8
 
-// HandleBatch handles a batch of one event partition's events. The record
-// key is the event's aggregate (the order, the product, the customer):
-// events of one key are handled in offset order, as one at a time would
-// be, and the keys concurrently, so an order's slow step does not hold the
-// other orders of its partition. Each event is handled in a transaction of
-// its own under its saga's lock (HandleEvent); the saga needs no order
-// among events of different keys, which arrive on other partitions and
-// topics anyway (an order's StockReserved carry its products' keys).
-func (p *Processor) HandleBatch(ctx context.Context, batch []consumer.Message) error {
-	return p.handleBatch(ctx, batch)
-}
-
-func (p *Processor) handleMessage(ctx context.Context, msg consumer.Message) error {
-	// A message that does not decode can never be handled: a permanent
-	// error, dead-lettered by the consumer loop (with its order's later
-	// events parked behind it).
-	env, err := messages.ParseEnvelope(msg.Metadata)
-	if err != nil {
-		return deadletter.Permanentf("event %s has no valid envelope: %w", msg.UUID, err)
-	}
-	// In the trace of the event (tracing on): the saga's commands, sent and
-	// executed here, follow it.
-	ctx, span := tracing.Start(ctx, msg.Metadata, "saga "+env.EventType, trace.SpanKindConsumer,
-		attribute.String("orderflow.order_id", env.CorrelationID))
-	err = p.handleEnvelope(ctx, env, msg.Payload)
-	tracing.End(span, err)
-	return err
-}
-
-func (p *Processor) handleEnvelope(ctx context.Context, env messages.Envelope, payload []byte) error {
-	// Most events of the order stream were applied when they were appended
-	// (by the saga's own commands, or OrderPlaced with the placement that
-	// started the saga): the envelope tells, before the payload is decoded.
-	if orderStream(env) {
-		if appliedWhenAppended(env, env.StreamID) {
-			return nil
+// HandleBatch handles a batch of events (of one or, with the consumer
+// loop's Combine, several partitions) in one transaction: every order's
+// saga lock is tried, the sagas and their orders' streams are read in
+// one round trip, each order's events are applied in offset order (the
+// saga needs no order among events of different orders), and the states
+// are saved with the COMMIT; what the sagas decided is sent after it. An
+// order whose lock another transaction holds (a deadline, a redrive,
+// another worker) does not hold the others: it is handled after them, in
+// a transaction of its own that waits for the lock. An event the saga
+// applied before changes nothing (its id is in the saga's row), so a
+// batch handled again (after a crash between the commit and the offset
+// commit, or a split) is harmless.
+func (p *Processor) HandleBatch(ctx context.Context, batch []consumer.Message) (err error) {
+	var spans []trace.Span
+	defer func() {
+		for _, span := range spans {
+			tracing.End(span, err)
 		}
-		if done, err := p.store.processed(ctx, p.store.pool, env.StreamID, env.EventID); err != nil || done {
+	}()
+	var pending sagaEvents
+	for _, msg := range batch {
+		// A message that does not decode can never be handled: a
+		// permanent error, dead-lettered by the consumer loop (with its
+		// order's later events parked behind it).
+		env, err := messages.ParseEnvelope(msg.Metadata)
+		if err != nil {
+			return deadletter.Permanentf("event %s has no valid envelope: %w", msg.UUID, err)
+		}
+		// Most events of the order stream were applied when they were
+		// appended (by the saga's own commands, or OrderPlaced with the
+		// placement that started the saga): the envelope tells, before
+		// the payload is decoded.
+		if orderStream(env) && appliedWhenAppended(env, env.StreamID) {
+			continue
+		}
+		e, err := messages.DecodeEvent(env.EventType, msg.Payload)
+		if err != nil {
+			return deadletter.Permanentf("event %s of type %s does not decode: %w", env.EventID, env.EventType, err)
+		}
+		orderID := messages.OrderOf(e)
+		if orderID == "" {
+			continue
+		}
+		// In the trace of the event (tracing on): the saga's commands,
+		// sent and executed here, follow it.
+		ectx, span := tracing.Start(ctx, msg.Metadata, "saga "+env.EventType, trace.SpanKindConsumer,
+			attribute.String("orderflow.order_id", orderID))
+		spans = append(spans, span)
+		pending.add(orderID, sagaEvent{ctx: ectx, id: env.EventID, event: e})
+	}
+	return p.handleEvents(ctx, pending)
+}
+
+// HandleEvent applies one event to its order's saga, once, as HandleBatch
+// does for a batch.
+func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.Event) error {
+	orderID := messages.OrderOf(e)
+	if orderID == "" {
+		return nil
+	}
+	var pending sagaEvents
+	pending.add(orderID, sagaEvent{ctx: ctx, id: eventID, event: e})
+	return p.handleEvents(ctx, pending)
+}
+
+// sagaEvent is an event for its order's saga, with the context it is
+// handled in (its trace).
+type sagaEvent struct {
+	ctx   context.Context
+	id    string
+	event messages.Event
+}
+
+// sagaEvents are a batch's events by order, each order's in offset order.
+type sagaEvents struct {
+	orders []string
+	events map[string][]sagaEvent
+}
+
+func (s *sagaEvents) add(orderID string, e sagaEvent) {
+	if s.events == nil {
+		s.events = map[string][]sagaEvent{}
+	}
+	if _, ok := s.events[orderID]; !ok {
+		s.orders = append(s.orders, orderID)
+	}
+	s.events[orderID] = append(s.events[orderID], e)
+}
+
+// decided is a decision to carry out once its transaction committed.
+type decided struct {
+	ctx context.Context
+	// st is the saga as the decision left it (a copy: the same saga's
+	// later events in the batch go on changing the original).
+	st State
+	d  Decision
+}
+
+// handleEvents handles pending: the orders whose lock is free in one
+// transaction, then the busy ones each in its own, waiting for the lock.
+func (p *Processor) handleEvents(ctx context.Context, pending sagaEvents) error {
+	if len(pending.orders) == 0 {
+		return nil
+	}
+	busy, err := p.handleOrders(ctx, pending, pending.orders, false)
+	if err != nil {
+		return err
+	}
+	return consumer.Grouped(ctx, busy, func(id string) string { return id }, busyConcurrency, func(ctx context.Context, ids []string) error {
+		_, err := p.handleOrders(ctx, pending, ids, true)
+		return err
+	})
+}
+
+// handleOrders applies the pending events of orderIDs in one transaction
+// and sends what was decided once it committed. With wait unset it skips
+// (and returns) the orders whose lock another transaction holds; with
+// wait set it waits for their locks, so pass one order at a time then
+// (two transactions waiting for each other's locks would deadlock).
+func (p *Processor) handleOrders(ctx context.Context, pending sagaEvents, orderIDs []string, wait bool) (busy []string, err error) {
+	var out []decided
+	err = p.inTx(ctx, func(tx *handlers.Tx) error {
+		locked, sagas, err := p.store.lockAndLoadMany(ctx, tx, orderIDs, wait, func(b *pgx.Batch) func() error {
+			// The orders' streams are read before the transaction's
+			// first write (see handlers.Executor.QueueReadsInTx).
+			return p.local.QueueOrderReadsInTx(tx, b, orderIDs)
+		})
+		if err != nil {
 			return err
 		}
-	}
-	e, err := messages.DecodeEvent(env.EventType, payload)
+		for _, orderID := range orderIDs {
+			if !locked[orderID] {
+				busy = append(busy, orderID)
+				continue
+			}
+			loaded := sagas[orderID]
+			st := loaded.state
+			var applied []string
+			for _, ev := range pending.events[orderID] {
+				if loaded.applied[ev.id] {
+					continue
+				}
+				var d Decision
+				switch {
+				case st == nil:
+					placed, ok := ev.event.(messages.OrderPlaced)
+					if !ok {
+						continue // an answer for an order without a saga: not ours
+					}
+					st, d = Start(placed, p.now(), p.cfg.Policy, p.jitter)
+				default:
+					d = st.Handle(ev.event, p.now(), p.cfg.Policy, p.jitter)
+				}
+				d, local, err := p.runLocal(ev.ctx, tx, st, d)
+				if err != nil {
+					return err
+				}
+				if err := p.sendIfFinished(ev.ctx, st, &d); err != nil {
+					return err
+				}
+				for _, id := range append(local, ev.id) {
+					loaded.markApplied(id)
+					applied = append(applied, id)
+				}
+				out = append(out, decided{ctx: ev.ctx, st: *st, d: d})
+			}
+			if st != nil && len(applied) > 0 {
+				if err := p.store.save(ctx, tx, st, applied); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return deadletter.Permanentf("event %s of type %s does not decode: %w", env.EventID, env.EventType, err)
+		return nil, err
 	}
-	return p.HandleEvent(ctx, env.EventID, e)
+	for _, o := range out {
+		p.send(o.ctx, &o.st, o.d)
+	}
+	return busy, nil
 }
 
 // localCommandKeys are the keys (see CommandID) of the saga's commands on
@@ -214,44 +353,6 @@ func appliedWhenAppended(env messages.Envelope, orderID string) bool {
 		}
 	}
 	return false
-}
-
-// HandleEvent applies one event to its order's saga, once: in a
-// transaction under the saga's lock, where an event the saga applied
-// already changes nothing; what it decided is sent after the commit. (The
-// consumer recognises most of an order stream's events as applied before
-// it decodes them: handleEnvelope.)
-func (p *Processor) HandleEvent(ctx context.Context, eventID string, e messages.Event) error {
-	orderID := messages.OrderOf(e)
-	if orderID == "" {
-		return nil
-	}
-	var st *State
-	var d Decision
-	err := p.inTx(ctx, func(tx pgx.Tx) error {
-		done, loaded, err := p.store.lockAndLoad(ctx, tx, orderID, eventID)
-		if err != nil || done {
-			return err
-		}
-		st = loaded
-		switch {
-		case st == nil:
-			placed, ok := e.(messages.OrderPlaced)
-			if !ok {
-				return nil // an answer for an order without a saga: not ours
-			}
-			st, d = Start(placed, p.now(), p.cfg.Policy, p.jitter)
-		default:
-			d = st.Handle(e, p.now(), p.cfg.Policy, p.jitter)
-		}
-		d, err = p.decideInTx(ctx, tx, st, d, eventID)
-		return err
-	})
-	if err != nil || st == nil {
-		return err
-	}
-	p.send(ctx, st, d)
-	return nil
 }
 
 // StartInTx starts the saga of an order in the transaction that places it,
@@ -495,7 +596,7 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 	for _, orderID := range due {
 		var st *State
 		var d Decision
-		err := p.inTx(ctx, func(tx pgx.Tx) error {
+		err := p.inTx(ctx, func(tx *handlers.Tx) error {
 			locked, err := p.store.tryLockOrder(ctx, tx, orderID)
 			if err != nil || !locked {
 				return err
@@ -520,8 +621,8 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 	return len(due), nil
 }
 
-func (p *Processor) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	// BEGIN goes with the first batch (lockAndLoad's lock and load). The
+func (p *Processor) inTx(ctx context.Context, fn func(*handlers.Tx) error) error {
+	// BEGIN goes with the first batch (the locks and loads). The
 	// orders' commands run on the executor's cached orders in a
 	// handlers.Tx, which hands them back only once it committed.
 	tx := handlers.WrapTx(postgres.Begin(p.store.pool))

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
+	"github.com/orderflow/orderflow/command/handlers"
 
 	"github.com/orderflow/orderflow/messages"
 )
@@ -102,7 +102,7 @@ func (p *Processor) Redrive(ctx context.Context, orderID string) (Redrive, error
 		out Redrive
 		d   Decision
 	)
-	err := p.inTx(ctx, func(tx pgx.Tx) error {
+	err := p.inTx(ctx, func(tx *handlers.Tx) error {
 		var err error
 		if st, err = p.store.locked(ctx, tx, orderID); err != nil {
 			return err

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
+	"github.com/orderflow/orderflow/command/handlers"
 
 	"github.com/orderflow/orderflow/messages"
 )
@@ -44,7 +44,7 @@ func (p *Processor) Resend(ctx context.Context, orderID string, missing ...messa
 		d    Decision
 		sent []Command
 	)
-	err := p.inTx(ctx, func(tx pgx.Tx) error {
+	err := p.inTx(ctx, func(tx *handlers.Tx) error {
 		var err error
 		if st, err = p.store.locked(ctx, tx, orderID); err != nil {
 			return err

@@ -18,7 +18,7 @@ type store struct {
 	pool *pgxpool.Pool
 }
 
-// tryLockOrder takes the order's lock (see lockAndLoad) unless another
+// tryLockOrder takes the order's lock (see lockAndLoadMany) unless another
 // transaction holds it, and reports whether it did.
 func (s store) tryLockOrder(ctx context.Context, tx pgx.Tx, orderID string) (bool, error) {
 	var ok bool
@@ -36,18 +36,7 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// processed reports whether the saga of orderID applied eventID already
-// (save records the ids of the events it applied in its row).
-func (s store) processed(ctx context.Context, q querier, orderID, eventID string) (bool, error) {
-	var done bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sagas.order_sagas WHERE order_id = $1 AND $2::uuid = ANY (applied))`, orderID, eventID).Scan(&done)
-	if err != nil {
-		return false, fmt.Errorf("look up event %s: %w", eventID, err)
-	}
-	return done, nil
-}
-
-// locked takes the saga's transaction lock (the one lockAndLoad takes)
+// locked takes the saga's transaction lock (the one lockAndLoadMany takes)
 // and loads it: nil when the order has no saga.
 func (s store) locked(ctx context.Context, tx pgx.Tx, orderID string) (*State, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID); err != nil {
@@ -56,41 +45,81 @@ func (s store) locked(ctx context.Context, tx pgx.Tx, orderID string) (*State, e
 	return s.load(ctx, tx, orderID)
 }
 
-// lockAndLoad serializes everything done to one order's saga (events and
-// deadlines, in every worker) until tx ends, then reads whether eventID was
-// applied already and, if not, the saga of orderID (nil if it has none
-// yet). The lock is an advisory lock rather than a row lock: it takes no
-// transaction id, so the transaction holds one only for its final writes
-// and never holds back the outbox relays' horizon while it waits. The two
-// statements go in one round trip; the second still runs, with a snapshot
-// of its own, only once the first holds the lock.
-func (s store) lockAndLoad(ctx context.Context, tx pgx.Tx, orderID, eventID string) (bool, *State, error) {
+// loadedSaga is a saga as lockAndLoadMany read it: nil state when the
+// order has none yet, and the ids of the events it applied.
+type loadedSaga struct {
+	state   *State
+	applied map[string]bool
+}
+
+func (l *loadedSaga) markApplied(eventID string) {
+	if l.applied == nil {
+		l.applied = map[string]bool{}
+	}
+	l.applied[eventID] = true
+}
+
+// lockAndLoadMany serializes everything done to the orders' sagas (events
+// and deadlines, in every worker) until tx ends, and reads them, in one
+// round trip with whatever more queues into the batch (the orders'
+// streams): locked says which locks tx holds; with wait unset a lock
+// another transaction holds is not waited for, and that order's saga must
+// not be used. Every order has a loadedSaga in sagas.
+//
+// The locks are advisory locks rather than row locks: they take no
+// transaction id, so the transaction holds one only from its first write
+// and never holds back the outbox relays' horizon while it waits. The
+// statements of a batch run one after the other, so the sagas are read,
+// each statement with a snapshot of its own, once the locks are held.
+func (s store) lockAndLoadMany(ctx context.Context, tx pgx.Tx, orderIDs []string, wait bool, more func(*pgx.Batch) func() error) (locked map[string]bool, sagas map[string]*loadedSaga, err error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID)
-	b.Queue(`SELECT $1::uuid = ANY (applied), state FROM sagas.order_sagas WHERE order_id = $2`, eventID, orderID)
-	br := tx.SendBatch(ctx, b)
-	var done bool
-	var raw []byte
-	_, err := br.Exec()
-	if err == nil {
-		if err = br.QueryRow().Scan(&done, &raw); errors.Is(err, pgx.ErrNoRows) {
-			err = nil // no saga yet
+	locked = make(map[string]bool, len(orderIDs))
+	sagas = make(map[string]*loadedSaga, len(orderIDs))
+	for _, id := range orderIDs {
+		sagas[id] = &loadedSaga{}
+		if wait {
+			b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, id)
+			locked[id] = true
+			continue
 		}
+		b.Queue(`SELECT pg_try_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, id).QueryRow(func(row pgx.Row) error {
+			var ok bool
+			err := row.Scan(&ok)
+			locked[id] = ok
+			return err
+		})
 	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
+	b.Queue(`SELECT order_id, state, applied::text[] FROM sagas.order_sagas WHERE order_id = ANY($1)`, orderIDs).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			var raw []byte
+			var applied []string
+			if err := rows.Scan(&id, &raw, &applied); err != nil {
+				return err
+			}
+			l, ok := sagas[id]
+			if !ok {
+				continue
+			}
+			var st State
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return fmt.Errorf("decode saga %s: %w", id, err)
+			}
+			l.state = &st
+			for _, e := range applied {
+				l.markApplied(e)
+			}
+		}
+		return rows.Err()
+	})
+	apply := more(b)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("lock and load the sagas of %d orders: %w", len(orderIDs), err)
 	}
-	if err != nil {
-		return false, nil, fmt.Errorf("lock and load saga %s: %w", orderID, err)
+	if err := apply(); err != nil {
+		return nil, nil, err
 	}
-	if done || raw == nil {
-		return done, nil, nil
-	}
-	var st State
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return false, nil, fmt.Errorf("decode saga %s: %w", orderID, err)
-	}
-	return false, &st, nil
+	return locked, sagas, nil
 }
 
 // load reads the saga of orderID in tx (under its lock); nil if it has

@@ -272,7 +272,10 @@ func (x *Executor[A]) try(ctx context.Context, e *entry[A], msg Message, streamI
 // In a *Tx (WrapTx) the command decides on the executor's cached aggregate
 // and reads only the events appended after its version; the aggregate is
 // the transaction's until it ends (see Tx), so commands on the same stream
-// later in tx see this one's events. In any other transaction the stream
+// later in tx see this one's events. A stream is read once per *Tx (by
+// its first command, or before by QueueReadsInTx): the commands after
+// that read nothing and send their writes with the COMMIT, whose error
+// then reports a concurrency conflict. In any other transaction the stream
 // is read from its start and the cache is left alone (its next use reads
 // whatever this appended).
 func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, streamID string, decide func(A) ([]messages.Event, error)) (Result, error) {
@@ -280,7 +283,20 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
 	}
 	agg, t := x.inTx(tx, streamID)
-	res, err := x.handle(ctx, tx, msg, streamID, agg, decide, true, false)
+	var res Result
+	var err error
+	if t != nil && t.read[heldKey{executor: x, streamID: streamID}] {
+		// Read already in tx (QueueReadsInTx, or an earlier command):
+		// reading it again after tx's first write could break the relay's
+		// order (see the eventstore package), and another writer of the
+		// stream fails the append anyway. The writes go with COMMIT.
+		res, err = x.handleAfter(ctx, tx, msg, streamID, agg, decide, true, nil, false, true)
+	} else {
+		res, err = x.handle(ctx, tx, msg, streamID, agg, decide, true, false)
+		if err == nil && t != nil {
+			t.markRead(heldKey{executor: x, streamID: streamID})
+		}
+	}
 	if err != nil {
 		if t != nil {
 			// agg may hold part of what was read: none of tx's aggregates
@@ -294,6 +310,39 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 	}
 	res.Version = agg.Version()
 	return res, nil
+}
+
+// QueueReadsInTx queues into b, which the caller sends in tx before tx's
+// first write, the reads of the streams that commands in tx will run on
+// (ExecuteInTx): each stream's events after the version of the aggregate
+// tx takes for it (the cached one, if any). The returned func applies
+// what was read; call it once b ran without error. The commands on these
+// streams in tx then read nothing, and send their writes with tx's
+// COMMIT: a transaction running commands on several streams reads them
+// all before its first write, as the eventstore package requires. tx must
+// be a *Tx.
+func (x *Executor[A]) QueueReadsInTx(tx *Tx, b *pgx.Batch, streamIDs []string) (apply func() error) {
+	var reads []*catchUp[A]
+	for _, id := range streamIDs {
+		key := heldKey{executor: x, streamID: id}
+		if tx.read[key] {
+			continue
+		}
+		agg, _ := x.inTx(tx, id)
+		r := &catchUp[A]{streamID: id, agg: agg}
+		x.store.QueueReadStream(b, id, agg.Version(), &r.records)
+		reads = append(reads, r)
+	}
+	return func() error {
+		for _, r := range reads {
+			if err := applyRecords(r.agg, r.streamID, r.records); err != nil {
+				tx.failed = true
+				return err
+			}
+			tx.markRead(heldKey{executor: x, streamID: r.streamID})
+		}
+		return nil
+	}
 }
 
 // inTx returns the aggregate a command in tx decides on, and tx as a *Tx
@@ -532,7 +581,7 @@ func (x *Executor[A]) handleAfter(ctx context.Context, tx pgx.Tx, msg Message, s
 		x.queueRefusal(writes, msg, refused)
 	}
 	// A command that changes nothing (a no-op) has nothing to write.
-	if ptx, ok := tx.(*postgres.Tx); ok && atCommit {
+	if ptx, ok := commitQueue(tx); ok && atCommit {
 		ptx.QueueAtCommit(writes)
 	} else if writes.Len() > 0 {
 		if err := tx.SendBatch(ctx, writes).Close(); err != nil {
@@ -543,6 +592,16 @@ func (x *Executor[A]) handleAfter(ctx context.Context, tx pgx.Tx, msg Message, s
 		return Result{Version: agg.Version(), Refusal: decideErr}, nil
 	}
 	return Result{Version: agg.Version(), Records: appended, Events: events}, nil
+}
+
+// commitQueue returns the *postgres.Tx tx is or wraps (a *Tx), whose
+// COMMIT can carry writes.
+func commitQueue(tx pgx.Tx) (*postgres.Tx, bool) {
+	if t, ok := tx.(*Tx); ok {
+		tx = t.Tx
+	}
+	ptx, ok := tx.(*postgres.Tx)
+	return ptx, ok
 }
 
 // duplicate answers a message handled before: with the refusal recorded

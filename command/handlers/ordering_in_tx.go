@@ -43,3 +43,12 @@ func (h *Handlers) orderDecision(cmd messages.Command) (handler, orderID string,
 	}
 	return "", "", nil
 }
+
+// QueueOrderReadsInTx queues into b the reads of the orders' streams that
+// ExecuteOrderCommandInTx will run commands on in tx (see
+// Executor.QueueReadsInTx): the saga, handling several orders in one
+// transaction, reads them all before its first write. Call apply once b
+// ran without error.
+func (h *Handlers) QueueOrderReadsInTx(tx *Tx, b *pgx.Batch, orderIDs []string) (apply func() error) {
+	return h.Orders.QueueReadsInTx(tx, b, orderIDs)
+}

@@ -29,6 +29,7 @@ import (
 type Tx struct {
 	pgx.Tx
 	held   map[heldKey]any
+	read   map[heldKey]bool // streams read in the transaction (see Executor.QueueReadsInTx)
 	onEnd  []func()
 	failed bool
 	ended  bool
@@ -76,7 +77,16 @@ func (t *Tx) end(committed bool) {
 			f()
 		}
 	}
-	t.held, t.onEnd = nil, nil
+	t.held, t.read, t.onEnd = nil, nil, nil
+}
+
+// markRead records that key's stream was read in the transaction, up to
+// what its held aggregate holds.
+func (t *Tx) markRead(key heldKey) {
+	if t.read == nil {
+		t.read = map[heldKey]bool{}
+	}
+	t.read[key] = true
 }
 
 // hold records agg as the transaction's state of key; giveBack runs once

@@ -570,6 +570,9 @@ func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics 
 		Brokers: s.Config.KafkaBrokers, ClientID: clientID,
 		Metrics: s.loopMetrics, Logger: s.Logger.With("component", "consumer"),
 		DeadLetters: s.deadLetters,
+		// The partitions' ready events in one transaction (the saga's
+		// HandleBatch).
+		Combine: true,
 	}, h)
 }
 
