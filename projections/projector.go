@@ -46,11 +46,12 @@ type Config struct {
 	// carries.
 	MaxBatch int
 	// BatchLinger is how long the live projector waits for more events to
-	// share a bulk request with. DefaultConfig's 20 ms (2 ms before) cut
-	// Elasticsearch's CPU per order from 3.0 to 2.1 ms at 100 orders/s and
-	// from 1.6 to 1.1 ms at 167/s (docs/benchmarks.md, "2026-12-01,
-	// morning"); the read model trails the event store by that much more,
-	// and no order's end-to-end time waits for it.
+	// share a bulk request with (consumer.Config.CombineLinger).
+	// DefaultConfig's 20 ms (2 ms before) cut Elasticsearch's CPU per
+	// order from 3.0 to 2.1 ms at 100 orders/s and from 1.6 to 1.1 ms at
+	// 167/s (docs/benchmarks.md, "2026-12-01, morning"); the read model
+	// trails the event store by that much more, and no order's end-to-end
+	// time waits for it.
 	BatchLinger time.Duration
 	// FetchWait is how long the projector's consumers let Kafka hold a
 	// fetch for more events (consumer.Config.FetchWait). DefaultConfig's
@@ -135,9 +136,6 @@ type Projector struct {
 	viewMu sync.Mutex
 	views  map[Name]targetView
 
-	batchMu  sync.Mutex
-	batchers map[Name]*batcher
-
 	// live are the live projections' document caches (nil when disabled).
 	live map[Name]*docCache
 }
@@ -161,7 +159,6 @@ func New(cfg Config) (*Projector, error) {
 		ix:        indexes{es: cfg.Elastic, name: cfg.Settings.Index},
 		customers: newCustomerDirectory(cfg.Pools[config.Payments], 50000),
 		views:     map[Name]targetView{},
-		batchers:  map[Name]*batcher{},
 		live:      map[Name]*docCache{},
 	}
 	if cfg.CacheSize > 0 {

@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -38,9 +37,9 @@ type KafkaSource struct {
 // topic, on the consumer loop (internal/consumer).
 //
 // Each partition is read in batches: whatever the partition has ready (up
-// to MaxBatch) is submitted at once, and the partitions' batches meet in
-// one batcher per projection, so one mget and one bulk request carry many
-// events. The partition's offset is marked only once the batch is written
+// to MaxBatch) is submitted at once, and the batches the partitions have
+// ready within BatchLinger go in one call (the consumer loop's Combine),
+// so one mget and one bulk request carry many events. The partition's offset is marked only once the batch is written
 // (or found stale, or its documents held); a failing batch is split down
 // to the failing event, which is retried alone a few times and then parked
 // in the dead-letter store with its stream's later events behind it (with
@@ -58,6 +57,7 @@ func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
 			Name: d.handlerName, Group: src.Group(d.handlerName),
 			Topics:  []string{src.Topic(messages.EventsTopic(string(d.context)))},
 			Brokers: src.Brokers, ClientID: src.ClientID, MaxBatch: p.cfg.MaxBatch, FetchWait: p.cfg.FetchWait,
+			Combine: true, CombineLinger: p.cfg.BatchLinger,
 			Metrics: src.Metrics, Logger: p.logger, DeadLetters: src.DeadLetters,
 		}, h)
 		if err != nil {
@@ -69,8 +69,9 @@ func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
 	return consumer.NewSet(cs...), nil
 }
 
-// handleBatch projects one partition's batch with whatever the other
-// partitions submit meanwhile.
+// handleBatch projects a batch (of one or several partitions) in one mget
+// and one bulk request, and fails with the first failure among its
+// streams.
 func (p *Projector) handleBatch(n Name) consumer.Handler {
 	return func(ctx context.Context, batch []consumer.Message) error {
 		events := make([]documents.Event, 0, len(batch))
@@ -92,7 +93,7 @@ func (p *Projector) handleBatch(n Name) consumer.Handler {
 		}
 		spans := projectSpans(ctx, n, batch)
 		start := time.Now()
-		err := p.batcher(n).submit(ctx, events...)
+		err := p.project(ctx, n, events)
 		for _, span := range spans {
 			tracing.End(span, err)
 		}
@@ -123,124 +124,17 @@ func projectSpans(ctx context.Context, n Name, batch []consumer.Message) []trace
 	return spans
 }
 
-func (p *Projector) batcher(n Name) *batcher {
-	p.batchMu.Lock()
-	defer p.batchMu.Unlock()
-	b, ok := p.batchers[n]
-	if !ok {
-		b = &batcher{max: p.cfg.MaxBatch, linger: p.cfg.BatchLinger, flush: func(ctx context.Context, events []documents.Event) (outcome, error) {
-			return p.apply(ctx, n, events)
-		}}
-		p.batchers[n] = b
-	}
-	return b
-}
-
-// batcher groups events submitted concurrently (by the partitions'
-// consumers) into one projection call. There is no goroutine of its own:
-// the first submitter becomes the leader, lingers briefly, flushes
-// whatever queued up, and hands the leadership to the next waiting
-// submitter, if any. A submission is never split: a flush carries whole
-// submissions up to max events (or one larger submission alone).
-type batcher struct {
-	max    int
-	linger time.Duration
-	flush  func(context.Context, []documents.Event) (outcome, error)
-
-	mu      sync.Mutex
-	queue   []*batchRequest
-	leading bool
-}
-
-type batchRequest struct {
-	events []documents.Event
-	result chan error
-	lead   chan struct{}
-}
-
-// submit projects events with whatever else is submitted meanwhile and
-// returns the first failure among their streams.
-func (b *batcher) submit(ctx context.Context, events ...documents.Event) error {
-	req := &batchRequest{events: events, result: make(chan error, 1), lead: make(chan struct{}, 1)}
-	b.mu.Lock()
-	b.queue = append(b.queue, req)
-	if !b.leading {
-		b.leading = true
-		b.mu.Unlock()
-		return b.run(ctx, req)
-	}
-	b.mu.Unlock()
-	select {
-	case err := <-req.result:
+// project applies events and returns the first failure among their
+// streams.
+func (p *Projector) project(ctx context.Context, n Name, events []documents.Event) error {
+	out, err := p.apply(ctx, n, events)
+	if err != nil {
 		return err
-	case <-req.lead:
-		return b.run(ctx, req)
 	}
-}
-
-// run is the leader's turn: self is at the head of the queue.
-func (b *batcher) run(ctx context.Context, self *batchRequest) error {
-	if b.linger > 0 {
-		b.mu.Lock()
-		short := queued(b.queue) < b.max
-		b.mu.Unlock()
-		if short {
-			t := time.NewTimer(b.linger)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-			}
+	for _, e := range events {
+		if err := out.failed[e.StreamID]; err != nil {
+			return err
 		}
 	}
-	b.mu.Lock()
-	n, size := 0, 0
-	for n < len(b.queue) && (n == 0 || size+len(b.queue[n].events) <= b.max) {
-		size += len(b.queue[n].events)
-		n++
-	}
-	batch := b.queue[:n:n]
-	b.queue = b.queue[n:]
-	b.mu.Unlock()
-
-	events := make([]documents.Event, 0, size)
-	for _, r := range batch {
-		events = append(events, r.events...)
-	}
-	// The leader's context may end (its partition taken away); the
-	// others' events were handed over in good faith, so finish the batch.
-	out, err := b.flush(context.WithoutCancel(ctx), events)
-
-	var mine error
-	for _, r := range batch {
-		res := err
-		for _, e := range r.events {
-			if res != nil {
-				break
-			}
-			res = out.failed[e.StreamID]
-		}
-		if r == self {
-			mine = res
-			continue
-		}
-		r.result <- res
-	}
-
-	b.mu.Lock()
-	if len(b.queue) > 0 {
-		b.queue[0].lead <- struct{}{}
-	} else {
-		b.leading = false
-	}
-	b.mu.Unlock()
-	return mine
-}
-
-func queued(queue []*batchRequest) int {
-	n := 0
-	for _, r := range queue {
-		n += len(r.events)
-	}
-	return n
+	return nil
 }
