@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -255,6 +256,19 @@ func (p *Processor) handleEvents(ctx context.Context, pending sagaEvents) error 
 	})
 }
 
+// mayCommandOrder reports whether the saga may run commands on the order
+// when it handles e: all but OrderPlaced (which starts a saga whose first
+// commands go to inventory, or was applied when the saga started) and the
+// settlement's acknowledgements, which only finish it: three of the five
+// events a normal order sends the saga.
+func mayCommandOrder(e messages.Event) bool {
+	switch e.(type) {
+	case messages.OrderPlaced, messages.StockCommitted, messages.PaymentCaptured:
+		return false
+	}
+	return true
+}
+
 // handleOrders applies the pending events of orderIDs in one transaction
 // and sends what was decided once it committed. With wait unset it skips
 // (and returns) the orders whose lock another transaction holds; with
@@ -264,9 +278,19 @@ func (p *Processor) handleOrders(ctx context.Context, pending sagaEvents, orderI
 	var out []decided
 	err = p.inTx(ctx, func(tx *handlers.Tx) error {
 		locked, sagas, err := p.store.lockAndLoadMany(ctx, tx, orderIDs, wait, func(b *pgx.Batch) func() error {
-			// The orders' streams are read before the transaction's
-			// first write (see handlers.Executor.QueueReadsInTx).
-			return p.local.QueueOrderReadsInTx(tx, b, orderIDs)
+			// The streams of the orders that may get commands are read
+			// before the transaction's first write (see
+			// handlers.Executor.QueueReadsInTx). If another order gets one
+			// after all, the executor refuses it and the batch is handled
+			// again in smaller ones, down to one order, whose stream is
+			// then read with its first command.
+			var reads []string
+			for _, id := range orderIDs {
+				if slices.ContainsFunc(pending.events[id], func(e sagaEvent) bool { return mayCommandOrder(e.event) }) {
+					reads = append(reads, id)
+				}
+			}
+			return p.local.QueueOrderReadsInTx(tx, b, reads)
 		})
 		if err != nil {
 			return err

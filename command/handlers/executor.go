@@ -292,10 +292,20 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 		// stream fails the append anyway. The writes go with COMMIT.
 		res, err = x.handleAfter(ctx, tx, msg, streamID, agg, decide, true, nil, false, true)
 	} else {
+		if t != nil && t.wrote {
+			// Read now, the stream could get its next version out of the
+			// relay's order (see the eventstore package): the caller
+			// handles the command again in a transaction of its own.
+			t.failed = true
+			return Result{}, fmt.Errorf("stream %s was not read before the transaction's first write (QueueReadsInTx)", streamID)
+		}
 		res, err = x.handle(ctx, tx, msg, streamID, agg, decide, true, false)
 		if err == nil && t != nil {
 			t.markRead(heldKey{executor: x, streamID: streamID})
 		}
+	}
+	if t != nil {
+		t.wrote = true // the inbox claim, at least
 	}
 	if err != nil {
 		if t != nil {

@@ -338,3 +338,54 @@ func TestBatchReadsEveryStreamBeforeItsFirstWrite(t *testing.T) {
 	require.Len(t, xids, 2)
 	require.IsIncreasing(t, xids, "the second stream's versions in transaction id order")
 }
+
+// A transaction running commands on several streams (the saga's batch)
+// reads them all before its first write (QueueReadsInTx); a stream
+// another process appends to meanwhile fails the commit instead of
+// getting a version the relay would publish first, and a command on a
+// stream not read before the first write is refused, nothing written.
+func TestInTxCommandsOnSeveralStreamsReadThemBeforeTheFirstWrite(t *testing.T) {
+	t.Parallel()
+	f := setupTx(t)
+	ctx := context.Background()
+	first, second, unread := f.product(t), f.product(t), f.product(t)
+
+	tx := handlers.WrapTx(postgres.Begin(f.h.Products.Store().Pool()))
+	defer func() { _ = tx.Rollback(ctx) }()
+	b := &pgx.Batch{}
+	apply := f.h.Products.QueueReadsInTx(tx, b, []string{first, second})
+	require.NoError(t, tx.SendBatch(ctx, b).Close())
+	require.NoError(t, apply())
+	_, err := inTx(ctx, f.h, tx, first, 1)
+	require.NoError(t, err)
+	// The transaction has its id (the claim): another process appends to
+	// the second stream and commits now.
+	_, _, err = viaAPI(ctx, f.h2, second, 1)
+	require.NoError(t, err)
+	_, err = inTx(ctx, f.h, tx, second, 1)
+	require.NoError(t, err, "read before: its write goes with the COMMIT")
+	_, err = inTx(ctx, f.h, tx, unread, 1)
+	require.ErrorContains(t, err, "not read before the transaction's first write")
+	require.Error(t, tx.Commit(ctx), "the second stream moved: nothing commits")
+
+	rows, err := f.env.Pool.Query(ctx, `SELECT transaction_id::text::bigint FROM inventory.events WHERE stream_id = $1 ORDER BY version`, second)
+	require.NoError(t, err)
+	xids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Len(t, xids, 2, "the creation and the other process's restock")
+	var n int
+	require.NoError(t, f.env.Pool.QueryRow(ctx, `SELECT count(*) FROM inventory.events WHERE stream_id = ANY($1)`, []string{first, unread}).Scan(&n))
+	require.Equal(t, 2, n, "the first and the unread stream hold only their creation")
+
+	// Each again in a transaction of its own: the cache was not left with
+	// what the failed transaction decided.
+	for _, id := range []string{first, second, unread} {
+		tx := handlers.WrapTx(postgres.Begin(f.h.Products.Store().Pool()))
+		_, err := inTx(ctx, f.h, tx, id, 1)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+	}
+	p, err := f.h.Products.Load(ctx, second)
+	require.NoError(t, err)
+	require.Equal(t, 3, p.Version())
+}

@@ -30,6 +30,7 @@ type Tx struct {
 	pgx.Tx
 	held   map[heldKey]any
 	read   map[heldKey]bool // streams read in the transaction (see Executor.QueueReadsInTx)
+	wrote  bool             // a command in the transaction wrote (its inbox claim)
 	onEnd  []func()
 	failed bool
 	ended  bool
