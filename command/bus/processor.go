@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,6 +36,9 @@ type ProcessorConfig struct {
 	// Middleware wraps every consumer's batch handler.
 	Middleware []consumer.Middleware
 	Logger     *slog.Logger
+	// CombineLinger is how long a consumer waits for other partitions'
+	// commands to share the transaction with (consumer.Config).
+	CombineLinger time.Duration
 }
 
 // Processor consumes the command topics: one consumer group per context,
@@ -67,7 +71,7 @@ func NewProcessor(cfg ProcessorConfig, hs ...handlers.BusHandler) (*Processor, e
 			Logger:   cfg.Logger,
 			// The partitions' ready commands in one transaction
 			// (handlers.ExecuteBatch).
-			Combine: true,
+			Combine: true, CombineLinger: cfg.CombineLinger,
 
 			DeadLetters: cfg.DeadLetters,
 		}, h)
