@@ -39,6 +39,8 @@ type ProcessorConfig struct {
 	// CombineLinger is how long a consumer waits for other partitions'
 	// commands to share the transaction with (consumer.Config).
 	CombineLinger time.Duration
+	// CombineParallel bounds its combined calls at once (consumer.Config).
+	CombineParallel int
 }
 
 // Processor consumes the command topics: one consumer group per context,
@@ -71,7 +73,7 @@ func NewProcessor(cfg ProcessorConfig, hs ...handlers.BusHandler) (*Processor, e
 			Logger:   cfg.Logger,
 			// The partitions' ready commands in one transaction
 			// (handlers.ExecuteBatch).
-			Combine: true, CombineLinger: cfg.CombineLinger,
+			Combine: true, CombineLinger: cfg.CombineLinger, CombineParallel: cfg.CombineParallel,
 
 			DeadLetters: cfg.DeadLetters,
 		}, h)

@@ -105,7 +105,11 @@ type Config struct {
 	// partitions' calls run concurrently.
 	Combine       bool
 	CombineLinger time.Duration
-	Logger        *slog.Logger
+	// CombineParallel bounds the combined calls running at once (default
+	// 1): with more, a handler whose calls wait on round trips (one
+	// transaction's statements) keeps up under load.
+	CombineParallel int
+	Logger          *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -183,7 +187,7 @@ func New(cfg Config, h Handler) (*Consumer, error) {
 	}
 	c := &Consumer{cfg: cfg, handle: h, group: g, running: make(chan struct{}), wake: make(chan struct{}, 1)}
 	if cfg.Combine {
-		c.combine = &combiner{c: c, max: cfg.MaxBatch, linger: cfg.CombineLinger}
+		c.combine = &combiner{c: c, max: cfg.MaxBatch, linger: cfg.CombineLinger, parallel: max(cfg.CombineParallel, 1)}
 	}
 	return c, nil
 }

@@ -277,9 +277,18 @@ func TestStopFinishesTheBatchInHandAndCommitsIt(t *testing.T) {
 // for it while every other message commits, once.
 func TestCombinedPartitionsKeepKeyOrderAndIsolateAFailure(t *testing.T) {
 	t.Parallel()
+	for _, parallel := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d at once", parallel), func(t *testing.T) {
+			t.Parallel()
+			testCombined(t, parallel)
+		})
+	}
+}
+
+func testCombined(t *testing.T, parallel int) {
 	env := testenv.New(t)
 	topic, group := env.Config.Topic("consumer.combine"), env.Config.ConsumerGroup("consumer.combine")
-	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 4, topic))
+	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 8, topic))
 	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
 	require.NoError(t, err)
 	defer pub.Close()
@@ -303,21 +312,25 @@ func TestCombinedPartitionsKeepKeyOrderAndIsolateAFailure(t *testing.T) {
 	done := map[string][]string{} // by key, in the order committed
 	poisoned := true
 	poisonAttempts, widest := 0, 0
-	calls := 0
+	calls, running, atOnce := 0, 0, 0
 	runWith(t, env, consumer.Config{
 		Name: "test", Group: group, Topics: []string{topic}, Brokers: env.Config.KafkaBrokers, MaxBatch: 50,
-		RetryInitial: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, Logger: env.Logger, Combine: true,
+		RetryInitial: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond, Logger: env.Logger,
+		Combine: true, CombineParallel: parallel,
 	}, func(_ context.Context, batch []consumer.Message) error {
 		mu.Lock()
 		calls++
-		first := calls == 1
+		running++
+		atOnce = max(atOnce, running)
+		first := calls <= parallel
 		mu.Unlock()
 		if first {
-			// The other partitions queue up behind this call.
+			// The other partitions queue up behind these calls.
 			time.Sleep(300 * time.Millisecond)
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		running--
 		partitions := map[int32]int64{}
 		for _, m := range batch {
 			if last, ok := partitions[m.Partition]; ok && m.Offset <= last {
@@ -352,6 +365,7 @@ func TestCombinedPartitionsKeepKeyOrderAndIsolateAFailure(t *testing.T) {
 		"everything but the poisoned message commits while it is retried")
 	mu.Lock()
 	require.Greater(t, widest, 1, "a call carried several partitions' batches")
+	require.LessOrEqual(t, atOnce, parallel, "at most CombineParallel calls at once")
 	poisoned = false
 	mu.Unlock()
 	require.Eventually(t, func() bool {

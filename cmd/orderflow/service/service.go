@@ -535,7 +535,7 @@ func (s *Service) CommandProcessor() (*bus.Processor, error) {
 		Topic: s.Config.Topic, Group: s.Config.ConsumerGroup,
 		Metrics: s.loopMetrics, Rejected: s.rejectedMetrics,
 		Middleware: s.opts.middleware, DeadLetters: s.deadLetters,
-		Logger: s.Logger.With("component", "commands"), CombineLinger: CombineLinger,
+		Logger: s.Logger.With("component", "commands"), CombineLinger: CombineLinger, CombineParallel: CombineParallel,
 	}, s.handlers.BusHandlers()...)
 }
 
@@ -568,6 +568,14 @@ func (s *Service) SagaConsumer(saga *sagas.Processor) (*consumer.Set, error) {
 // (four on an order's way to CONFIRMED).
 const CombineLinger = 5 * time.Millisecond
 
+// CombineParallel is how many combined calls each of those consumers runs
+// at once. A call's statements are round trips one after the other; with
+// one call at a time a consumer's throughput is what one connection does
+// between them, which under load (a busy machine stretches every round
+// trip) fell behind at 167 orders/s on make run: the sagas' deadlines
+// fired and resent, and the backlog fed itself.
+const CombineParallel = 4
+
 // newConsumer returns a consumer on the consumer loop: group name (the
 // handler's name, namespaced), the process's metrics, the batch
 // middleware around h.
@@ -582,7 +590,7 @@ func (s *Service) newConsumer(name, clientID string, h consumer.Handler, topics 
 		DeadLetters: s.deadLetters,
 		// The partitions' ready events in one transaction (the saga's
 		// HandleBatch).
-		Combine: true, CombineLinger: CombineLinger,
+		Combine: true, CombineLinger: CombineLinger, CombineParallel: CombineParallel,
 	}, h)
 }
 
