@@ -60,8 +60,8 @@ import (
 )
 
 // checkpointSaveTimeout bounds a checkpoint write of its own (when the
-// relay stops or blocks a stream); it runs even while the relay stops, so
-// a graceful stop re-publishes nothing.
+// relay stops or blocks a stream) and a read (which may carry one); both
+// run even while the relay stops, so a graceful stop re-publishes nothing.
 const checkpointSaveTimeout = 5 * time.Second
 
 // maxHeldRetryInterval caps the re-poll delay while events are held behind
@@ -232,7 +232,13 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 		if unsaved {
 			save = r.checkpoints.saveQuery(cp)
 		}
-		read, err := r.events.read(ctx, lc.conn, cp, r.cfg.BatchSize, save)
+		// A stop does not interrupt a read: pgx closes a connection whose
+		// query's context ends, and the checkpoint still to be stored
+		// (here or by the deferred save) would be lost with it, so the
+		// relay taking over would publish the last batch again.
+		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+		read, err := r.events.read(readCtx, lc.conn, cp, r.cfg.BatchSize, save)
+		cancel()
 		if err != nil {
 			return err
 		}
