@@ -3,6 +3,7 @@ package observability_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -226,16 +227,31 @@ func TestDashboardQueriesHaveDataAndAlertsFire(t *testing.T) {
 	}, time.Minute, 500*time.Millisecond, "DivergencesFound fires for the test's job: %v", &seen)
 }
 
+// appendEvent appends e to the stream as it stands, again on a concurrency
+// conflict: the load's last commands on the stream may still be running.
 func appendEvent(t *testing.T, store *eventstore.Store, streamID, streamType string, e messages.Event) {
 	t.Helper()
 	ctx := context.Background()
 	pool := store.Pool()
-	version, err := store.StreamVersion(ctx, pool, streamID)
+	try := func() error {
+		version, err := store.StreamVersion(ctx, pool, streamID)
+		if err != nil {
+			return err
+		}
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if _, err := store.Append(ctx, tx, streamID, streamType, version, eventstore.Metadata{CorrelationID: "test"}, e); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}
+	err := try()
+	for attempt := 0; errors.Is(err, eventstore.ErrConcurrencyConflict) && attempt < 20; attempt++ {
+		time.Sleep(50 * time.Millisecond)
+		err = try()
+	}
 	require.NoError(t, err)
-	tx, err := pool.Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = tx.Rollback(ctx) }()
-	_, err = store.Append(ctx, tx, streamID, streamType, version, eventstore.Metadata{CorrelationID: "test"}, e)
-	require.NoError(t, err)
-	require.NoError(t, tx.Commit(ctx))
 }
