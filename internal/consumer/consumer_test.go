@@ -11,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
+	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/stretchr/testify/require"
 
@@ -68,6 +69,19 @@ func payloads(from, to int) []string {
 	return out
 }
 
+// newTopic creates the test's topic name (namespaced) with partitions and
+// returns it, the consumer group of the same name and a publisher closed
+// with the test.
+func newTopic(t *testing.T, env *testenv.Env, name string, partitions int32) (topic, group string, pub *wmkafka.Publisher) {
+	t.Helper()
+	topic, group = env.Config.Topic(name), env.Config.ConsumerGroup(name)
+	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, partitions, topic))
+	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pub.Close() })
+	return topic, group, pub
+}
+
 // run starts a consumer of group on topic and returns its stop function.
 func run(t *testing.T, env *testenv.Env, group, topic string, h consumer.Handler) (stop func()) {
 	t.Helper()
@@ -97,12 +111,7 @@ func runWith(t *testing.T, env *testenv.Env, cfg consumer.Config, h consumer.Han
 func TestFailingMessageIsIsolatedAndTheOthersCommit(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
-	topic, group := env.Config.Topic("consumer.test"), env.Config.ConsumerGroup("consumer.test")
-	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 1, topic))
-
-	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
-	require.NoError(t, err)
-	defer pub.Close()
+	topic, group, pub := newTopic(t, env, "consumer.test", 1)
 	all := payloads(0, 30)
 	var msgs []*message.Message
 	for _, p := range all {
@@ -174,11 +183,7 @@ func TestUndecodableRecordIsSkipped(t *testing.T) {
 func TestPanickingHandlerIsRetriedNotFatal(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
-	topic, group := env.Config.Topic("consumer.panic"), env.Config.ConsumerGroup("consumer.panic")
-	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 1, topic))
-	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
-	require.NoError(t, err)
-	defer pub.Close()
+	topic, group, pub := newTopic(t, env, "consumer.panic", 1)
 	m := message.NewMessage(watermill.NewUUID(), []byte("m00"))
 	m.Metadata.Set(kafka.PartitionKeyHeader, "k")
 	require.NoError(t, pub.Publish(topic, m))
@@ -208,11 +213,7 @@ func TestPanickingHandlerIsRetriedNotFatal(t *testing.T) {
 func TestStopFinishesTheBatchInHandAndCommitsIt(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
-	topic, group := env.Config.Topic("consumer.drain"), env.Config.ConsumerGroup("consumer.drain")
-	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 1, topic))
-	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
-	require.NoError(t, err)
-	defer pub.Close()
+	topic, group, pub := newTopic(t, env, "consumer.drain", 1)
 	publish := func(payloads ...string) {
 		for _, p := range payloads {
 			m := message.NewMessage(watermill.NewUUID(), []byte(p))
@@ -287,11 +288,7 @@ func TestCombinedPartitionsKeepKeyOrderAndIsolateAFailure(t *testing.T) {
 
 func testCombined(t *testing.T, parallel int) {
 	env := testenv.New(t)
-	topic, group := env.Config.Topic("consumer.combine"), env.Config.ConsumerGroup("consumer.combine")
-	require.NoError(t, kafka.EnsureTopics(env.Config.KafkaBrokers, 8, topic))
-	pub, err := kafka.NewPublisher(env.Config.KafkaBrokers, "consumer-test", watermill.NopLogger{})
-	require.NoError(t, err)
-	defer pub.Close()
+	topic, group, pub := newTopic(t, env, "consumer.combine", 8)
 
 	// 8 keys, 5 messages each: "k3/2" is key k3's third message.
 	const keys, perKey = 8, 5
