@@ -39,12 +39,13 @@ type KafkaSource struct {
 // Each partition is read in batches: whatever the partition has ready (up
 // to MaxBatch) is submitted at once, and the batches the partitions have
 // ready within BatchLinger go in one call (the consumer loop's Combine),
-// so one mget and one bulk request carry many events. The partition's offset is marked only once the batch is written
-// (or found stale, or its documents held); a failing batch is split down
-// to the failing event, which is retried alone a few times and then parked
-// in the dead-letter store with its stream's later events behind it (with
-// src.DeadLetters; without, it blocks its partition until it is written):
-// nothing is skipped.
+// so one mget and one bulk request carry many events. The partition's
+// offset is marked only once the batch is written (or found stale, or its
+// documents held); a failing batch is split down to the failing event,
+// which is retried alone a few times and then parked in the dead-letter
+// store with its stream's later events behind it (with src.DeadLetters;
+// without, it blocks its partition until it is written): nothing is
+// skipped.
 func (p *Projector) NewConsumer(src KafkaSource) (*consumer.Set, error) {
 	var cs []*consumer.Consumer
 	for _, n := range Names() {

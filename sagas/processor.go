@@ -318,11 +318,8 @@ func (p *Processor) handleOrders(ctx context.Context, pending sagaEvents, orderI
 				default:
 					d = st.Handle(ev.event, p.now(), p.cfg.Policy, p.jitter)
 				}
-				d, local, err := p.runLocal(ev.ctx, tx, st, d)
+				d, local, err := p.carryOut(ev.ctx, tx, st, d)
 				if err != nil {
-					return err
-				}
-				if err := p.sendIfFinished(ev.ctx, st, &d); err != nil {
 					return err
 				}
 				for _, id := range append(local, ev.id) {
@@ -405,20 +402,28 @@ func (p *Processor) StartInTx(ctx context.Context, tx pgx.Tx, placement handlers
 	return nil, nil
 }
 
-// decideInTx carries out the part of a decision that belongs in the
-// saga's transaction: the orders' commands run in tx (see runLocal), a
-// finished saga's commands are sent, and the state is saved with the ids
-// of the events that moved it. The returned decision holds the commands
-// left to send after the commit.
+// decideInTx carries out a decision in the saga's transaction (carryOut)
+// and saves the state with the ids of the events that moved it. The
+// returned decision holds the commands left to send after the commit.
 func (p *Processor) decideInTx(ctx context.Context, tx pgx.Tx, st *State, d Decision, eventIDs ...string) (Decision, error) {
-	d, applied, err := p.runLocal(ctx, tx, st, d)
+	d, applied, err := p.carryOut(ctx, tx, st, d)
 	if err != nil {
 		return d, err
 	}
-	if err := p.sendIfFinished(ctx, st, &d); err != nil {
-		return d, err
-	}
 	return d, p.store.save(ctx, tx, st, append(applied, eventIDs...))
+}
+
+// carryOut carries out the part of a decision that belongs in the saga's
+// transaction: the orders' commands run in tx (see runLocal) and a
+// finished saga's commands are sent. It returns the decision with the
+// commands left to send after the commit, and the ids of the events the
+// orders' commands appended, applied to st.
+func (p *Processor) carryOut(ctx context.Context, tx pgx.Tx, st *State, d Decision) (Decision, []string, error) {
+	d, applied, err := p.runLocal(ctx, tx, st, d)
+	if err != nil {
+		return d, nil, err
+	}
+	return d, applied, p.sendIfFinished(ctx, st, &d)
 }
 
 // runLocal executes the decision's commands on the order in tx, applies
@@ -621,14 +626,14 @@ func (p *Processor) FireDeadlines(ctx context.Context) (int, error) {
 		var st *State
 		var d Decision
 		err := p.inTx(ctx, func(tx *handlers.Tx) error {
-			locked, err := p.store.tryLockOrder(ctx, tx, orderID)
+			loaded, locked, err := p.store.lockAndLoad(ctx, tx, orderID, false)
 			if err != nil || !locked {
 				return err
 			}
-			st, err = p.store.load(ctx, tx, orderID)
-			if err != nil || st == nil || st.Deadline.IsZero() || st.Deadline.After(p.now()) {
+			st = loaded
+			if st == nil || st.Deadline.IsZero() || st.Deadline.After(p.now()) {
 				st = nil
-				return err // handled meanwhile
+				return nil // handled meanwhile
 			}
 			p.metrics.timeouts.WithLabelValues(SagaType, string(st.Phase)).Inc()
 			p.logger.Warn("saga deadline passed", "order_id", st.OrderID, "phase", st.Phase, "attempt", st.Attempts+1)

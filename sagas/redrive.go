@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/orderflow/orderflow/command/handlers"
 
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -104,7 +104,7 @@ func (p *Processor) Redrive(ctx context.Context, orderID string) (Redrive, error
 	)
 	err := p.inTx(ctx, func(tx *handlers.Tx) error {
 		var err error
-		if st, err = p.store.locked(ctx, tx, orderID); err != nil {
+		if st, _, err = p.store.lockAndLoad(ctx, tx, orderID, true); err != nil {
 			return err
 		}
 		if st == nil {

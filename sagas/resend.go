@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/orderflow/orderflow/command/handlers"
 
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -46,7 +46,7 @@ func (p *Processor) Resend(ctx context.Context, orderID string, missing ...messa
 	)
 	err := p.inTx(ctx, func(tx *handlers.Tx) error {
 		var err error
-		if st, err = p.store.locked(ctx, tx, orderID); err != nil {
+		if st, _, err = p.store.lockAndLoad(ctx, tx, orderID, true); err != nil {
 			return err
 		}
 		if st == nil {

@@ -18,32 +18,8 @@ type store struct {
 	pool *pgxpool.Pool
 }
 
-// tryLockOrder takes the order's lock (see lockAndLoadMany) unless another
-// transaction holds it, and reports whether it did.
-func (s store) tryLockOrder(ctx context.Context, tx pgx.Tx, orderID string) (bool, error) {
-	var ok bool
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID).Scan(&ok); err != nil {
-		return false, fmt.Errorf("lock saga %s: %w", orderID, err)
-	}
-	return ok, nil
-}
-
 // sagaLockClass keeps saga locks apart from other advisory locks.
 const sagaLockClass = 0x5a6a
-
-// querier is a pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// locked takes the saga's transaction lock (the one lockAndLoadMany takes)
-// and loads it: nil when the order has no saga.
-func (s store) locked(ctx context.Context, tx pgx.Tx, orderID string) (*State, error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, sagaLockClass, orderID); err != nil {
-		return nil, fmt.Errorf("lock saga %s: %w", orderID, err)
-	}
-	return s.load(ctx, tx, orderID)
-}
 
 // loadedSaga is a saga as lockAndLoadMany read it: nil state when the
 // order has none yet, and the ids of the events it applied.
@@ -59,10 +35,10 @@ func (l *loadedSaga) markApplied(eventID string) {
 	l.applied[eventID] = true
 }
 
-// lockAndLoadMany serializes everything done to the orders' sagas (events
-// and deadlines, in every worker) until tx ends, and reads them, in one
-// round trip with whatever more queues into the batch (the orders'
-// streams): locked says which locks tx holds; with wait unset a lock
+// lockAndLoadMany serializes everything done to the orders' sagas (events,
+// deadlines, redrives, in every worker) until tx ends, and reads them, in
+// one round trip with whatever more (if not nil) queues into the batch
+// (the orders' streams): locked says which locks tx holds; with wait unset a lock
 // another transaction holds is not waited for, and that order's saga must
 // not be used. Every order has a loadedSaga in sagas.
 //
@@ -101,18 +77,21 @@ func (s store) lockAndLoadMany(ctx context.Context, tx pgx.Tx, orderIDs []string
 			if !ok {
 				continue
 			}
-			var st State
-			if err := json.Unmarshal(raw, &st); err != nil {
-				return fmt.Errorf("decode saga %s: %w", id, err)
+			st, err := decodeState(id, raw)
+			if err != nil {
+				return err
 			}
-			l.state = &st
+			l.state = st
 			for _, e := range applied {
 				l.markApplied(e)
 			}
 		}
 		return rows.Err()
 	})
-	apply := more(b)
+	apply := func() error { return nil }
+	if more != nil {
+		apply = more(b)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, fmt.Errorf("lock and load the sagas of %d orders: %w", len(orderIDs), err)
 	}
@@ -122,17 +101,19 @@ func (s store) lockAndLoadMany(ctx context.Context, tx pgx.Tx, orderIDs []string
 	return locked, sagas, nil
 }
 
-// load reads the saga of orderID in tx (under its lock); nil if it has
-// none yet.
-func (s store) load(ctx context.Context, tx pgx.Tx, orderID string) (*State, error) {
-	var raw []byte
-	err := tx.QueryRow(ctx, `SELECT state FROM sagas.order_sagas WHERE order_id = $1`, orderID).Scan(&raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
+// lockAndLoad is lockAndLoadMany for one order: its saga (nil if it has
+// none) and whether tx holds its lock (always, with wait set).
+func (s store) lockAndLoad(ctx context.Context, tx pgx.Tx, orderID string, wait bool) (*State, bool, error) {
+	locked, sagas, err := s.lockAndLoadMany(ctx, tx, []string{orderID}, wait, nil)
 	if err != nil {
-		return nil, fmt.Errorf("load saga %s: %w", orderID, err)
+		return nil, false, err
 	}
+	return sagas[orderID].state, locked[orderID], nil
+}
+
+// decodeState decodes the state column of orderID's saga (older states
+// are upgraded as they decode, see state_json.go).
+func decodeState(orderID string, raw []byte) (*State, error) {
 	var st State
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, fmt.Errorf("decode saga %s: %w", orderID, err)
@@ -207,6 +188,5 @@ func (s store) get(ctx context.Context, orderID string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read saga %s: %w", orderID, err)
 	}
-	var st State
-	return &st, json.Unmarshal(raw, &st)
+	return decodeState(orderID, raw)
 }

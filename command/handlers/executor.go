@@ -283,25 +283,25 @@ func (x *Executor[A]) ExecuteInTx(ctx context.Context, tx pgx.Tx, msg Message, s
 		return Result{}, errcode.New(errcode.Internal, "command for stream %s has no handler name or message id", streamID)
 	}
 	agg, t := x.inTx(tx, streamID)
+	key := heldKey{executor: x, streamID: streamID}
 	var res Result
 	var err error
-	if t != nil && t.read[heldKey{executor: x, streamID: streamID}] {
+	switch {
+	case t != nil && t.read[key]:
 		// Read already in tx (QueueReadsInTx, or an earlier command):
 		// reading it again after tx's first write could break the relay's
 		// order (see the eventstore package), and another writer of the
 		// stream fails the append anyway. The writes go with COMMIT.
 		res, err = x.handleAfter(ctx, tx, msg, streamID, agg, decide, true, nil, false, true)
-	} else {
-		if t != nil && t.wrote {
-			// Read now, the stream could get its next version out of the
-			// relay's order (see the eventstore package): the caller
-			// handles the command again in a transaction of its own.
-			t.failed = true
-			return Result{}, fmt.Errorf("stream %s was not read before the transaction's first write (QueueReadsInTx)", streamID)
-		}
+	case t != nil && t.wrote:
+		// Read now, the stream could get its next version out of the
+		// relay's order: the caller handles the command again in a
+		// transaction of its own.
+		err = fmt.Errorf("stream %s was not read before the transaction's first write (QueueReadsInTx)", streamID)
+	default:
 		res, err = x.handle(ctx, tx, msg, streamID, agg, decide, true, false)
 		if err == nil && t != nil {
-			t.markRead(heldKey{executor: x, streamID: streamID})
+			t.markRead(key)
 		}
 	}
 	if t != nil {
@@ -591,7 +591,7 @@ func (x *Executor[A]) handleAfter(ctx context.Context, tx pgx.Tx, msg Message, s
 		x.queueRefusal(writes, msg, refused)
 	}
 	// A command that changes nothing (a no-op) has nothing to write.
-	if ptx, ok := commitQueue(tx); ok && atCommit {
+	if ptx, ok := postgres.AtCommit(tx); ok && atCommit {
 		ptx.QueueAtCommit(writes)
 	} else if writes.Len() > 0 {
 		if err := tx.SendBatch(ctx, writes).Close(); err != nil {
@@ -602,16 +602,6 @@ func (x *Executor[A]) handleAfter(ctx context.Context, tx pgx.Tx, msg Message, s
 		return Result{Version: agg.Version(), Refusal: decideErr}, nil
 	}
 	return Result{Version: agg.Version(), Records: appended, Events: events}, nil
-}
-
-// commitQueue returns the *postgres.Tx tx is or wraps (a *Tx), whose
-// COMMIT can carry writes.
-func commitQueue(tx pgx.Tx) (*postgres.Tx, bool) {
-	if t, ok := tx.(*Tx); ok {
-		tx = t.Tx
-	}
-	ptx, ok := tx.(*postgres.Tx)
-	return ptx, ok
 }
 
 // duplicate answers a message handled before: with the refusal recorded

@@ -20,9 +20,9 @@ import (
 // done gets the lead. A submission is never split: a call carries whole
 // submissions up to MaxBatch messages (or one larger submission alone).
 // A partition submits its next batch only once its previous call ended,
-// so concurrent calls never hold two batches of one partition. Each partition's
-// messages stay together and in offset order, so a key's order is kept
-// (a key lives in one partition).
+// so concurrent calls never hold two batches of one partition. Each
+// partition's messages stay together and in offset order, so a key's
+// order is kept (a key lives in one partition).
 //
 // A combined call that fails tells every submitter to try its own batch
 // alone (combinedFailed): the ordinary path then isolates the failing

@@ -121,19 +121,28 @@ func (t *Tx) QueueAtCommit(b *pgx.Batch) {
 var ErrNotCommitted = errors.New("transaction rolled back")
 
 // ExecAtCommit runs sql in tx as its last write: with tx's COMMIT if tx is
-// a *Tx, or wraps one (Unwrap() pgx.Tx), see Tx.ExecAtCommit; in any other
+// a *Tx, or wraps one (AtCommit), see Tx.ExecAtCommit; in any other
 // transaction now.
 func ExecAtCommit(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
+	if t, ok := AtCommit(tx); ok {
+		t.ExecAtCommit(sql, args...)
+		return nil
+	}
+	_, err := tx.Exec(ctx, sql, args...)
+	return err
+}
+
+// AtCommit returns the *Tx that tx is or wraps (Unwrap() pgx.Tx), whose
+// COMMIT can carry writes; ok is false for any other transaction.
+func AtCommit(tx pgx.Tx) (t *Tx, ok bool) {
 	for {
 		switch v := tx.(type) {
 		case *Tx:
-			v.ExecAtCommit(sql, args...)
-			return nil
+			return v, true
 		case interface{ Unwrap() pgx.Tx }:
 			tx = v.Unwrap()
 		default:
-			_, err := tx.Exec(ctx, sql, args...)
-			return err
+			return nil, false
 		}
 	}
 }
