@@ -9,7 +9,9 @@
 #
 # Results: OUT_DIR/bench.txt (the bench's table), OUT_DIR/result.json
 # (bench --out), OUT_DIR/cpu-samples.txt (the two samples; jiffies are
-# 10 ms; CPU per order = difference * 10 ms / (final rate * seconds apart)).
+# 10 ms; CPU per order = difference * 10 ms / (final rate * seconds apart)),
+# OUT_DIR/hops.txt (docs/hops.sql over the run's orders: which hop of the
+# way to CONFIRMED the time went to).
 set -u
 cd "$(dirname "$0")/.."
 out=${1:?usage: docs/bench-floor.sh OUT_DIR [RATE] [SECONDS]}
@@ -23,6 +25,7 @@ snap() {
 		"postgres=$(j $(pgrep -u postgres)) kafka=$(j $(pgrep -f kafka.Kafka)) elasticsearch=$(j $(pgrep -u orderflow-es java))" \
 		"idle=$(awk '/^cpu /{print $5}' /proc/stat) total=$(awk '/^cpu /{s=0; for(i=2;i<=NF;i++) s+=$i; print s}' /proc/stat)"
 }
+since=$(date -u +%FT%T.%NZ)
 bin/orderflow bench --rate "$rate" --duration "${dur}s" --out "$out/result.json" >"$out/bench.txt" 2>&1 &
 bench=$!
 sleep 8
@@ -30,5 +33,6 @@ snap >"$out/cpu-samples.txt"
 sleep $((dur - 10))
 snap >>"$out/cpu-samples.txt"
 wait $bench
+psql -h 127.0.0.1 -p 5433 -U postgres -d orderflow -v since="$since" -f docs/hops.sql >"$out/hops.txt" 2>&1
 tail -40 "$out/bench.txt"
-cat "$out/cpu-samples.txt"
+cat "$out/cpu-samples.txt" "$out/hops.txt"
