@@ -111,18 +111,13 @@ func (r *Reconciler) checkCustomers(ctx context.Context, ru *runState) error {
 }
 
 func checkLedger[A aggregate](ctx context.Context, r *Reconciler, ru *runState, l ledger[A], checked *int) error {
-	after := ""
-	for {
-		ids, err := l.store.streams(ctx, l.streamType, after, r.cfg.PageSize)
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		after = ids[len(ids)-1]
+	return l.store.pages(ctx, ru, l.streamType, r.cfg.PageSize, func(ids []string) error {
 		if err := checkLedgerPage(ctx, r, ru, l, ids); err != nil {
 			return err
 		}
 		*checked += len(ids)
-	}
+		return nil
+	})
 }
 
 // heldClaim is a claim an aggregate still holds for an order.

@@ -11,21 +11,17 @@ import (
 	"github.com/orderflow/orderflow/projections/documents"
 )
 
-// checkOrders compares every order, a page at a time, with its document
+// checkOrders compares every order (or every one changed since ru.since),
+// a page at a time, with its document
 // and, once final, with what inventory and payments recorded for it.
 func (r *Reconciler) checkOrders(ctx context.Context, ru *runState) error {
-	after := ""
-	for {
-		ids, err := r.ordering.streams(ctx, handlers.OrderStream, after, r.cfg.PageSize)
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		after = ids[len(ids)-1]
+	return r.ordering.pages(ctx, ru, handlers.OrderStream, r.cfg.PageSize, func(ids []string) error {
 		if err := r.checkOrderPage(ctx, ru, ids); err != nil {
 			return err
 		}
 		ru.report.Checked.Orders += len(ids)
-	}
+		return nil
+	})
 }
 
 func decodeOrderDocument(raw json.RawMessage) (document, error) {

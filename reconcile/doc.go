@@ -3,7 +3,11 @@
 // the worker that holds the reconciliation lock, every
 // ORDERFLOW_RECONCILE_INTERVAL).
 //
-// The event stores are the truth. A run compares, in pages of streams:
+// The event stores are the truth. A full run (orderflow reconcile, and a
+// periodic one every ORDERFLOW_RECONCILE_FULL_INTERVAL) compares, in pages
+// of streams, what follows; the periodic runs between compare only the
+// orders, products and customers with an event since the run before began
+// to count, and those its unhealed findings named (Config.FullInterval):
 //
 //   - every order's read-model document with its stream folded by the
 //     Order aggregate (version, status, completed steps);

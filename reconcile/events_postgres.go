@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,6 +40,54 @@ func (s eventStore) streams(ctx context.Context, streamType, after string, limit
 		return nil, fmt.Errorf("list %s streams of %s after %q: %w", streamType, s.schema, after, err)
 	}
 	return ids, nil
+}
+
+// changed returns the ids of the streams of streamType with an event
+// inserted at or after since, and those of also that exist, in id order
+// (the events' BRIN index on created_at finds the recent rows).
+func (s eventStore) changed(ctx context.Context, streamType string, since time.Time, also []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT stream_id FROM `+s.table+` WHERE created_at >= $1 AND stream_type = $2
+		UNION SELECT stream_id FROM `+s.table+` WHERE stream_id = ANY($3) AND version = 1 AND stream_type = $2
+		ORDER BY 1`, since, streamType, also)
+	if err != nil {
+		return nil, fmt.Errorf("list %s streams of %s changed since %s: %w", streamType, s.schema, since.Format(time.RFC3339), err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list %s streams of %s changed since %s: %w", streamType, s.schema, since.Format(time.RFC3339), err)
+	}
+	return ids, nil
+}
+
+// pages calls fn with the streams of streamType a run checks, at most
+// size at a time, in id order: every stream, or with ru.since set those
+// changed since then and those named by the last run's findings that
+// were not healed (ru.recheck), so an unchanged stream's divergence is
+// still reported while it lasts.
+func (s eventStore) pages(ctx context.Context, ru *runState, streamType string, size int, fn func(ids []string) error) error {
+	if ru.since.IsZero() {
+		after := ""
+		for {
+			ids, err := s.streams(ctx, streamType, after, size)
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			after = ids[len(ids)-1]
+			if err := fn(ids); err != nil {
+				return err
+			}
+		}
+	}
+	ids, err := s.changed(ctx, streamType, ru.since, ru.recheck[streamType])
+	if err != nil {
+		return err
+	}
+	for page := range slices.Chunk(ids, size) {
+		if err := fn(page); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // storedEvent is an event as a run folds it.

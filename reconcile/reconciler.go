@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/outbox"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/messages"
@@ -39,13 +40,24 @@ type Config struct {
 	DryRun bool
 	// Interval is how often RunPeriodically runs; 0 turns it off.
 	Interval time.Duration
+	// FullInterval is how often a periodic run compares every order,
+	// product and customer. The periodic runs between compare only those
+	// with an event inserted since the run before them began to count
+	// (its start less Grace), so their cost follows the traffic, not the
+	// history: a full pass over 100,000 orders took 72 s and about 1.2 of
+	// the development machine's 2 cores.
+	// A divergence no event caused (a document lost or changed in
+	// Elasticsearch behind the projector's back) waits for the next full
+	// run, or for orderflow reconcile, which is always full. 0 makes every
+	// periodic run full.
+	FullInterval time.Duration
 }
 
 // DefaultConfig suits a running deployment: a minute of grace (longer than
-// a saga's retries of one step and any healthy projection lag) and pages
-// of 500 streams.
+// a saga's retries of one step and any healthy projection lag), pages of
+// 500 streams, a periodic run every 5 minutes and a full one every 6 hours.
 func DefaultConfig() Config {
-	return Config{Grace: time.Minute, PageSize: 500, ChunkSize: 5000, MaxFindings: 1000, Interval: 5 * time.Minute}
+	return Config{Grace: time.Minute, PageSize: 500, ChunkSize: 5000, MaxFindings: 1000, Interval: 5 * time.Minute, FullInterval: 6 * time.Hour}
 }
 
 func (c Config) validate() error {
@@ -58,6 +70,9 @@ func (c Config) validate() error {
 	}
 	if c.Interval < 0 {
 		errs = append(errs, fmt.Errorf("interval %s is negative", c.Interval))
+	}
+	if c.FullInterval < 0 {
+		errs = append(errs, fmt.Errorf("full interval %s is negative", c.FullInterval))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid reconciliation config: %w", err)
@@ -159,8 +174,9 @@ func New(cfg Config, d Deps) (*Reconciler, error) {
 // Reports is where the reconciler keeps its last report.
 func (r *Reconciler) Reports() *ReportStore { return r.reports }
 
-// Run reconciles once, saves the report as the last one and shows it in
-// the metrics. It fails with ErrRunning while another process runs one.
+// Run reconciles once, comparing everything, saves the report as the last
+// one and shows it in the metrics. It fails with ErrRunning while another
+// process runs one.
 func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 	release, err := r.lock.tryAcquire(ctx)
 	if err != nil {
@@ -170,7 +186,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		return Report{}, ErrRunning
 	}
 	defer release()
-	return r.run(ctx)
+	return r.run(ctx, time.Time{}, nil)
 }
 
 // RunPeriodically runs a reconciliation every Config.Interval until ctx
@@ -216,14 +232,30 @@ func (r *Reconciler) tick(ctx context.Context) error {
 		}
 		return nil
 	}
-	_, err = r.run(ctx)
+	_, err = r.run(ctx, r.since(last), last)
 	return err
 }
 
-// run is one reconciliation, under the lock.
-func (r *Reconciler) run(ctx context.Context) (Report, error) {
+// since is where a periodic run after last starts comparing orders,
+// products and customers: where last began to count (what was younger
+// than its grace was in flight then), or the zero time for a full run
+// when none is known or the last full one is FullInterval old.
+func (r *Reconciler) since(last *Report) time.Time {
+	// A report that left findings unlisted cannot say which streams to
+	// look at again: the next run compares everything.
+	if r.cfg.FullInterval <= 0 || last == nil || last.FullAt.IsZero() || time.Since(last.FullAt) >= r.cfg.FullInterval || last.Omitted > 0 {
+		return time.Time{}
+	}
+	return last.StartedAt.Add(-time.Duration(last.Grace))
+}
+
+// run is one reconciliation, under the lock: of every order, product and
+// customer, or with since set of those changed since then and those that
+// last, the report before it, named in findings not healed.
+func (r *Reconciler) run(ctx context.Context, since time.Time, last *Report) (Report, error) {
 	started := time.Now()
 	ru := &runState{
+		since:       since,
 		cutoff:      started.Add(-r.cfg.Grace),
 		maxFindings: r.cfg.MaxFindings,
 		heal:        !r.cfg.DryRun,
@@ -234,7 +266,17 @@ func (r *Reconciler) run(ctx context.Context) (Report, error) {
 			Counts: map[Kind]int{}, Findings: []Finding{},
 		},
 	}
-	r.logger.Info("reconciliation started", "grace", r.cfg.Grace, "dry_run", r.cfg.DryRun)
+	switch {
+	case since.IsZero():
+		ru.report.FullAt = started
+	default:
+		ru.report.Since = &since
+		if last != nil {
+			ru.report.FullAt = last.FullAt
+			ru.recheck = unhealed(*last)
+		}
+	}
+	r.logger.Info("reconciliation started", "grace", r.cfg.Grace, "dry_run", r.cfg.DryRun, "full", since.IsZero(), "since", since)
 	for _, pass := range []func(context.Context, *runState) error{
 		r.checkOrders, r.checkProducts, r.checkCustomers, r.checkSagas, r.checkOutboxes,
 	} {
@@ -248,14 +290,38 @@ func (r *Reconciler) run(ctx context.Context) (Report, error) {
 	}
 	r.metrics.show(ru.report)
 	rep := ru.report
-	r.logger.Info("reconciliation finished", "duration", rep.FinishedAt.Sub(rep.StartedAt), "orders", rep.Checked.Orders,
+	r.logger.Info("reconciliation finished", "duration", rep.FinishedAt.Sub(rep.StartedAt), "full", rep.Since == nil, "orders", rep.Checked.Orders,
 		"products", rep.Checked.Products, "customers", rep.Checked.Customers, "divergences", rep.Total(),
 		"healed", rep.Healed, "needs_person", rep.NeedsPerson)
 	return rep, nil
 }
 
+// unhealed returns the orders, products and customers named by the
+// findings of rep that were not healed, by stream type.
+func unhealed(rep Report) map[string][]string {
+	ids := map[string][]string{}
+	for _, f := range rep.Findings {
+		if f.Resolution == Healed {
+			continue
+		}
+		for streamType, id := range map[string]string{
+			handlers.OrderStream: f.OrderID, handlers.ProductStream: f.ProductID, handlers.CustomerStream: f.CustomerID,
+		} {
+			if id != "" {
+				ids[streamType] = append(ids[streamType], id)
+			}
+		}
+	}
+	return ids
+}
+
 // runState is what one run has found so far.
 type runState struct {
+	// since, when set, limits the orders, products and customers compared
+	// to those with an event inserted since then, and those in recheck
+	// (by stream type).
+	since       time.Time
+	recheck     map[string][]string
 	cutoff      time.Time
 	maxFindings int
 	heal        bool

@@ -118,8 +118,16 @@ type Report struct {
 	// Healing is false for a dry run, which only reports.
 	Healing bool `json:"healing"`
 	// Grace is how old a difference had to be to count.
-	Grace   Duration `json:"grace"`
-	Checked Checked  `json:"checked"`
+	Grace Duration `json:"grace"`
+	// Since, when set, limited the orders, products and customers
+	// compared to those with an event inserted since then (a periodic
+	// run between full ones, see Config.FullInterval); unset, the run
+	// compared every one.
+	Since *time.Time `json:"since,omitempty"`
+	// FullAt is when the newest run that compared every order, product
+	// and customer started, this one or an earlier one (zero: none known).
+	FullAt  time.Time `json:"fullAt,omitzero"`
+	Checked Checked   `json:"checked"`
 	// Counts has every finding per kind, listed or not; kinds without
 	// findings are left out.
 	Counts map[Kind]int `json:"counts"`
@@ -160,9 +168,13 @@ func (r Report) WriteTable(w io.Writer) error {
 	if !r.Healing {
 		mode = "dry run"
 	}
-	_, err := fmt.Fprintf(w, "reconciliation of %s (%s, took %s, grace %s): checked %d orders, %d products, %d customers, %d sagas\n",
+	scope := "every order, product and customer"
+	if r.Since != nil {
+		scope = "those changed since " + r.Since.UTC().Format(time.RFC3339)
+	}
+	_, err := fmt.Fprintf(w, "reconciliation of %s (%s, took %s, grace %s, %s): checked %d orders, %d products, %d customers, %d sagas\n",
 		r.StartedAt.UTC().Format(time.RFC3339), mode, r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), time.Duration(r.Grace),
-		r.Checked.Orders, r.Checked.Products, r.Checked.Customers, r.Checked.Sagas)
+		scope, r.Checked.Orders, r.Checked.Products, r.Checked.Customers, r.Checked.Sagas)
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,11 @@ type Config struct {
 	// data (one of them at a time, see package reconcile); 0 turns the
 	// periodic run off (orderflow reconcile still runs on demand).
 	ReconcileInterval time.Duration
+	// ReconcileFullInterval is how often a periodic run compares every
+	// order, product and customer; the runs between compare those changed
+	// since the run before (reconcile.Config.FullInterval). 0 makes every
+	// periodic run full.
+	ReconcileFullInterval time.Duration
 
 	// OTelEndpoint is the OTLP/HTTP endpoint traces are exported to (a
 	// base URL such as http://collector:4318); empty leaves tracing off.
@@ -180,17 +185,18 @@ func (c Config) prefixed(name, sep string) string {
 // the unsafe one.
 func Default() Config {
 	return Config{
-		HTTPAddr:          DefaultHTTPAddr,
-		JWTSecret:         DefaultJWTSecret,
-		PostgresURL:       DefaultPostgresURL,
-		KafkaBrokers:      strings.Split(DefaultKafkaBrokers, ","),
-		ElasticsearchURL:  DefaultElasticsearchURL,
-		ReconcileInterval: 5 * time.Minute,
-		RetryLevels:       []time.Duration{5 * time.Second, time.Minute, 10 * time.Minute, time.Hour},
-		Retention:         7 * 24 * time.Hour,
-		ShutdownTimeout:   15 * time.Second,
-		DrainDelay:        time.Second,
-		LogLevel:          "info",
+		HTTPAddr:              DefaultHTTPAddr,
+		JWTSecret:             DefaultJWTSecret,
+		PostgresURL:           DefaultPostgresURL,
+		KafkaBrokers:          strings.Split(DefaultKafkaBrokers, ","),
+		ElasticsearchURL:      DefaultElasticsearchURL,
+		ReconcileInterval:     5 * time.Minute,
+		ReconcileFullInterval: 6 * time.Hour,
+		RetryLevels:           []time.Duration{5 * time.Second, time.Minute, 10 * time.Minute, time.Hour},
+		Retention:             7 * 24 * time.Hour,
+		ShutdownTimeout:       15 * time.Second,
+		DrainDelay:            time.Second,
+		LogLevel:              "info",
 	}
 }
 
@@ -265,6 +271,9 @@ func (c Config) validate(tokens bool) error {
 	}
 	if c.ReconcileInterval < 0 {
 		bad("reconcile-interval", c.ReconcileInterval, "must not be negative (0 turns the periodic reconciliation off)")
+	}
+	if c.ReconcileFullInterval < 0 {
+		bad("reconcile-full-interval", c.ReconcileFullInterval, "must not be negative (0 makes every periodic reconciliation full)")
 	}
 	if len(c.RetryLevels) == 0 || slices.ContainsFunc(c.RetryLevels, func(d time.Duration) bool { return d <= 0 }) {
 		bad("retry-levels", durationList(c.RetryLevels).String(), "must be one or more positive durations, comma-separated (e.g. 5s,1m,10m,1h)")
@@ -390,6 +399,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 		usage("latency added to every payment authorization (fault injection)", "payment-latency"))
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", c.ReconcileInterval,
 		usage("how often the workers reconcile the services' data, one at a time (0: off)", "reconcile-interval"))
+	fs.DurationVar(&c.ReconcileFullInterval, "reconcile-full-interval", c.ReconcileFullInterval,
+		usage("how often a periodic reconciliation compares every order, product and customer; the runs between compare those changed since the last (0: every run)", "reconcile-full-interval"))
 	fs.Var((*durationList)(&c.RetryLevels), "retry-levels",
 		usage("delays between the retries of a parked message, comma-separated; after the last it is a dead letter", "retry-levels"))
 	fs.DurationVar(&c.Retention, "retention",

@@ -44,6 +44,7 @@ func TestDefaultsMatchLocalDeps(t *testing.T) {
 	require.Equal(t, DefaultPostgresURL, cfg.DatabaseURL(Payments))
 	require.Equal(t, []string{DefaultPostgresURL}, cfg.DatabaseURLs())
 	require.Equal(t, 5*time.Minute, cfg.ReconcileInterval)
+	require.Equal(t, 6*time.Hour, cfg.ReconcileFullInterval)
 }
 
 func TestDefaultIsNotDevelopmentMode(t *testing.T) {
@@ -75,14 +76,15 @@ func TestDefaultIsNotDevelopmentMode(t *testing.T) {
 func TestFlagsWinOverEnvironment(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		"ORDERFLOW_DEV":                   "true",
-		"ORDERFLOW_HTTP_ADDR":             ":9000",
-		"ORDERFLOW_KAFKA_BROKERS":         "a:1, b:2",
-		"ORDERFLOW_PAYMENTS_POSTGRES_URL": "postgres://pay",
-		"ORDERFLOW_SHUTDOWN_TIMEOUT":      "3s",
-		"ORDERFLOW_NAMESPACE":             "t1",
-		"ORDERFLOW_MAX_PENDING_COMMANDS":  "64",
-		"ORDERFLOW_RECONCILE_INTERVAL":    "0s",
+		"ORDERFLOW_DEV":                     "true",
+		"ORDERFLOW_HTTP_ADDR":               ":9000",
+		"ORDERFLOW_KAFKA_BROKERS":           "a:1, b:2",
+		"ORDERFLOW_PAYMENTS_POSTGRES_URL":   "postgres://pay",
+		"ORDERFLOW_SHUTDOWN_TIMEOUT":        "3s",
+		"ORDERFLOW_NAMESPACE":               "t1",
+		"ORDERFLOW_MAX_PENDING_COMMANDS":    "64",
+		"ORDERFLOW_RECONCILE_INTERVAL":      "0s",
+		"ORDERFLOW_RECONCILE_FULL_INTERVAL": "1h",
 	}
 	cfg := valid(t, env, "--http-addr", ":9100")
 	require.Equal(t, ":9100", cfg.HTTPAddr)
@@ -93,6 +95,7 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 	require.Equal(t, 3*time.Second, cfg.ShutdownTimeout)
 	require.Equal(t, 64, cfg.MaxPendingCommands)
 	require.Zero(t, cfg.ReconcileInterval, "0 turns the periodic reconciliation off")
+	require.Equal(t, time.Hour, cfg.ReconcileFullInterval)
 	require.Equal(t, "t1.orderflow.ordering.events", cfg.Topic("orderflow.ordering.events"))
 	require.Equal(t, "t1-orders", cfg.Index("orders"))
 
@@ -145,6 +148,7 @@ func TestValidateRefusesValuesOutOfRange(t *testing.T) {
 		{"ORDERFLOW_SHUTDOWN_TIMEOUT", "0s", "must be positive"},
 		{"ORDERFLOW_PAYMENT_LATENCY", "-1ms", "must not be negative"},
 		{"ORDERFLOW_RECONCILE_INTERVAL", "-1m", "must not be negative"},
+		{"ORDERFLOW_RECONCILE_FULL_INTERVAL", "-1h", "must not be negative"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "1.5", "between 0 and 1"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "-0.1", "between 0 and 1"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "NaN", "between 0 and 1"},
@@ -244,7 +248,7 @@ func validValue(key string) string {
 	switch key {
 	case "ORDERFLOW_DEV":
 		return "true"
-	case "ORDERFLOW_SHUTDOWN_TIMEOUT", "ORDERFLOW_PAYMENT_LATENCY", "ORDERFLOW_RECONCILE_INTERVAL":
+	case "ORDERFLOW_SHUTDOWN_TIMEOUT", "ORDERFLOW_PAYMENT_LATENCY", "ORDERFLOW_RECONCILE_INTERVAL", "ORDERFLOW_RECONCILE_FULL_INTERVAL":
 		return "1s"
 	default:
 		return "0"

@@ -40,6 +40,7 @@ ORDERFLOW_NAMESPACE: {{ .Values.config.namespace | quote }}
 ORDERFLOW_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 ORDERFLOW_SHUTDOWN_TIMEOUT: {{ .Values.config.shutdownTimeout | quote }}
 ORDERFLOW_RECONCILE_INTERVAL: {{ .Values.config.reconcileInterval | quote }}
+ORDERFLOW_RECONCILE_FULL_INTERVAL: {{ .Values.config.reconcileFullInterval | quote }}
 ORDERFLOW_MAX_PENDING_COMMANDS: {{ .Values.config.maxPendingCommands | quote }}
 ORDERFLOW_DEV: "false"
 {{- range $k, $v := .Values.config.extraEnv }}
