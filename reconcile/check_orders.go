@@ -11,9 +11,9 @@ import (
 	"github.com/orderflow/orderflow/projections/documents"
 )
 
-// checkOrders compares every order (or every one changed since ru.since),
-// a page at a time, with its document
-// and, once final, with what inventory and payments recorded for it.
+// checkOrders compares every order (or those changed since ru.since), a
+// page at a time, with its document and, once final, with what inventory
+// and payments recorded for it.
 func (r *Reconciler) checkOrders(ctx context.Context, ru *runState) error {
 	return r.ordering.pages(ctx, ru, handlers.OrderStream, r.cfg.PageSize, func(ids []string) error {
 		if err := r.checkOrderPage(ctx, ru, ids); err != nil {
