@@ -8,7 +8,7 @@ import (
 
 const healthQuery = `query ConsoleHealth {
   projectionStatus { name alias index rebuilding lagEvents lagSeconds partitions { partition committed end lag } }
-  reconciliation { startedAt finishedAt healing checkedOrders healed needsPerson healable counts { kind count } }
+  reconciliation { startedAt finishedAt healing since checkedOrders healed needsPerson healable counts { kind count } }
   circuitBreakers { name state consecutiveFailures since lastFailureAt }
 }`
 
@@ -48,13 +48,14 @@ type projectionStatus struct {
 }
 
 type reconciliationSummary struct {
-	StartedAt     time.Time `json:"startedAt"`
-	FinishedAt    time.Time `json:"finishedAt"`
-	Healing       bool      `json:"healing"`
-	CheckedOrders int       `json:"checkedOrders"`
-	Healed        int       `json:"healed"`
-	NeedsPerson   int       `json:"needsPerson"`
-	Healable      int       `json:"healable"`
+	StartedAt     time.Time  `json:"startedAt"`
+	FinishedAt    time.Time  `json:"finishedAt"`
+	Healing       bool       `json:"healing"`
+	Since         *time.Time `json:"since"`
+	CheckedOrders int        `json:"checkedOrders"`
+	Healed        int        `json:"healed"`
+	NeedsPerson   int        `json:"needsPerson"`
+	Healable      int        `json:"healable"`
 	Counts        []struct {
 		Kind  string `json:"kind"`
 		Count int    `json:"count"`

@@ -213,7 +213,10 @@ func reconciliationModel(r reconcile.Report) *model.ReconciliationReport {
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Healing: r.Healing, Grace: time.Duration(r.Grace).String(),
 		CheckedOrders: r.Checked.Orders, CheckedProducts: r.Checked.Products, CheckedCustomers: r.Checked.Customers,
 		CheckedSagas: r.Checked.Sagas, Healed: r.Healed, NeedsPerson: r.NeedsPerson, Healable: r.Healable,
-		Findings: make([]model.Divergence, len(r.Findings)), Omitted: r.Omitted,
+		Findings: make([]model.Divergence, len(r.Findings)), Omitted: r.Omitted, Since: r.Since,
+	}
+	if !r.FullAt.IsZero() {
+		m.FullAt = &r.FullAt
 	}
 	for _, k := range reconcile.Kinds() {
 		m.Counts = append(m.Counts, model.DivergenceCount{Kind: string(k), Count: r.Counts[k]})

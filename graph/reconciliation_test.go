@@ -20,7 +20,7 @@ import (
 func TestReconciliationReport(t *testing.T) {
 	t.Parallel()
 	f := setupWith(t, systemtest.Options{API: true})
-	const q = `query { reconciliation { startedAt finishedAt healing grace checkedOrders checkedProducts checkedCustomers checkedSagas
+	const q = `query { reconciliation { startedAt finishedAt healing grace since fullAt checkedOrders checkedProducts checkedCustomers checkedSagas
 		counts { kind count } healed needsPerson healable omitted
 		findings { kind orderId productId customerId context eventId expected found resolution action } } }`
 
@@ -62,6 +62,7 @@ func TestReconciliationReport(t *testing.T) {
 	var resp struct {
 		Reconciliation struct {
 			StartedAt, FinishedAt, Grace                                   string
+			Since, FullAt                                                  *string
 			Healing                                                        bool
 			CheckedOrders, CheckedProducts, CheckedCustomers, CheckedSagas int
 			Counts                                                         []struct {
@@ -76,6 +77,9 @@ func TestReconciliationReport(t *testing.T) {
 	got := resp.Reconciliation
 	require.False(t, got.Healing)
 	require.Equal(t, "0s", got.Grace)
+	require.Nil(t, got.Since, "orderflow reconcile compares everything")
+	require.NotNil(t, got.FullAt)
+	require.Equal(t, got.StartedAt, *got.FullAt)
 	require.Equal(t, 1, got.CheckedProducts)
 	require.Equal(t, report.NeedsPerson, got.NeedsPerson)
 	require.Equal(t, report.Healable, got.Healable)

@@ -111,7 +111,7 @@ func (r *Reconciler) checkCustomers(ctx context.Context, ru *runState) error {
 }
 
 func checkLedger[A aggregate](ctx context.Context, r *Reconciler, ru *runState, l ledger[A], checked *int) error {
-	return l.store.pages(ctx, ru, l.streamType, r.cfg.PageSize, func(ids []string) error {
+	return r.pages(ctx, ru, l.store, l.streamType, func(ids []string) error {
 		if err := checkLedgerPage(ctx, r, ru, l, ids); err != nil {
 			return err
 		}

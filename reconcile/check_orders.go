@@ -15,7 +15,7 @@ import (
 // page at a time, with its document and, once final, with what inventory
 // and payments recorded for it.
 func (r *Reconciler) checkOrders(ctx context.Context, ru *runState) error {
-	return r.ordering.pages(ctx, ru, handlers.OrderStream, r.cfg.PageSize, func(ids []string) error {
+	return r.pages(ctx, ru, r.ordering, handlers.OrderStream, func(ids []string) error {
 		if err := r.checkOrderPage(ctx, ru, ids); err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,37 +56,6 @@ func (s eventStore) changed(ctx context.Context, streamType string, since time.T
 		return nil, fmt.Errorf("list %s streams of %s changed since %s: %w", streamType, s.schema, since.Format(time.RFC3339), err)
 	}
 	return ids, nil
-}
-
-// pages calls fn with the streams of streamType a run checks, at most
-// size at a time, in id order: every stream, or with ru.since set those
-// changed since then and those named by the last run's findings that
-// were not healed (ru.recheck), so an unchanged stream's divergence is
-// still reported while it lasts.
-func (s eventStore) pages(ctx context.Context, ru *runState, streamType string, size int, fn func(ids []string) error) error {
-	if ru.since.IsZero() {
-		after := ""
-		for {
-			ids, err := s.streams(ctx, streamType, after, size)
-			if err != nil || len(ids) == 0 {
-				return err
-			}
-			after = ids[len(ids)-1]
-			if err := fn(ids); err != nil {
-				return err
-			}
-		}
-	}
-	ids, err := s.changed(ctx, streamType, ru.since, ru.recheck[streamType])
-	if err != nil {
-		return err
-	}
-	for page := range slices.Chunk(ids, size) {
-		if err := fn(page); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // storedEvent is an event as a run folds it.

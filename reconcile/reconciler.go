@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -296,20 +297,51 @@ func (r *Reconciler) run(ctx context.Context, since time.Time, last *Report) (Re
 	return rep, nil
 }
 
+// pages calls fn with the streams of streamType in s that a run checks,
+// Config.PageSize at a time, in id order: every stream, or with ru.since
+// set those changed since then and those the last run's findings that
+// were not healed named (ru.recheck), so an unchanged stream's divergence
+// is still reported while it lasts.
+func (r *Reconciler) pages(ctx context.Context, ru *runState, s eventStore, streamType string, fn func(ids []string) error) error {
+	if ru.since.IsZero() {
+		after := ""
+		for {
+			ids, err := s.streams(ctx, streamType, after, r.cfg.PageSize)
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			after = ids[len(ids)-1]
+			if err := fn(ids); err != nil {
+				return err
+			}
+		}
+	}
+	ids, err := s.changed(ctx, streamType, ru.since, ru.recheck[streamType])
+	if err != nil {
+		return err
+	}
+	for page := range slices.Chunk(ids, r.cfg.PageSize) {
+		if err := fn(page); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // unhealed returns the orders, products and customers named by the
 // findings of rep that were not healed, by stream type.
 func unhealed(rep Report) map[string][]string {
 	ids := map[string][]string{}
-	for _, f := range rep.Findings {
-		if f.Resolution == Healed {
-			continue
+	add := func(streamType, id string) {
+		if id != "" {
+			ids[streamType] = append(ids[streamType], id)
 		}
-		for streamType, id := range map[string]string{
-			handlers.OrderStream: f.OrderID, handlers.ProductStream: f.ProductID, handlers.CustomerStream: f.CustomerID,
-		} {
-			if id != "" {
-				ids[streamType] = append(ids[streamType], id)
-			}
+	}
+	for _, f := range rep.Findings {
+		if f.Resolution != Healed {
+			add(handlers.OrderStream, f.OrderID)
+			add(handlers.ProductStream, f.ProductID)
+			add(handlers.CustomerStream, f.CustomerID)
 		}
 	}
 	return ids

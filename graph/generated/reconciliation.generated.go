@@ -397,6 +397,52 @@ func (ec *executionContext) fieldContext_ReconciliationReport_grace(_ context.Co
 	return graphql.NewScalarFieldContext("ReconciliationReport", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ReconciliationReport_since(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationReport_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationReport_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationReport", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ReconciliationReport_fullAt(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationReport_fullAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FullAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationReport_fullAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationReport", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _ReconciliationReport_checkedOrders(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -801,6 +847,10 @@ func (ec *executionContext) _ReconciliationReport(ctx context.Context, sel ast.S
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "since":
+			out.Values[i] = ec._ReconciliationReport_since(ctx, field, obj)
+		case "fullAt":
+			out.Values[i] = ec._ReconciliationReport_fullAt(ctx, field, obj)
 		case "checkedOrders":
 			out.Values[i] = ec._ReconciliationReport_checkedOrders(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -271,12 +271,14 @@ type ComplexityRoot struct {
 		Counts           func(childComplexity int) int
 		Findings         func(childComplexity int) int
 		FinishedAt       func(childComplexity int) int
+		FullAt           func(childComplexity int) int
 		Grace            func(childComplexity int) int
 		Healable         func(childComplexity int) int
 		Healed           func(childComplexity int) int
 		Healing          func(childComplexity int) int
 		NeedsPerson      func(childComplexity int) int
 		Omitted          func(childComplexity int) int
+		Since            func(childComplexity int) int
 		StartedAt        func(childComplexity int) int
 	}
 
@@ -1552,6 +1554,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReconciliationReport.FinishedAt(childComplexity), true
 
+	case "ReconciliationReport.fullAt":
+		if e.ComplexityRoot.ReconciliationReport.FullAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.FullAt(childComplexity), true
+
 	case "ReconciliationReport.grace":
 		if e.ComplexityRoot.ReconciliationReport.Grace == nil {
 			break
@@ -1593,6 +1602,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReconciliationReport.Omitted(childComplexity), true
+
+	case "ReconciliationReport.since":
+		if e.ComplexityRoot.ReconciliationReport.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationReport.Since(childComplexity), true
 
 	case "ReconciliationReport.startedAt":
 		if e.ComplexityRoot.ReconciliationReport.StartedAt == nil {
@@ -2202,6 +2218,10 @@ type ReconciliationReport {
   healing: Boolean!
   "How old a difference had to be to count, e.g. \"1m0s\"."
   grace: String!
+  "Set on a periodic run between full ones: only the orders, products and customers with an event since then (and those the run before named in findings it did not heal) were compared. Null: every one was."
+  since: Time
+  "When the newest run that compared every order, product and customer started (this one or an earlier one); null when none is known."
+  fullAt: Time
   checkedOrders: Int!
   checkedProducts: Int!
   checkedCustomers: Int!
@@ -2752,6 +2772,10 @@ func (ec *executionContext) childFields_ReconciliationReport(ctx context.Context
 		return ec.fieldContext_ReconciliationReport_healing(ctx, field)
 	case "grace":
 		return ec.fieldContext_ReconciliationReport_grace(ctx, field)
+	case "since":
+		return ec.fieldContext_ReconciliationReport_since(ctx, field)
+	case "fullAt":
+		return ec.fieldContext_ReconciliationReport_fullAt(ctx, field)
 	case "checkedOrders":
 		return ec.fieldContext_ReconciliationReport_checkedOrders(ctx, field)
 	case "checkedProducts":

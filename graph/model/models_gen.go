@@ -401,10 +401,14 @@ type ReconciliationReport struct {
 	// False for a dry run, which heals nothing.
 	Healing bool `json:"healing"`
 	// How old a difference had to be to count, e.g. "1m0s".
-	Grace            string `json:"grace"`
-	CheckedOrders    int    `json:"checkedOrders"`
-	CheckedProducts  int    `json:"checkedProducts"`
-	CheckedCustomers int    `json:"checkedCustomers"`
+	Grace string `json:"grace"`
+	// Set on a periodic run between full ones: only the orders, products and customers with an event since then (and those the run before named in findings it did not heal) were compared. Null: every one was.
+	Since *time.Time `json:"since,omitempty"`
+	// When the newest run that compared every order, product and customer started (this one or an earlier one); null when none is known.
+	FullAt           *time.Time `json:"fullAt,omitempty"`
+	CheckedOrders    int        `json:"checkedOrders"`
+	CheckedProducts  int        `json:"checkedProducts"`
+	CheckedCustomers int        `json:"checkedCustomers"`
 	// Overdue and parked sagas looked at.
 	CheckedSagas int `json:"checkedSagas"`
 	// Findings per kind, listed or not, every kind present (0 when none): the orderflow_divergences gauge.
