@@ -2,18 +2,22 @@ package sagas_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/consumer"
+	"github.com/orderflow/orderflow/internal/money"
 	"github.com/orderflow/orderflow/internal/systemtest"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/sagas"
@@ -153,4 +157,60 @@ func TestBatchInOneTransactionBusyOrderWaitsAloneAndRedeliveredChangesNothing(t 
 		`SELECT count(*) FROM ordering.events WHERE stream_id = ANY($1) AND event_type = 'ordering.OrderStepCompleted'`,
 		[]string{slow.ID, quick.ID}).Scan(&stepsRecorded))
 	require.Equal(t, 2, stepsRecorded, "INVENTORY_RESERVED once per order")
+}
+
+// placedMessage is an OrderPlaced record of a new order as the saga's
+// ordering consumer receives it, caused by the message causationID.
+func placedMessage(t *testing.T, orderID, productID, customerID, causationID string) consumer.Message {
+	t.Helper()
+	placed := messages.OrderPlaced{
+		OrderID: orderID, CustomerID: customerID, Currency: money.DefaultCurrency, Total: 100, PlacedAt: time.Now(),
+		Items: []messages.OrderLine{{ProductID: productID, ProductName: "p", SKU: "P", Quantity: 1, UnitPrice: 100}},
+	}
+	payload, err := json.Marshal(placed)
+	require.NoError(t, err)
+	env := messages.Envelope{
+		EventID: uuid.NewString(), EventType: placed.EventType(), StreamID: orderID, StreamType: "Order",
+		Version: 1, Position: 1, CorrelationID: orderID, CausationID: causationID, OccurredAt: time.Now(),
+	}
+	msg := message.NewMessage(env.EventID, payload)
+	for k, v := range env.Headers() {
+		msg.Metadata.Set(k, v)
+	}
+	return consumer.Message{Message: msg, Topic: messages.OrderingEventsTopic, Key: orderID}
+}
+
+// TestOrderPlacedOfAPlacementIsKnownFromItsEnvelope: an OrderPlaced caused
+// by the order's own id is a placement's, which started the saga in its
+// transaction (handlers.PlaceOrder refuses any other), so the saga's
+// consumer skips it without a look-up; an OrderPlaced caused by another
+// message (an older version's placement over the bus) still starts the
+// saga when it has none.
+func TestOrderPlacedOfAPlacementIsKnownFromItsEnvelope(t *testing.T) {
+	t.Parallel()
+	w := &world{System: systemtest.Start(t, systemtest.Options{NoSaga: true, NoProjector: true}), t: t}
+	p := w.product(5, 100)
+	c := w.customer(10000)
+	b, err := w.Service.OpenBus()
+	require.NoError(t, err)
+	sender := &countingSender{next: b}
+	saga := sagas.NewProcessor(sagas.DefaultConfig(), w.Service.Pools[config.Ordering], w.Service.Handlers(), sender, prometheus.NewRegistry(), w.Env.Logger)
+	t.Cleanup(saga.Drain)
+	ctx := context.Background()
+
+	placement, overBus := uuid.NewString(), uuid.NewString()
+	require.NoError(t, saga.HandleBatch(ctx, []consumer.Message{
+		placedMessage(t, placement, p.ID, c.ID, placement),
+		placedMessage(t, overBus, p.ID, c.ID, uuid.NewString()),
+	}))
+	saga.Drain()
+
+	st, err := saga.Get(ctx, placement)
+	require.NoError(t, err)
+	require.Nil(t, st, "skipped: the placement started its saga already")
+	st, err = saga.Get(ctx, overBus)
+	require.NoError(t, err)
+	require.NotNil(t, st, "an OrderPlaced of another message starts the saga")
+	require.Equal(t, sagas.PhaseReserving, st.Phase)
+	require.Equal(t, int64(1), sender.sent.Load(), "one ReserveStock, for the order placed over the bus")
 }

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/cmd/orderflow/service"
 	"github.com/orderflow/orderflow/command/bus"
 	"github.com/orderflow/orderflow/command/domain/inventory"
+	"github.com/orderflow/orderflow/command/domain/ordering"
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/errcode"
@@ -345,4 +347,38 @@ func TestBatchAppliesCommandsInOrderInOneTransaction(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, available)
 	require.Equal(t, 5, version)
+}
+
+// A placement is the message whose id is the order id and starts the
+// order's saga in its transaction, or it is refused before anything is
+// written: the saga's consumer relies on both to skip the OrderPlaced of
+// a placement from its envelope (sagas.Processor.HandleBatch).
+func TestPlacementWithoutItsIDOrItsSagaHookIsRefused(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	orderID := uuid.NewString()
+	cmd := messages.PlaceOrder{
+		OrderID: orderID, CustomerID: uuid.NewString(), IdempotencyKey: "k",
+		Items:           []messages.OrderLine{{ProductID: uuid.NewString(), ProductName: "p", SKU: "P", Quantity: 1, UnitPrice: 100}},
+		ShippingAddress: messages.Address{Street: "1 Main St", City: "Springfield", Zip: "12345", Country: "US"},
+		PaymentMethod:   messages.PaymentMethod{Type: "card", Token: "tok_4242"},
+	}
+	hook := handlers.With[*ordering.Order]{InTx: func(context.Context, pgx.Tx, handlers.Result) (func(), error) { return nil, nil }}
+	for name, tc := range map[string]struct {
+		msg  handlers.Message
+		with handlers.With[*ordering.Order]
+	}{
+		"another message id": {handlers.Message{ID: uuid.NewString()}, hook},
+		"no saga hook":       {handlers.Message{ID: orderID}, handlers.With[*ordering.Order]{}},
+	} {
+		_, err := f.svc.Handlers().PlaceOrder(ctx, tc.msg, cmd, tc.with)
+		require.Error(t, err, name)
+	}
+	var events int
+	require.NoError(t, f.svc.Pools[config.Ordering].QueryRow(ctx, `SELECT count(*) FROM ordering.events WHERE stream_id = $1`, orderID).Scan(&events))
+	require.Zero(t, events, "nothing recorded")
+
+	_, err := f.svc.Handlers().PlaceOrder(ctx, handlers.Message{ID: orderID}, cmd, hook)
+	require.NoError(t, err, "the placement as the application sends it")
 }
