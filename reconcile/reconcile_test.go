@@ -479,9 +479,10 @@ func (l *loser) loses(msg *message.Message) bool {
 }
 
 // With the deadline loop down, a lost CommitStock leaves a CONFIRMED
-// order with its stock reserved and a lost AuthorizePayment leaves an
-// order stuck; the reconciliation has each saga send its command again
-// under a new id, and both orders end as they should.
+// order with its stock reserved (and its payment held: settlement
+// captures once the stock is committed) and a lost AuthorizePayment
+// leaves an order stuck; the reconciliation has each saga send its
+// commands again under new ids, and both orders end as they should.
 func TestSagasSendWhatWasLostAgain(t *testing.T) {
 	t.Parallel()
 	l := &loser{}
@@ -502,8 +503,8 @@ func TestSagasSendWhatWasLostAgain(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st := w.saga(unsettled)
 		return w.order(unsettled).Status == messages.StatusConfirmed && st.Phase == sagas.PhaseSettling &&
-			w.heldFor(ada, unsettled) == 0 && w.reservedFor(mug, unsettled) == 2
-	}, 30*time.Second, 20*time.Millisecond, "the order is confirmed and paid, its stock still only reserved")
+			w.heldFor(ada, unsettled) == 2*1250 && w.reservedFor(mug, unsettled) == 2
+	}, 30*time.Second, 20*time.Millisecond, "the order is confirmed, its stock still only reserved, its payment held")
 	require.Equal(t, stuck, w.place(ada, "stuck", item(mug, 1)))
 	require.Eventually(t, func() bool {
 		_, lost := l.lost.Load("payments.AuthorizePayment")
@@ -512,6 +513,7 @@ func TestSagasSendWhatWasLostAgain(t *testing.T) {
 
 	want := sorted(
 		seen{reconcile.StockNotCommitted, unsettled, mug, reconcile.Healable},
+		seen{reconcile.PaymentNotCaptured, unsettled, ada, reconcile.Healable},
 		seen{reconcile.SagaOverdue, unsettled, "", reconcile.Healable},
 		seen{reconcile.SagaOverdue, stuck, "", reconcile.Healable},
 	)
@@ -526,6 +528,7 @@ func TestSagasSendWhatWasLostAgain(t *testing.T) {
 	report = w.run(w.reconciler())
 	require.Equal(t, sorted(
 		seen{reconcile.StockNotCommitted, unsettled, mug, reconcile.Healed},
+		seen{reconcile.PaymentNotCaptured, unsettled, ada, reconcile.Healed},
 		seen{reconcile.SagaOverdue, stuck, "", reconcile.Healed},
 	), findings(report), table(report))
 	for _, f := range report.Findings {
@@ -534,6 +537,9 @@ func TestSagasSendWhatWasLostAgain(t *testing.T) {
 			require.Equal(t, "committed", f.Expected)
 			require.Equal(t, "reserved (2 units)", f.Found)
 			require.Contains(t, f.Action, "inventory.CommitStock for "+mug)
+		case reconcile.PaymentNotCaptured:
+			require.Equal(t, "captured", f.Expected)
+			require.Contains(t, f.Action, "payments.CapturePayment for "+ada)
 		case reconcile.SagaOverdue:
 			require.Contains(t, f.Found, string(sagas.PhaseAuthorizing))
 			require.Contains(t, f.Action, "payments.AuthorizePayment for "+ada)

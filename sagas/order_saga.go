@@ -44,7 +44,8 @@ const (
 	// Confirming has the order record PAYMENT_AUTHORIZED and waits for
 	// OrderConfirmed.
 	PhaseConfirming Phase = "CONFIRMING"
-	// Settling commits the stock and captures the payment of a confirmed order.
+	// Settling commits the stock of a confirmed order, then captures its
+	// payment.
 	PhaseSettling Phase = "SETTLING"
 	// Compensating undoes completed steps, newest first.
 	PhaseCompensating Phase = "COMPENSATING"
@@ -216,8 +217,7 @@ func (s *State) Handle(e messages.Event, now time.Time, p Policy, jitter func() 
 		s.setLine(e.ProductID, PartUndone)
 		d = s.compensate(now, false)
 	case messages.StockCommitted:
-		s.setLine(e.ProductID, PartSettled)
-		d = s.settle(now)
+		d = s.onCommitted(e.ProductID, now)
 	case messages.PaymentAuthorized:
 		d = s.onPayment(PartDone, now)
 	case messages.PaymentAuthorizationRejected:
@@ -418,6 +418,30 @@ func (s *State) onOrderEnded(status messages.OrderStatus, now time.Time) Decisio
 	return Decision{}
 }
 
+// onCommitted takes a line's commit in. Settlement goes one context at a
+// time, stock first: the capture is asked for once the last line is
+// committed, so the answers of the two contexts never reach the saga at
+// the same moment from two consumers, one waiting for the other's lock
+// (docs/benchmarks.md, "2026-12-01, evening"). A saga of an earlier
+// version asked for both at once; its answers arrive in any order, and
+// the capture is asked for again under the same id (the handler's inbox
+// answers it with nothing). A saga parked while settling asks for the
+// capture too when the last commit arrives late: nothing of a confirmed
+// sale is ever undone, so going on needs no operator, and the capture's
+// answer finishes it.
+func (s *State) onCommitted(productID string, now time.Time) Decision {
+	line := s.line(productID)
+	if line == nil || line.State == PartSettled {
+		return Decision{}
+	}
+	line.State = PartSettled
+	d := s.settle(now)
+	if d.Finished || !s.confirmed() || s.Phase == PhaseDone || s.anyLineNot(PartSettled) || s.Payment == PartSettled {
+		return d
+	}
+	return Decision{Commands: []Command{s.capture()}}
+}
+
 // settle finishes a confirmed saga once stock is committed and the payment
 // captured. A saga parked while settling finishes too when the last answer
 // arrives (after a re-drive, or late): the sale is complete.
@@ -526,13 +550,14 @@ func (s *State) outstanding() []Command {
 			cmds = append(cmds, s.markStep(messages.StepPaymentAuthorized), s.command("confirm", messages.ConfirmOrder{OrderID: s.OrderID}))
 		}
 	case PhaseSettling:
+		// The stock first, then the payment (see onCommitted).
 		for _, l := range s.Lines {
 			if l.State != PartSettled {
 				cmds = append(cmds, s.command("commit:"+l.ProductID, messages.CommitStock{ProductID: l.ProductID, OrderID: s.OrderID}))
 			}
 		}
-		if s.Payment != PartSettled {
-			cmds = append(cmds, s.command("capture", messages.CapturePayment{CustomerID: s.CustomerID, OrderID: s.OrderID}))
+		if len(cmds) == 0 && s.Payment != PartSettled {
+			cmds = append(cmds, s.capture())
 		}
 	case PhaseCompensating:
 		// Newest first: the payment is voided (and confirmed) before any
@@ -681,6 +706,15 @@ func (s *State) setLine(productID string, p Part) {
 
 func (s *State) anyLine(p Part) bool {
 	return slices.ContainsFunc(s.Lines, func(l Line) bool { return l.State == p })
+}
+
+func (s *State) anyLineNot(p Part) bool {
+	return slices.ContainsFunc(s.Lines, func(l Line) bool { return l.State != p })
+}
+
+// capture is the command capturing the order's payment.
+func (s *State) capture() Command {
+	return s.command("capture", messages.CapturePayment{CustomerID: s.CustomerID, OrderID: s.OrderID})
 }
 
 // markStep is the command recording step on the order.

@@ -325,7 +325,7 @@ func TestHappyPath(t *testing.T) {
 			name:         "three lines answered out of order",
 			items:        []messages.OrderLine{item("p1", 1), item("p2", 2), item("p3", 3)},
 			reservations: []string{"p3", "p1", "p2"},
-			settlement:   []messages.Event{captured(), committed("p2"), committed("p3"), committed("p1")},
+			settlement:   []messages.Event{committed("p2"), committed("p3"), committed("p1"), captured()},
 		},
 	}
 	for _, tt := range tests {
@@ -350,11 +350,11 @@ func TestHappyPath(t *testing.T) {
 				}
 				steps = append(steps, st)
 			}
+			// Settlement: the stock first, then the payment.
 			var settle []messages.Command
 			for _, it := range tt.items {
 				settle = append(settle, commitCmd(it.ProductID))
 			}
-			settle = append(settle, captureCmd())
 			steps = append(steps,
 				// The order's events of the steps, applied in the transaction
 				// that recorded them, change nothing.
@@ -367,7 +367,12 @@ func TestHappyPath(t *testing.T) {
 
 			for i, e := range tt.settlement {
 				d := s.Handle(e, t0, testPolicy, noJitter)
-				require.Empty(t, d.Commands)
+				if i == len(tt.items)-1 {
+					require.Equal(t, []messages.Command{captureCmd()}, plain(d.Commands), "the last commit asks for the capture")
+				} else {
+					require.Empty(t, d.Commands)
+				}
+				sent = append(sent, d.Commands...)
 				last := i == len(tt.settlement)-1
 				require.Equal(t, last, d.Finished, "settlement event %d", i)
 				require.Equal(t, last, s.Phase == PhaseDone, "settlement event %d", i)
@@ -589,7 +594,7 @@ func TestCancellationAfterConfirmationIsIgnored(t *testing.T) {
 	require.Empty(t, run(t, s, cancelRequested()))
 	require.Equal(t, before, clone(s))
 
-	require.Empty(t, run(t, s, committed("p1"), committed("p2"), captured()))
+	require.Equal(t, []messages.Command{captureCmd()}, plain(run(t, s, committed("p1"), committed("p2"), captured())))
 	require.Equal(t, PhaseDone, s.Phase)
 	before = clone(s)
 	require.Empty(t, run(t, s, cancelRequested()))

@@ -234,8 +234,8 @@ func TestRedriveParkedWithNothingLeftFinishesAtOnce(t *testing.T) {
 	}
 }
 
-// A saga parked while settling a confirmed order: the re-drive commits and
-// captures what is not yet, under new ids, and never undoes the sale.
+// A saga parked while settling a confirmed order: the re-drive commits
+// what is not yet, then captures, under new ids, and never undoes the sale.
 func TestRedriveParkedSettlementConfirms(t *testing.T) {
 	t.Parallel()
 	s, settle := driveTo(t, PhaseSettling, twoLines()...)
@@ -246,14 +246,14 @@ func TestRedriveParkedSettlementConfirms(t *testing.T) {
 	require.Equal(t, PhaseParked, s.Phase)
 
 	d := redrive(t, s, "r1")
-	require.Equal(t, []messages.Command{commitCmd("p2"), captureCmd()}, plain(d.Commands))
-	for _, c := range d.Commands {
+	require.Equal(t, []messages.Command{commitCmd("p2")}, plain(d.Commands))
+	require.Equal(t, PhaseSettling, s.Phase)
+	sent := run(t, s, committed("p2"))
+	require.Equal(t, []messages.Command{captureCmd()}, plain(sent))
+	for _, c := range append(d.Commands, sent...) {
 		require.NotContains(t, ids(settle), c.ID)
 	}
-	require.Equal(t, PhaseSettling, s.Phase)
-	var sent []Command
-	sent = append(sent, run(t, s, captured())...)
-	last := s.Handle(committed("p2"), t0, testPolicy, noJitter)
+	last := s.Handle(captured(), t0, testPolicy, noJitter)
 	require.True(t, last.Finished)
 	require.True(t, last.Counted)
 	require.Equal(t, PhaseDone, s.Phase)
@@ -343,8 +343,9 @@ func TestRedriveParkedWhileConfirmingEndsTheOrder(t *testing.T) {
 	s = parked(t)
 	redrive(t, s, "r1")
 	cmds = run(t, s, confirmed())
-	require.Equal(t, []messages.Command{commitCmd("p1"), commitCmd("p2"), captureCmd()}, plain(cmds))
-	run(t, s, committed("p1"), committed("p2"), captured())
+	require.Equal(t, []messages.Command{commitCmd("p1"), commitCmd("p2")}, plain(cmds))
+	require.Equal(t, []messages.Command{captureCmd()}, plain(run(t, s, committed("p1"), committed("p2"))))
+	run(t, s, captured())
 	require.Equal(t, PhaseDone, s.Phase)
 	require.Equal(t, OutcomeConfirmed, s.Outcome)
 }
