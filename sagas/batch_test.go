@@ -34,6 +34,18 @@ func (c *countingSender) Send(ctx context.Context, cmd messages.Command, env bus
 	return c.next.Send(ctx, cmd, env)
 }
 
+// countedSaga is a saga processor of the world's service, apart from its
+// consumers, sending over the real bus and counting what it sends.
+func (w *world) countedSaga() (*sagas.Processor, *countingSender) {
+	w.t.Helper()
+	b, err := w.Service.OpenBus()
+	require.NoError(w.t, err)
+	sender := &countingSender{next: b}
+	saga := sagas.NewProcessor(sagas.DefaultConfig(), w.Service.Pools[config.Ordering], w.Service.Handlers(), sender, prometheus.NewRegistry(), w.Env.Logger)
+	w.t.Cleanup(saga.Drain)
+	return saga, sender
+}
+
 // stockReserved reads the inventory events topic until it has the
 // StockReserved of each order, as the saga's consumer would receive them.
 func (w *world) stockReserved(orderIDs ...string) map[string]consumer.Message {
@@ -98,11 +110,7 @@ func TestBatchInOneTransactionBusyOrderWaitsAloneAndRedeliveredChangesNothing(t 
 	batch := []consumer.Message{reserved[slow.ID], reserved[quick.ID]}
 	require.NotEqual(t, batch[0].Key, batch[1].Key, "the record key is the product")
 
-	b, err := w.Service.OpenBus()
-	require.NoError(t, err)
-	sender := &countingSender{next: b}
-	saga := sagas.NewProcessor(sagas.DefaultConfig(), w.Service.Pools[config.Ordering], w.Service.Handlers(), sender, prometheus.NewRegistry(), w.Env.Logger)
-	t.Cleanup(saga.Drain)
+	saga, sender := w.countedSaga()
 
 	// Another transaction holds the slow order's saga.
 	ctx := context.Background()
@@ -191,11 +199,7 @@ func TestOrderPlacedOfAPlacementIsKnownFromItsEnvelope(t *testing.T) {
 	w := &world{System: systemtest.Start(t, systemtest.Options{NoSaga: true, NoProjector: true}), t: t}
 	p := w.product(5, 100)
 	c := w.customer(10000)
-	b, err := w.Service.OpenBus()
-	require.NoError(t, err)
-	sender := &countingSender{next: b}
-	saga := sagas.NewProcessor(sagas.DefaultConfig(), w.Service.Pools[config.Ordering], w.Service.Handlers(), sender, prometheus.NewRegistry(), w.Env.Logger)
-	t.Cleanup(saga.Drain)
+	saga, sender := w.countedSaga()
 	ctx := context.Background()
 
 	placement, overBus := uuid.NewString(), uuid.NewString()
