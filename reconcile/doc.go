@@ -7,7 +7,8 @@
 // periodic one every ORDERFLOW_RECONCILE_FULL_INTERVAL) compares, in pages
 // of streams, what follows; the periodic runs between compare only the
 // orders, products and customers with an event since the run before began
-// to count, and those its unhealed findings named (Config.FullInterval):
+// to count, and those its unhealed findings named (Config.FullInterval),
+// and rest after each page (Config.PageRest):
 //
 //   - every order's read-model document with its stream folded by the
 //     Order aggregate (version, status, completed steps);

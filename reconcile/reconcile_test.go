@@ -711,3 +711,51 @@ func (w *world) projected(orderID, productID, customerID string) {
 		return err == nil && c.Version == customer.Version()
 	}, 30*time.Second, 20*time.Millisecond, "order %s, product %s and customer %s projected", orderID, productID, customerID)
 }
+
+// A periodic run rests after each page of orders, products and customers
+// as long as PageRest times what the page took; orderflow reconcile,
+// which an operator waits for, does not.
+func TestPeriodicRunsRestBetweenPages(t *testing.T) {
+	t.Parallel()
+	w := setup(t, systemtest.Options{})
+	mug := w.product(10, 1250)
+	ada := w.customer(100_00)
+	for _, key := range []string{"a", "b", "c"} {
+		w.settled(w.place(ada, key, item(mug, 1)))
+	}
+	w.quiet()
+
+	run := w.reconciler(dryRun, func(c *reconcile.Config) { c.PageRest = 2 })
+	runRests := run.Rests()
+	w.run(run)
+	require.Empty(t, *runRests, "orderflow reconcile runs flat out")
+
+	periodic := w.reconciler(dryRun, func(c *reconcile.Config) { c.PageRest, c.FullInterval = 2, 0 })
+	rests := periodic.Rests()
+	began := time.Now()
+	require.NoError(t, periodic.Tick(w.ctx))
+	took := time.Since(began)
+	// Pages of two: orders 3 (two pages), products 1, customers 1.
+	require.Len(t, *rests, 4)
+	var sum time.Duration
+	for _, d := range *rests {
+		require.Positive(t, d)
+		sum += d
+	}
+	require.Less(t, sum, 2*took, "twice what the pages took, which is less than the whole run")
+
+	flat := w.reconciler(dryRun, func(c *reconcile.Config) { c.PageRest, c.FullInterval = 0, 0 })
+	flatRests := flat.Rests()
+	require.NoError(t, flat.Tick(w.ctx))
+	require.Empty(t, *flatRests, "PageRest 0 runs flat out")
+}
+
+// A configuration that makes no sense is refused, every fault named.
+func TestConfigurationIsValidated(t *testing.T) {
+	t.Parallel()
+	cfg := reconcile.DefaultConfig()
+	cfg.PageRest, cfg.FullInterval = -1, -time.Hour
+	_, err := reconcile.New(cfg, reconcile.Deps{})
+	require.ErrorContains(t, err, "page rest -1 is negative")
+	require.ErrorContains(t, err, "full interval -1h0m0s is negative")
+}

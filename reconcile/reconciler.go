@@ -52,13 +52,22 @@ type Config struct {
 	// run, or for orderflow reconcile, which is always full. 0 makes every
 	// periodic run full.
 	FullInterval time.Duration
+	// PageRest is how long a periodic run rests after each page of
+	// orders, products or customers, as a multiple of the time the page
+	// took: it runs in the background of live traffic, and a full pass
+	// flat out took about 1.2 of the development machine's 2 cores, for
+	// a minute at 45,000 orders (docs/benchmarks.md, "2026-12-01,
+	// evening"). 1 spreads a run over twice the time at half the load, 0
+	// runs flat out. orderflow reconcile, which an operator waits for,
+	// never rests.
+	PageRest float64
 }
 
 // DefaultConfig suits a running deployment: a minute of grace (longer than
 // a saga's retries of one step and any healthy projection lag), pages of
 // 500 streams, a periodic run every 5 minutes and a full one every 6 hours.
 func DefaultConfig() Config {
-	return Config{Grace: time.Minute, PageSize: 500, ChunkSize: 5000, MaxFindings: 1000, Interval: 5 * time.Minute, FullInterval: 6 * time.Hour}
+	return Config{Grace: time.Minute, PageSize: 500, ChunkSize: 5000, MaxFindings: 1000, Interval: 5 * time.Minute, FullInterval: 6 * time.Hour, PageRest: 1}
 }
 
 func (c Config) validate() error {
@@ -71,6 +80,9 @@ func (c Config) validate() error {
 	}
 	if c.Interval < 0 {
 		errs = append(errs, fmt.Errorf("interval %s is negative", c.Interval))
+	}
+	if c.PageRest < 0 {
+		errs = append(errs, fmt.Errorf("page rest %g is negative", c.PageRest))
 	}
 	if c.FullInterval < 0 {
 		errs = append(errs, fmt.Errorf("full interval %s is negative", c.FullInterval))
@@ -125,6 +137,8 @@ type Reconciler struct {
 	resender                      SagaResender
 	metrics                       *metrics
 	logger                        *slog.Logger
+	// rest waits d or until ctx ends (a periodic run's PageRest).
+	rest func(ctx context.Context, d time.Duration)
 }
 
 // New returns a reconciler.
@@ -162,6 +176,7 @@ func New(cfg Config, d Deps) (*Reconciler, error) {
 		resender:  d.Sagas,
 		metrics:   m,
 		logger:    d.Logger,
+		rest:      sleep,
 	}
 	for _, n := range projections.Names() {
 		r.aliases[n] = d.Index(string(n))
@@ -187,7 +202,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		return Report{}, ErrRunning
 	}
 	defer release()
-	return r.run(ctx, time.Time{}, nil)
+	return r.run(ctx, time.Time{}, nil, 0)
 }
 
 // RunPeriodically runs a reconciliation every Config.Interval until ctx
@@ -233,7 +248,7 @@ func (r *Reconciler) tick(ctx context.Context) error {
 		}
 		return nil
 	}
-	_, err = r.run(ctx, r.since(last), last)
+	_, err = r.run(ctx, r.since(last), last, r.cfg.PageRest)
 	return err
 }
 
@@ -252,11 +267,13 @@ func (r *Reconciler) since(last *Report) time.Time {
 
 // run is one reconciliation, under the lock: of every order, product and
 // customer, or with since set of those changed since then and those that
-// last, the report before it, named in findings not healed.
-func (r *Reconciler) run(ctx context.Context, since time.Time, last *Report) (Report, error) {
+// last, the report before it, named in findings not healed; resting
+// pageRest times as long as each page of them took (Config.PageRest).
+func (r *Reconciler) run(ctx context.Context, since time.Time, last *Report, pageRest float64) (Report, error) {
 	started := time.Now()
 	ru := &runState{
 		since:       since,
+		pageRest:    pageRest,
 		cutoff:      started.Add(-r.cfg.Grace),
 		maxFindings: r.cfg.MaxFindings,
 		heal:        !r.cfg.DryRun,
@@ -302,7 +319,18 @@ func (r *Reconciler) run(ctx context.Context, since time.Time, last *Report) (Re
 // set those changed since then and those the last run's findings that
 // were not healed named (ru.recheck), so an unchanged stream's divergence
 // is still reported while it lasts.
-func (r *Reconciler) pages(ctx context.Context, ru *runState, s eventStore, streamType string, fn func(ids []string) error) error {
+func (r *Reconciler) pages(ctx context.Context, ru *runState, s eventStore, streamType string, check func(ids []string) error) error {
+	fn := check
+	if ru.pageRest > 0 {
+		fn = func(ids []string) error {
+			began := time.Now()
+			if err := check(ids); err != nil {
+				return err
+			}
+			r.rest(ctx, time.Duration(float64(time.Since(began))*ru.pageRest))
+			return ctx.Err()
+		}
+	}
 	if ru.since.IsZero() {
 		after := ""
 		for {
@@ -326,6 +354,16 @@ func (r *Reconciler) pages(ctx context.Context, ru *runState, s eventStore, stre
 		}
 	}
 	return nil
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // unhealed returns the orders, products and customers named by the
@@ -352,8 +390,10 @@ type runState struct {
 	// since, when set, limits the orders, products and customers compared
 	// to those with an event inserted since then, and those in recheck
 	// (by stream type).
-	since       time.Time
-	recheck     map[string][]string
+	since   time.Time
+	recheck map[string][]string
+	// pageRest is Config.PageRest for a periodic run, 0 for Run.
+	pageRest    float64
 	cutoff      time.Time
 	maxFindings int
 	heal        bool
