@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/internal/pause"
 )
 
 // orderRecord is everything the bench knows about one order it sent.
@@ -423,7 +424,7 @@ func (r *runner) resolveUnknown(ctx context.Context) {
 				if time.Now().After(until) {
 					return nil
 				}
-				sleep(ctx, resendDelay(attempt))
+				pause.For(ctx, resendDelay(attempt))
 			}
 			o, err := r.client.PlaceOrder(ctx, rec.customer.Token, rec.key, rec.lines)
 			if err == nil {
@@ -479,15 +480,6 @@ func (r *runner) waitReleased(ctx context.Context) bool {
 			return true
 		}
 		r.stats.busyAccounts.Store(busy.Load())
-		sleep(ctx, 500*time.Millisecond)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
+		pause.For(ctx, 500*time.Millisecond)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/internal/money"
+	"github.com/orderflow/orderflow/internal/pause"
 )
 
 // The invariants checked after the load settled. Each is a property a
@@ -255,7 +256,7 @@ func (r *runner) checkInvariants(ctx context.Context, deadline time.Time) []Inva
 		if len(failing) == 0 || attempt >= maxRechecks || ctx.Err() != nil || (attempt > 0 && time.Now().After(deadline)) {
 			break
 		}
-		sleep(ctx, time.Second)
+		pause.For(ctx, time.Second)
 		pending = failing
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/command/handlers"
 	"github.com/orderflow/orderflow/command/outbox"
 	"github.com/orderflow/orderflow/internal/config"
+	"github.com/orderflow/orderflow/internal/pause"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/projections"
 	"github.com/orderflow/orderflow/sagas"
@@ -176,7 +177,7 @@ func New(cfg Config, d Deps) (*Reconciler, error) {
 		resender:  d.Sagas,
 		metrics:   m,
 		logger:    d.Logger,
-		rest:      sleep,
+		rest:      func(ctx context.Context, d time.Duration) { pause.For(ctx, d) },
 	}
 	for _, n := range projections.Names() {
 		r.aliases[n] = d.Index(string(n))
@@ -354,16 +355,6 @@ func (r *Reconciler) pages(ctx context.Context, ru *runState, s eventStore, stre
 		}
 	}
 	return nil
-}
-
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // unhealed returns the orders, products and customers named by the

@@ -57,6 +57,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/internal/deadletter"
+	"github.com/orderflow/orderflow/internal/pause"
 )
 
 // checkpointSaveTimeout bounds a checkpoint write of its own (when the
@@ -130,7 +131,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		}
 		r.logger.Warn("relay session ended, reconnecting", "error", err, "retry_in", r.cfg.LockRetryInterval)
-		if !sleep(ctx, r.cfg.LockRetryInterval) {
+		if !pause.For(ctx, r.cfg.LockRetryInterval) {
 			r.logger.Info("relay stopped")
 			return nil
 		}
@@ -185,7 +186,7 @@ func (r *Relay) acquire(ctx context.Context, lc *lockConn) error {
 			r.logger.Info("relay standing by, another instance holds the lock")
 			standingBy = true
 		}
-		if !sleep(ctx, r.cfg.LockRetryInterval) {
+		if !pause.For(ctx, r.cfg.LockRetryInterval) {
 			return ctx.Err()
 		}
 	}
@@ -211,7 +212,7 @@ func (r *Relay) publish(ctx context.Context, lc *lockConn, cp checkpoint) error 
 		r.metrics.publishErrors.Inc()
 		r.logger.Error("publish failed, retrying the same events", "error", err, "events", len(events),
 			"first_event_id", events[0].EventID, "first_position", events[0].Position, "retry_in", publishDelay)
-		if !sleep(ctx, publishDelay) {
+		if !pause.For(ctx, publishDelay) {
 			return false
 		}
 		publishDelay = min(2*publishDelay, r.cfg.MaxPublishRetryInterval)
@@ -335,7 +336,7 @@ func (r *Relay) wait(ctx context.Context, d time.Duration) (woken, live bool) {
 		return false, true
 	case <-r.cfg.Appended:
 		if r.cfg.WakeDelay > 0 {
-			return true, sleep(ctx, r.cfg.WakeDelay)
+			return true, pause.For(ctx, r.cfg.WakeDelay)
 		}
 		return true, true
 	}
@@ -499,16 +500,4 @@ func oldest(batch []eventstore.Record) time.Time {
 		}
 	}
 	return at
-}
-
-// sleep waits d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

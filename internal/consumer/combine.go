@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/orderflow/orderflow/internal/pause"
 )
 
 // combiner joins the batches the consumer's partitions have ready at the
@@ -91,7 +93,7 @@ func (b *combiner) run(ctx context.Context, self *submission) error {
 		short := len(self.msgs)+queuedMessages(b.queue) < b.max
 		b.mu.Unlock()
 		if short {
-			sleep(ctx, b.linger)
+			pause.For(ctx, b.linger)
 		}
 	}
 	b.mu.Lock()

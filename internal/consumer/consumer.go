@@ -40,6 +40,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/internal/kafka"
+	"github.com/orderflow/orderflow/internal/pause"
 )
 
 // Message is one consumed record, decoded.
@@ -225,7 +226,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			break
 		}
 		c.cfg.Logger.Error("kafka consumer stopped, joining again", "handler", c.cfg.Name, "error", err)
-		sleep(ctx, time.Second)
+		pause.For(ctx, time.Second)
 	}
 	_ = c.group.Close()
 	<-done
@@ -371,7 +372,7 @@ func (c *Consumer) handleSplitting(ctx context.Context, sess sarama.ConsumerGrou
 	}
 	for wait := c.cfg.RetryInitial; ; wait = min(2*wait, c.cfg.RetryMax) {
 		c.cfg.Metrics.retries.WithLabelValues(c.cfg.Name).Inc()
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return false
 		}
 		err := c.attempt(ctx, msgs)
@@ -433,18 +434,6 @@ func (c *Consumer) safely(ctx context.Context, msgs []Message) (err error) {
 
 func markMessage(sess sarama.ConsumerGroupSession, m Message) {
 	sess.MarkOffset(m.Topic, m.Partition, m.Offset+1, "")
-}
-
-// sleep waits d or until ctx ends; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // Metrics are the loop's own counters beside the per-message age and

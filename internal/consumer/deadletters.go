@@ -9,6 +9,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/orderflow/orderflow/internal/deadletter"
+	"github.com/orderflow/orderflow/internal/pause"
 	"github.com/orderflow/orderflow/messages"
 )
 
@@ -89,7 +90,7 @@ func (c *Consumer) blockedKeys(ctx context.Context, msgs []Message, gate *blockG
 				break
 			}
 			c.cfg.Logger.Error("dead-letter store unavailable, holding the partition", "handler", c.cfg.Name, "error", err)
-			if !sleep(ctx, wait) {
+			if !pause.For(ctx, wait) {
 				return nil, false
 			}
 		}
@@ -112,7 +113,7 @@ func (c *Consumer) blockedKeys(ctx context.Context, msgs []Message, gate *blockG
 			return blocked, true
 		}
 		c.cfg.Logger.Error("dead-letter store unavailable, holding the partition", "handler", c.cfg.Name, "error", err)
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return nil, false
 		}
 	}
@@ -159,7 +160,7 @@ func (c *Consumer) park(ctx context.Context, m Message, class deadletter.Class, 
 		}
 		c.cfg.Logger.Error("dead-letter store unavailable, holding the partition", "handler", c.cfg.Name,
 			"key", m.Key, "message_id", m.UUID, "error", err)
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return false
 		}
 	}
@@ -202,7 +203,7 @@ func (c *Consumer) handleAlone(ctx context.Context, m Message, err error, blocke
 			retries++
 			dl.Metrics.RetriedInPlace(c.cfg.Name)
 		}
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return false
 		}
 		wait = min(2*wait, c.cfg.RetryMax)
@@ -229,7 +230,7 @@ func (c *Consumer) pauseWhileUnavailable(ctx context.Context, msgs []Message, er
 		c.cfg.DeadLetters.Metrics.Paused(c.cfg.Name)
 		c.cfg.Logger.Warn("dependency unavailable, consumer paused", "handler", c.cfg.Name, "topic", msgs[0].Topic,
 			"partition", msgs[0].Partition, "first_offset", msgs[0].Offset, "retry_in", wait, "error", err)
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return ctx.Err()
 		}
 		err = c.attempt(ctx, msgs)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/orderflow/orderflow/bench"
 	"github.com/orderflow/orderflow/internal/auth"
+	"github.com/orderflow/orderflow/internal/pause"
 )
 
 // Config is one drill run.
@@ -115,7 +116,7 @@ func (c *control) kill(ctx context.Context, signal string, down time.Duration, n
 			return err
 		}
 	}
-	sleep(ctx, down)
+	pause.For(ctx, down)
 	for _, n := range names {
 		if err := c.cluster(ctx, "start", n); err != nil {
 			return err
@@ -140,7 +141,7 @@ func (c *control) crash(ctx context.Context, server string, down time.Duration) 
 		return fmt.Errorf("kill %s (%s): %w", server, pid, err)
 	}
 	c.logger.Info("drill step", "crashed", server, "pid", pid)
-	sleep(ctx, down)
+	pause.For(ctx, down)
 	started := time.Now()
 	// Only the crashed server: the others of the set are running, and a
 	// set may leave some out (a private set shares the one Prometheus).
@@ -230,7 +231,7 @@ func runScenario(ctx context.Context, cfg Config, c *control, pool *pgxpool.Pool
 		done <- outcome{res, err}
 	}()
 	// The bench sets up its catalog first; the fault counts from the load.
-	sleep(ctx, cfg.FaultAt)
+	pause.For(ctx, cfg.FaultAt)
 	injected := time.Now()
 	recovered := make(chan [2]time.Duration, 1)
 	go func() { recovered <- watchRecovery(ctx, cfg, pool, injected) }()
@@ -295,7 +296,7 @@ func watchRecovery(ctx context.Context, cfg Config, pool *pgxpool.Pool, from tim
 			out[0] = done.Sub(from)
 			break
 		}
-		sleep(ctx, 250*time.Millisecond)
+		pause.For(ctx, 250*time.Millisecond)
 	}
 	if orderID == "" {
 		return out
@@ -311,7 +312,7 @@ func watchRecovery(ctx context.Context, cfg Config, pool *pgxpool.Pool, from tim
 			out[1] = time.Since(from)
 			break
 		}
-		sleep(ctx, 250*time.Millisecond)
+		pause.For(ctx, 250*time.Millisecond)
 	}
 	return out
 }
@@ -355,13 +356,4 @@ func seconds(d time.Duration) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f", d.Seconds())
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
