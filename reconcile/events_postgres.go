@@ -28,12 +28,9 @@ func newEventStore(pool *pgxpool.Pool, schema string) eventStore {
 // after, in id order. Every stream has a first event, so the unique
 // (stream_id, version) index finds them in order.
 func (s eventStore) streams(ctx context.Context, streamType, after string, limit int) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT stream_id FROM `+s.table+`
+	rows, _ := s.pool.Query(ctx, `SELECT stream_id FROM `+s.table+`
 		WHERE stream_id > $1 AND version = 1 AND stream_type = $2
-		ORDER BY stream_id LIMIT $3`, after, streamType, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list %s streams of %s after %q: %w", streamType, s.schema, after, err)
-	}
+		ORDER BY stream_id LIMIT $3`, after, streamType, limit) // a failed query's error comes back from CollectRows
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("list %s streams of %s after %q: %w", streamType, s.schema, after, err)
@@ -45,12 +42,9 @@ func (s eventStore) streams(ctx context.Context, streamType, after string, limit
 // inserted at or after since, and those of also that exist, in id order
 // (the events' BRIN index on created_at finds the recent rows).
 func (s eventStore) changed(ctx context.Context, streamType string, since time.Time, also []string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT stream_id FROM `+s.table+` WHERE created_at >= $1 AND stream_type = $2
+	rows, _ := s.pool.Query(ctx, `SELECT stream_id FROM `+s.table+` WHERE created_at >= $1 AND stream_type = $2
 		UNION SELECT stream_id FROM `+s.table+` WHERE stream_id = ANY($3) AND version = 1 AND stream_type = $2
-		ORDER BY 1`, since, streamType, also)
-	if err != nil {
-		return nil, fmt.Errorf("list %s streams of %s changed since %s: %w", streamType, s.schema, since.Format(time.RFC3339), err)
-	}
+		ORDER BY 1`, since, streamType, also) // a failed query's error comes back from CollectRows
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, fmt.Errorf("list %s streams of %s changed since %s: %w", streamType, s.schema, since.Format(time.RFC3339), err)

@@ -435,9 +435,11 @@ func (s *State) onCommitted(productID string, now time.Time) Decision {
 		return Decision{}
 	}
 	line.State = PartSettled
-	d := s.settle(now)
-	if d.Finished || !s.confirmed() || s.Phase == PhaseDone || s.anyLineNot(PartSettled) || s.Payment == PartSettled {
-		return d
+	switch {
+	case !s.settling() || s.anyLineNot(PartSettled):
+		return Decision{}
+	case s.Payment == PartSettled:
+		return s.settle(now)
 	}
 	return Decision{Commands: []Command{s.capture()}}
 }
@@ -446,16 +448,16 @@ func (s *State) onCommitted(productID string, now time.Time) Decision {
 // captured. A saga parked while settling finishes too when the last answer
 // arrives (after a re-drive, or late): the sale is complete.
 func (s *State) settle(now time.Time) Decision {
-	parked := s.Phase == PhaseParked && s.Failure == nil && s.confirmed()
-	if (s.Phase != PhaseSettling && !parked) || s.Payment != PartSettled {
+	if !s.settling() || s.Payment != PartSettled || s.anyLineNot(PartSettled) {
 		return Decision{}
 	}
-	for _, l := range s.Lines {
-		if l.State != PartSettled {
-			return Decision{}
-		}
-	}
 	return s.finish(now, OutcomeConfirmed)
+}
+
+// settling reports whether the saga settles a confirmed order: in
+// Settling, or parked there (it still takes the answers in).
+func (s *State) settling() bool {
+	return s.Phase == PhaseSettling || (s.Phase == PhaseParked && s.Failure == nil && s.confirmed())
 }
 
 func (s *State) cancellable() bool {

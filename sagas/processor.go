@@ -174,7 +174,7 @@ func (p *Processor) HandleBatch(ctx context.Context, batch []consumer.Message) (
 		// appended (by the saga's own commands, or OrderPlaced with the
 		// placement that started the saga): the envelope tells, before
 		// the payload is decoded.
-		if orderStream(env) && (appliedWhenAppended(env, env.StreamID) || startedWhenPlaced(env)) {
+		if orderStream(env) && (startedWhenPlaced(env) || appliedWhenAppended(env, env.StreamID)) {
 			continue
 		}
 		e, err := messages.DecodeEvent(env.EventType, msg.Payload)
