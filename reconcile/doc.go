@@ -8,7 +8,8 @@
 // of streams, what follows; the periodic runs between compare only the
 // orders, products and customers with an event since the run before began
 // to count, and those its unhealed findings named (Config.FullInterval),
-// and rest after each page (Config.PageRest):
+// and rest after each page (Config.PageRest,
+// ORDERFLOW_RECONCILE_PAGE_REST):
 //
 //   - every order's read-model document with its stream folded by the
 //     Order aggregate (version, status, completed steps);

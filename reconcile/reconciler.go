@@ -59,8 +59,9 @@ type Config struct {
 	// flat out took about 1.2 of the development machine's 2 cores, for
 	// a minute at 45,000 orders (docs/benchmarks.md, "2026-12-01,
 	// evening"). 1 spreads a run over twice the time at half the load, 0
-	// runs flat out. orderflow reconcile, which an operator waits for,
-	// never rests.
+	// runs flat out (ORDERFLOW_RECONCILE_PAGE_REST sets it for the
+	// workers). orderflow reconcile, which an operator waits for, never
+	// rests.
 	PageRest float64
 }
 

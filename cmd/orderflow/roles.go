@@ -184,6 +184,7 @@ func startWorker(svc *service.Service, sh shared, _ *server.Server) (func(contex
 	rc := reconcile.DefaultConfig()
 	rc.Interval = svc.Config.ReconcileInterval
 	rc.FullInterval = svc.Config.ReconcileFullInterval
+	rc.PageRest = svc.Config.ReconcilePageRest
 	rec, err := svc.Reconciler(rc, sh.projector, sh.saga)
 	if err != nil {
 		return nil, err

@@ -77,6 +77,11 @@ type Config struct {
 	// since the run before (reconcile.Config.FullInterval). 0 makes every
 	// periodic run full.
 	ReconcileFullInterval time.Duration
+	// ReconcilePageRest is how long a periodic run rests after each page,
+	// as a multiple of the time the page took (reconcile.Config.PageRest):
+	// 1 spreads a run over twice the time at half the load, 0 runs flat
+	// out.
+	ReconcilePageRest float64
 
 	// OTelEndpoint is the OTLP/HTTP endpoint traces are exported to (a
 	// base URL such as http://collector:4318); empty leaves tracing off.
@@ -178,6 +183,11 @@ func (c Config) prefixed(name, sep string) string {
 	return c.Namespace + sep + name
 }
 
+// maxReconcilePageRest bounds ReconcilePageRest: at 100 a full pass that
+// takes a minute flat out takes close to two hours, past which a periodic
+// run overlaps the next and a typo (1000 for 1) is more likely than intent.
+const maxReconcilePageRest = 100
+
 // Default is the configuration of a local development machine, except
 // that development mode is off: the built-in JWT secret and introspection
 // are only there when a process opts in with ORDERFLOW_DEV=true (`make run`
@@ -192,6 +202,7 @@ func Default() Config {
 		ElasticsearchURL:      DefaultElasticsearchURL,
 		ReconcileInterval:     5 * time.Minute,
 		ReconcileFullInterval: 6 * time.Hour,
+		ReconcilePageRest:     1,
 		RetryLevels:           []time.Duration{5 * time.Second, time.Minute, 10 * time.Minute, time.Hour},
 		Retention:             7 * 24 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
@@ -274,6 +285,9 @@ func (c Config) validate(tokens bool) error {
 	}
 	if c.ReconcileFullInterval < 0 {
 		bad("reconcile-full-interval", c.ReconcileFullInterval, "must not be negative (0 makes every periodic reconciliation full)")
+	}
+	if !(c.ReconcilePageRest >= 0 && c.ReconcilePageRest <= maxReconcilePageRest) { // NaN fails both
+		bad("reconcile-page-rest", c.ReconcilePageRest, fmt.Sprintf("must be between 0 (flat out) and %d", maxReconcilePageRest))
 	}
 	if len(c.RetryLevels) == 0 || slices.ContainsFunc(c.RetryLevels, func(d time.Duration) bool { return d <= 0 }) {
 		bad("retry-levels", durationList(c.RetryLevels).String(), "must be one or more positive durations, comma-separated (e.g. 5s,1m,10m,1h)")
@@ -401,6 +415,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, env Env) error {
 		usage("how often the workers reconcile the services' data, one at a time (0: off)", "reconcile-interval"))
 	fs.DurationVar(&c.ReconcileFullInterval, "reconcile-full-interval", c.ReconcileFullInterval,
 		usage("how often a periodic reconciliation compares every order, product and customer; the runs between compare those changed since the last (0: every run)", "reconcile-full-interval"))
+	fs.Float64Var(&c.ReconcilePageRest, "reconcile-page-rest", c.ReconcilePageRest,
+		usage("how long a periodic reconciliation rests after each page, as a multiple of the time the page took (0: flat out)", "reconcile-page-rest"))
 	fs.Var((*durationList)(&c.RetryLevels), "retry-levels",
 		usage("delays between the retries of a parked message, comma-separated; after the last it is a dead letter", "retry-levels"))
 	fs.DurationVar(&c.Retention, "retention",

@@ -45,6 +45,7 @@ func TestDefaultsMatchLocalDeps(t *testing.T) {
 	require.Equal(t, []string{DefaultPostgresURL}, cfg.DatabaseURLs())
 	require.Equal(t, 5*time.Minute, cfg.ReconcileInterval)
 	require.Equal(t, 6*time.Hour, cfg.ReconcileFullInterval)
+	require.Equal(t, 1.0, cfg.ReconcilePageRest)
 }
 
 func TestDefaultIsNotDevelopmentMode(t *testing.T) {
@@ -85,6 +86,7 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 		"ORDERFLOW_MAX_PENDING_COMMANDS":    "64",
 		"ORDERFLOW_RECONCILE_INTERVAL":      "0s",
 		"ORDERFLOW_RECONCILE_FULL_INTERVAL": "1h",
+		"ORDERFLOW_RECONCILE_PAGE_REST":     "2.5",
 	}
 	cfg := valid(t, env, "--http-addr", ":9100")
 	require.Equal(t, ":9100", cfg.HTTPAddr)
@@ -96,6 +98,7 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 	require.Equal(t, 64, cfg.MaxPendingCommands)
 	require.Zero(t, cfg.ReconcileInterval, "0 turns the periodic reconciliation off")
 	require.Equal(t, time.Hour, cfg.ReconcileFullInterval)
+	require.Equal(t, 2.5, cfg.ReconcilePageRest)
 	require.Equal(t, "t1.orderflow.ordering.events", cfg.Topic("orderflow.ordering.events"))
 	require.Equal(t, "t1-orders", cfg.Index("orders"))
 
@@ -149,6 +152,10 @@ func TestValidateRefusesValuesOutOfRange(t *testing.T) {
 		{"ORDERFLOW_PAYMENT_LATENCY", "-1ms", "must not be negative"},
 		{"ORDERFLOW_RECONCILE_INTERVAL", "-1m", "must not be negative"},
 		{"ORDERFLOW_RECONCILE_FULL_INTERVAL", "-1h", "must not be negative"},
+		{"ORDERFLOW_RECONCILE_PAGE_REST", "-1", "between 0 (flat out) and 100"},
+		{"ORDERFLOW_RECONCILE_PAGE_REST", "101", "between 0 (flat out) and 100"},
+		{"ORDERFLOW_RECONCILE_PAGE_REST", "NaN", "between 0 (flat out) and 100"},
+		{"ORDERFLOW_RECONCILE_PAGE_REST", "+Inf", "between 0 (flat out) and 100"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "1.5", "between 0 and 1"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "-0.1", "between 0 and 1"},
 		{"ORDERFLOW_PAYMENT_FAULT_RATE", "NaN", "between 0 and 1"},
