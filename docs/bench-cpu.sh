@@ -51,7 +51,7 @@ counters() {
 }
 sample() {
 	echo "orderflow=$(jiffies $server) bench=$(jiffies $bench) postgres=$(jiffies $(backends))" \
-		"kafka=$(jiffies_of -f kafka.Kafka) elasticsearch=$(jiffies_of -u orderflow-es java)" \
+		"pgserver=$(jiffies_of -u postgres) kafka=$(jiffies_of -f kafka.Kafka) elasticsearch=$(jiffies_of -u orderflow-es java)" \
 		"idle=$(awk '/^cpu /{print $5}' /proc/stat) steal=$(awk '/^cpu /{print $9}' /proc/stat) $(counters)"
 }
 # shellcheck disable=SC2086
@@ -93,6 +93,9 @@ for k in ['orderflow', 'bench', 'postgres', 'kafka', 'elasticsearch', 'idle', 's
     print(f"{k:14} {d / 100 / window:5.2f} cores  {d * 10 / orders:6.2f} ms/order")
 mine = sum(b[k] - a[k] for k in ['orderflow', 'bench', 'postgres', 'kafka', 'elasticsearch'])
 print(f"{'all five':14} {mine / 100 / window:5.2f} cores  {mine * 10 / orders:6.2f} ms/order")
+if 'pgserver' in a:
+    d = b['pgserver'] - a['pgserver']
+    print(f"(postgres, every process of the server, WAL writer included: {d / 100 / window:.2f} cores, {d * 10 / orders:.2f} ms/order)")
 n = post['orders'] - a['orders']
 print(f"from the reset to the end ({n} orders): {(post['xact'] - a['xact']) / n:.2f} transactions (xact_commit) and "
       f"{post['calls'] / n:.2f} statements (pg_stat_statements) per order")
