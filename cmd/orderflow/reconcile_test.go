@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/eventstore"
 	"github.com/orderflow/orderflow/command/handlers"
+	"github.com/orderflow/orderflow/internal/config"
 	"github.com/orderflow/orderflow/internal/testenv"
 	"github.com/orderflow/orderflow/messages"
 	"github.com/orderflow/orderflow/reconcile"
@@ -74,4 +75,15 @@ func runBinary(t *testing.T, vars []string, args ...string) (int, string, string
 		t.Fatalf("run %v: %v", args, err)
 	}
 	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+}
+
+// The workers' reconciliation is configured from internal/config, whose
+// defaults must be the reconciler's own: the two packages each state them
+// (config cannot import reconcile), and this keeps them from drifting.
+func TestWorkersReconcileWithTheReconcilersDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, rc := config.Default(), reconcile.DefaultConfig()
+	require.Equal(t, rc.Interval, cfg.ReconcileInterval)
+	require.Equal(t, rc.FullInterval, cfg.ReconcileFullInterval)
+	require.Equal(t, rc.PageRest, cfg.ReconcilePageRest)
 }

@@ -174,7 +174,8 @@ func (s *Store) prepareAppend(streamID, streamType string, expectedVersion int, 
 	// The ids go as pgtype.UUID, not uuid.UUID: pgx encodes a uuid.UUID
 	// through its driver.Valuer, a string it cannot put in a binary uuid
 	// array, and only then falls back to parsing it, after formatting an
-	// error it throws away (5% of orderflow's CPU under load).
+	// error it throws away (pgx's encoding: 7.4% of orderflow's CPU profile
+	// at 100 orders/s, 3.1% since).
 	var (
 		ids                = make([]pgtype.UUID, len(events))
 		versions           = make([]int32, len(events))
