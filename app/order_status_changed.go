@@ -17,9 +17,23 @@ type OrderChangeWatcher interface {
 	Watch(orderID string) (<-chan query.OrderChange, func())
 }
 
-// recheckInterval bounds how long a missed change signal can delay a
-// subscriber.
-const recheckInterval = 2 * time.Second
+// A subscriber reads its order's stream itself only in case the change
+// feed missed a change (a full buffer, a feed that stopped): first
+// recheckFirst after it starts, then at twice the wait each time, up to
+// recheckMax, which bounds how long a missed change can delay it. The
+// wait grows instead of ticking at recheckFirst because every open
+// subscription re-reads: while a backlog keeps orders open for a minute,
+// thousands of subscriptions re-reading every 2 s made about 42 stream
+// reads per order at 220 orders/s (7 without a backlog) and took the
+// PostgreSQL CPU the backlog needed to drain (docs/benchmarks.md,
+// "2026-12-01, late evening").
+const (
+	recheckFirst = 2 * time.Second
+	recheckMax   = time.Minute
+)
+
+// nextRecheck is the wait after a re-check that waited wait.
+func nextRecheck(wait time.Duration) time.Duration { return min(2*wait, recheckMax) }
 
 // OrderStatusChangedHandler streams an order's state: the current state
 // first, then the state after every later event, in order, ending after the
@@ -64,7 +78,8 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 		if !send(h.d.withContact(ctx, OrderView(order))) || order.Status().Terminal() {
 			return
 		}
-		recheck := time.NewTicker(recheckInterval)
+		wait := recheckFirst
+		recheck := time.NewTimer(wait)
 		defer recheck.Stop()
 		for {
 			select {
@@ -82,6 +97,8 @@ func (h OrderStatusChangedHandler) Handle(ctx context.Context, actor auth.Princi
 					continue
 				}
 			case <-recheck.C:
+				wait = nextRecheck(wait)
+				recheck.Reset(wait)
 			}
 			events, err := h.d.h.Orders.EventsAfter(ctx, orderID, order.Version())
 			for _, e := range events {

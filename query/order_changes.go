@@ -24,7 +24,8 @@ const changeBuffer = 32
 // version it has, and reads the order's events after its version from the
 // event store on anything else (a gap, an undecodable event, a dropped
 // change), so it sees every change, in order; a missed change only delays
-// it until the next one (or its periodic re-check).
+// it until the next one, or until the subscriber reads the stream itself
+// (app's re-checks, at most a minute apart).
 type OrderChanges struct {
 	mu   sync.Mutex
 	subs map[string]map[chan OrderChange]struct{}
