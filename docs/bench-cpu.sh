@@ -16,7 +16,10 @@
 # Results: OUT_DIR/bench.txt (the bench's table), OUT_DIR/cpu (two samples
 # of CPU jiffies and counters, SECONDS-10 apart from 8 s into the run),
 # OUT_DIR/post (counters after the load), OUT_DIR/statements.txt,
-# OUT_DIR/cpu.pprof, OUT_DIR/summary.txt.
+# OUT_DIR/cpu.pprof, OUT_DIR/summary.txt, OUT_DIR/pgbench.txt
+# (docs/pgbench.sh right after the load, PGBENCH_SECONDS each, 15 by
+# default, 0 for none: the host's reference from the same minute; its
+# tps close the summary).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,6 +82,7 @@ dropdb "${PG[@]}" $db
 curl -s -XDELETE "localhost:9200/$ns-*?expand_wildcards=all" >/dev/null
 java -cp "$(ls -d .local/kafka/kafka-*/libs | tail -n 1)/*" -Dlog4j.configuration=file:.local/kafka/log4j.properties \
 	org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --delete --topic "$ns\..*" >/dev/null 2>&1
+((${PGBENCH_SECONDS:-15} > 0)) && docs/pgbench.sh "${PGBENCH_SECONDS:-15}" >"$out/pgbench.txt" 2>&1
 
 python3 - "$out" "$secs" <<'PY' | tee "$out/summary.txt"
 import re, sys
@@ -99,4 +103,9 @@ if 'pgserver' in a:
 n = post['orders'] - a['orders']
 print(f"from the reset to the end ({n} orders): {(post['xact'] - a['xact']) / n:.2f} transactions (xact_commit) and "
       f"{post['calls'] / n:.2f} statements (pg_stat_statements) per order")
+try:
+    tps = re.findall(r'tps = ([\d.]+)', open(out + '/pgbench.txt').read())
+    print("pgbench one-row insert right after (8 / 1 clients): " + " / ".join(f"{float(t):,.0f}" for t in tps) + " tps")
+except OSError:
+    pass
 PY

@@ -37,15 +37,7 @@ sample() {
 		"steal=$(awk '/^cpu /{print $9}' /proc/stat) idle=$(awk '/^cpu /{print $5}' /proc/stat) load=$(cut -d' ' -f1 /proc/loadavg)"
 }
 
-echo "== pgbench one-row insert (docs/pgbench), 8 and 1 clients, 30 s each" | tee "$out/pgbench.txt"
-dropdb "${PG[@]}" --if-exists orderflow_pgbench
-createdb "${PG[@]}" orderflow_pgbench
-psql -q "${PG[@]}" -d orderflow_pgbench -f docs/pgbench/setup.sql >/dev/null
-for c in 8 1; do
-	pgbench -n "${PG[@]}" -c $c -j $((c > 1 ? 2 : 1)) -T 30 -f docs/pgbench/insert.sql orderflow_pgbench 2>&1 |
-		grep -E 'clients|tps|latency average' | tee -a "$out/pgbench.txt"
-done
-dropdb "${PG[@]}" orderflow_pgbench
+docs/pgbench.sh 30 | tee "$out/pgbench.txt"
 
 for rate in "$@"; do
 	name="r$rate-$(date +%s)"

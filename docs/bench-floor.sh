@@ -11,7 +11,9 @@
 # (bench --out), OUT_DIR/cpu-samples.txt (the two samples; jiffies are
 # 10 ms; CPU per order = difference * 10 ms / (final rate * seconds apart)),
 # OUT_DIR/hops.txt (docs/hops.sql over the run's orders: which hop of the
-# way to CONFIRMED the time went to).
+# way to CONFIRMED the time went to), OUT_DIR/pgbench.txt (docs/pgbench.sh
+# right after the load, PGBENCH_SECONDS each, 15 by default, 0 for none:
+# the host's reference from the same minute).
 set -u
 cd "$(dirname "$0")/.."
 out=${1:?usage: docs/bench-floor.sh OUT_DIR [RATE] [SECONDS]}
@@ -34,5 +36,8 @@ sleep $((dur - 10))
 snap >>"$out/cpu-samples.txt"
 wait $bench
 psql -h 127.0.0.1 -p 5433 -U postgres -d orderflow -v since="$since" -f docs/hops.sql >"$out/hops.txt" 2>&1
+((${PGBENCH_SECONDS:-15} > 0)) && docs/pgbench.sh "${PGBENCH_SECONDS:-15}" >"$out/pgbench.txt" 2>&1
 tail -40 "$out/bench.txt"
 cat "$out/cpu-samples.txt" "$out/hops.txt"
+[[ -f $out/pgbench.txt ]] && cat "$out/pgbench.txt"
+true
