@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,30 +64,71 @@ type storedEvent struct {
 // read calls fn with every event of the streams ids, in stream id and
 // version order, reading chunk events at a time, so a long stream is
 // never held in memory.
+//
+// Each query starts where an index scan can start: the streams not yet
+// read from their first event, or the one stream a chunk ended in from
+// its next version. (A single query continuing after a (stream, version)
+// pair, as this did before, made PostgreSQL walk every stream of the list
+// from its start and reject what was read already, for every chunk: a
+// page of products with 190,000 events took 39 chunks of 1.5 s each, and
+// the time grew with the square of the streams' history.)
 func (s eventStore) read(ctx context.Context, ids []string, chunk int, fn func(storedEvent) error) error {
-	afterStream, afterVersion := "", 0
-	for {
-		rows, err := s.pool.Query(ctx, `SELECT stream_id, version, event_type, data, created_at FROM `+s.table+`
-			WHERE stream_id = ANY($1) AND (stream_id, version) > ($2, $3)
-			ORDER BY stream_id, version LIMIT $4`, ids, afterStream, afterVersion, chunk)
+	unread := ids
+	for len(unread) > 0 {
+		events, err := s.query(ctx, `SELECT stream_id, version, event_type, data, created_at FROM `+s.table+`
+			WHERE stream_id = ANY($1) ORDER BY stream_id, version LIMIT $2`, unread, chunk)
 		if err != nil {
-			return fmt.Errorf("read %d %s streams: %w", len(ids), s.schema, err)
+			return fmt.Errorf("read %d %s streams: %w", len(unread), s.schema, err)
 		}
-		events, err := collectEvents(rows)
-		if err != nil {
-			return fmt.Errorf("read %d %s streams: %w", len(ids), s.schema, err)
+		if err := each(events, fn); err != nil || len(events) < chunk {
+			return err
 		}
+		// The chunk holds whole streams and the start of its last one.
+		// Streams of the list it passed without a row have no events.
+		read := make(map[string]bool)
 		for _, e := range events {
-			if err := fn(e); err != nil {
-				return err
-			}
+			read[e.stream] = true
 		}
-		if len(events) < chunk {
-			return nil
-		}
+		unread = slices.DeleteFunc(slices.Clone(unread), func(id string) bool { return read[id] })
 		last := events[len(events)-1]
-		afterStream, afterVersion = last.stream, last.version
+		if err := s.readAfter(ctx, last.stream, last.version, chunk, fn); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// readAfter calls fn with the events of stream after version, in order,
+// chunk at a time.
+func (s eventStore) readAfter(ctx context.Context, stream string, version, chunk int, fn func(storedEvent) error) error {
+	for {
+		events, err := s.query(ctx, `SELECT stream_id, version, event_type, data, created_at FROM `+s.table+`
+			WHERE stream_id = $1 AND version > $2 ORDER BY version LIMIT $3`, stream, version, chunk)
+		if err != nil {
+			return fmt.Errorf("read %s stream %s after version %d: %w", s.schema, stream, version, err)
+		}
+		if err := each(events, fn); err != nil || len(events) < chunk {
+			return err
+		}
+		version = events[len(events)-1].version
+	}
+}
+
+func (s eventStore) query(ctx context.Context, sql string, args ...any) ([]storedEvent, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collectEvents(rows)
+}
+
+func each(events []storedEvent, fn func(storedEvent) error) error {
+	for _, e := range events {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // naming returns the events of this store that name one of orderIDs in
