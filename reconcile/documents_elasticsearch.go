@@ -19,8 +19,9 @@ type readModels struct {
 
 // get returns the sources of the documents ids found behind alias, by id,
 // read in realtime (a document written a moment ago is seen before any
-// refresh). A missing alias is an error: the projections were never set up.
-func (r readModels) get(ctx context.Context, alias string, ids []string) (map[string]json.RawMessage, error) {
+// refresh); with fields, only those fields of each source. A missing
+// alias is an error: the projections were never set up.
+func (r readModels) get(ctx context.Context, alias string, ids []string, fields ...string) (map[string]json.RawMessage, error) {
 	out := make(map[string]json.RawMessage, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -30,7 +31,7 @@ func (r readModels) get(ctx context.Context, alias string, ids []string) (map[st
 		return nil, err
 	}
 	realtime := true
-	res, err := esapi.MgetRequest{Index: alias, Body: bytes.NewReader(body), Realtime: &realtime}.Do(ctx, r.es)
+	res, err := esapi.MgetRequest{Index: alias, Body: bytes.NewReader(body), Realtime: &realtime, SourceIncludes: fields}.Do(ctx, r.es)
 	if err != nil {
 		return nil, fmt.Errorf("read %d documents of %s: %w", len(ids), alias, err)
 	}

@@ -120,6 +120,8 @@ func orderView(status messages.OrderStatus, steps []messages.SagaStep) string {
 
 func orderAggregateView(o *ordering.Order) string { return orderView(o.Status(), o.CompletedSteps()) }
 
+// orderDocumentView reads only the fields named in orderDocumentFields
+// (check_orders.go): a page's check fetches no others.
 func orderDocumentView(d documents.Order) document {
 	return document{found: true, version: d.Version, view: orderView(d.Status, d.CompletedSteps)}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/orderflow/orderflow/command/domain/inventory"
 	"github.com/orderflow/orderflow/messages"
+	"github.com/orderflow/orderflow/projections/documents"
 )
 
 var t0 = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
@@ -222,4 +223,40 @@ func TestReportTableAndJSON(t *testing.T) {
 	require.Equal(t, time.Minute, time.Duration(back.Grace))
 	require.Contains(t, string(raw), `"grace":"1m0s"`)
 	require.Contains(t, string(raw), `"kind":"document_missing"`)
+}
+
+// TestOrderDocumentFieldsAreWhatTheViewReads: a page's check fetches only
+// orderDocumentFields of each order document (as Elasticsearch's
+// _source_includes does, emulated here), and must judge it as it would
+// the whole document. Fails when orderDocumentView starts reading a field
+// the list lacks.
+func TestOrderDocumentFieldsAreWhatTheViewReads(t *testing.T) {
+	full := documents.Order{
+		ID: "order-1", CustomerID: "customer-1", CustomerName: "Ada", CustomerEmail: "ada@example.com",
+		Status: messages.StatusCancelled, CurrentStep: messages.StepPaymentAuthorized,
+		CompletedSteps:        []messages.SagaStep{messages.StepOrderCreated, messages.StepInventoryReserved},
+		PendingSteps:          []messages.SagaStep{messages.StepOrderConfirmed},
+		CancellationRequested: true,
+		Items:                 []documents.OrderItem{{ProductID: "product-1", ProductName: "Tea", SKU: "T-1", Quantity: 2}},
+		Currency:              "EUR", Failure: &documents.Failure{Code: "PAYMENT_FAILED", Message: "declined"},
+		CreatedAt: t0, UpdatedAt: t0.Add(time.Second), Version: 7,
+		Timeline: []documents.TimelineEntry{{Version: 1, EventID: "e-1", Type: "ordering.OrderPlaced", At: t0}},
+	}
+	raw, err := json.Marshal(full)
+	require.NoError(t, err)
+	var all map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &all))
+	kept := map[string]json.RawMessage{}
+	for _, f := range orderDocumentFields {
+		require.Contains(t, all, f, "orderDocumentFields names %q, which order documents do not have", f)
+		kept[f] = all[f]
+	}
+	filtered, err := json.Marshal(kept)
+	require.NoError(t, err)
+
+	want, err := decodeOrderDocument(raw)
+	require.NoError(t, err)
+	got, err := decodeOrderDocument(filtered)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
 }
