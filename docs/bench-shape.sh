@@ -24,7 +24,8 @@ go build -o bin/orderflow ./cmd/orderflow
 
 dropdb "${PG[@]}" --if-exists "$db"
 createdb "${PG[@]}" "$db"
-export ORDERFLOW_POSTGRES_URL="postgres://postgres@127.0.0.1:5433/$db?sslmode=disable" ORDERFLOW_NAMESPACE="shape$(date +%s)"
+ns=shape$(date +%s)
+export ORDERFLOW_POSTGRES_URL="postgres://postgres@127.0.0.1:5433/$db?sslmode=disable" ORDERFLOW_NAMESPACE=$ns
 bin/orderflow migrate >/dev/null 2>&1
 psql -q "${PG[@]}" -d "$db" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null
 bin/orderflow all --http-addr $ADDR >"$out/server.log" 2>&1 &
@@ -71,3 +72,9 @@ orders=$((orders1 - orders0))
 kill $server; wait $server || true
 trap - EXIT
 dropdb "${PG[@]}" "$db"
+# The run's indexes and topics go too, as in docs/bench-cpu.sh: left
+# behind, they add partitions and indexes that Kafka and Elasticsearch keep
+# working on, which skews later runs.
+curl -s -XDELETE "localhost:9200/$ns-*?expand_wildcards=all" >/dev/null
+java -cp "$(ls -d .local/kafka/kafka-*/libs | tail -n 1)/*" -Dlog4j.configuration=file:.local/kafka/log4j.properties \
+	org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --delete --topic "$ns\..*" >/dev/null 2>&1 || true
