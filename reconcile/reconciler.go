@@ -48,8 +48,8 @@ type Config struct {
 	// (its start less Grace), so their cost follows the traffic, not the
 	// history, but for one thing: a product or customer that changed is
 	// folded from its first event, so a long-lived hot stream costs its
-	// whole history at every run. A full pass over 86,400 orders took 28 s
-	// and about 1.25 of the development machine's 2 cores.
+	// whole history at every run. A full pass over 86,400 orders took 24-26 s
+	// and about 1.2 of the development machine's 2 cores.
 	// A divergence no event caused (a document lost or changed in
 	// Elasticsearch behind the projector's back) waits for the next full
 	// run, or for orderflow reconcile, which is always full. 0 makes every
