@@ -75,13 +75,7 @@ kill $server
 wait $server
 trap - EXIT
 dropdb "${PG[@]}" $db
-# The run's indexes and topics go too: left behind, every run adds 5
-# topics (64 partitions) and 6 indexes that Kafka and Elasticsearch keep
-# working on, which skews the next runs' figures (a day of runs had left
-# 2,778 partitions and 123 indexes).
-curl -s -XDELETE "localhost:9200/$ns-*?expand_wildcards=all" >/dev/null
-java -cp "$(ls -d .local/kafka/kafka-*/libs | tail -n 1)/*" -Dlog4j.configuration=file:.local/kafka/log4j.properties \
-	org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --delete --topic "$ns\..*" >/dev/null 2>&1
+docs/drop-namespace.sh "$ns" # its indexes and topics: left behind they skew later runs
 ((${PGBENCH_SECONDS:-15} > 0)) && docs/pgbench.sh "${PGBENCH_SECONDS:-15}" >"$out/pgbench.txt" 2>&1
 
 python3 - "$out" "$secs" <<'PY' | tee "$out/summary.txt"

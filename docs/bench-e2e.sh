@@ -61,6 +61,7 @@ for rate in "$@"; do
 	kill $server; wait $server || true
 	unset ORDERFLOW_POSTGRES_URL ORDERFLOW_NAMESPACE
 	dropdb "${PG[@]}" "$db"
+	docs/drop-namespace.sh "$name"
 	cat "$out/$rate.txt"
 	echo "cpu jiffies (start, end): $(tr '\n' '|' <"$out/$rate.cpu")"
 done

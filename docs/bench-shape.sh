@@ -72,9 +72,4 @@ orders=$((orders1 - orders0))
 kill $server; wait $server || true
 trap - EXIT
 dropdb "${PG[@]}" "$db"
-# The run's indexes and topics go too, as in docs/bench-cpu.sh: left
-# behind, they add partitions and indexes that Kafka and Elasticsearch keep
-# working on, which skews later runs.
-curl -s -XDELETE "localhost:9200/$ns-*?expand_wildcards=all" >/dev/null
-java -cp "$(ls -d .local/kafka/kafka-*/libs | tail -n 1)/*" -Dlog4j.configuration=file:.local/kafka/log4j.properties \
-	org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --delete --topic "$ns\..*" >/dev/null 2>&1 || true
+docs/drop-namespace.sh "$ns"

@@ -57,10 +57,9 @@ type Config struct {
 	FullInterval time.Duration
 	// PageRest is how long a periodic run rests after each page of
 	// orders, products or customers, as a multiple of the time the page
-	// took: it runs in the background of live traffic, and a full pass
-	// flat out took about 1.2 of the development machine's 2 cores, for
-	// a minute at 45,000 orders (docs/benchmarks.md, "2026-12-01,
-	// evening"). 1 spreads a run over twice the time at half the load, 0
+	// took: it runs in the background of live traffic, and a pass flat
+	// out takes about 1.2 of the development machine's 2 cores (see
+	// FullInterval). 1 spreads a run over twice the time at half the load, 0
 	// runs flat out (ORDERFLOW_RECONCILE_PAGE_REST sets it for the
 	// workers). orderflow reconcile, which an operator waits for, never
 	// rests.
