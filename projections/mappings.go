@@ -41,12 +41,26 @@ func indexBody(file string, settings map[string]any) ([]byte, error) {
 	return json.Marshal(body)
 }
 
-// mappingRefreshInterval is the refresh interval a mapping file asks for,
-// restored on a rebuilt index before it goes live.
-func mappingRefreshInterval(file string) string {
+// mappingRefreshInterval is the refresh interval a rebuilt index gets back
+// before it goes live: the one its mapping file sets, or nil, which resets
+// the setting to Elasticsearch's default.
+//
+// The mapping files set none, on purpose. With the interval left unset, a
+// shard that has seen no search for 30 s (index.search.idle.after) skips
+// its periodic refresh until the next search, which then waits for one
+// (up to a second); shards being searched refresh every second, as with an
+// explicit 1s. The projectors write a few documents per order, a product's
+// and a customer's many times a second, and while nobody searches, a
+// refresh every second turned those writes into a small segment per second
+// per index and the merges behind them: at 100 orders/s, an explicit 1s
+// cost Elasticsearch 2.5-3.8 ms of CPU per order, the default 1.2-1.4
+// (docs/benchmarks.md, "2026-12-02, early"). Reads by id (orders, the
+// projectors' and the reconciliation's reads) are realtime and do not
+// depend on refreshes.
+func mappingRefreshInterval(file string) any {
 	raw, err := mappingFS.ReadFile("mappings/" + file)
 	if err != nil {
-		return "1s"
+		return nil
 	}
 	var body struct {
 		Settings struct {
@@ -56,7 +70,7 @@ func mappingRefreshInterval(file string) string {
 		} `json:"settings"`
 	}
 	if json.Unmarshal(raw, &body) != nil || body.Settings.Index.RefreshInterval == "" {
-		return "1s"
+		return nil
 	}
 	return body.Settings.Index.RefreshInterval
 }

@@ -2,12 +2,14 @@ package projections_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/stretchr/testify/require"
 
 	"github.com/orderflow/orderflow/app"
@@ -143,6 +145,14 @@ func TestRebuildWhileOrdersArePlaced(t *testing.T) {
 	require.NotEqual(t, oldIndex, res.Index)
 	require.Equal(t, res.Index, liveIndex(t, w, projections.Orders))
 	require.Positive(t, res.Events)
+	// Both indexes leave the refresh interval to Elasticsearch's default
+	// (see mappingRefreshInterval): the first as created, the rebuilt one
+	// after the rebuild's -1 was reset, without which its shards would
+	// never refresh and searches would not see later writes.
+	for _, index := range []string{oldIndex, res.Index} {
+		interval, set := refreshInterval(t, w, index)
+		require.False(t, set, "index %s has an explicit refresh interval %q", index, interval)
+	}
 	require.Equal(t, projections.PhaseCopying, progress[0].Phase)
 	require.Equal(t, projections.PhaseDone, progress[len(progress)-1].Phase)
 	require.Positive(t, progress[len(progress)-1].Rate)
@@ -243,6 +253,21 @@ func liveIndex(t *testing.T, w *world, n projections.Name) string {
 	}
 	t.Fatalf("projection %s has no live index", n)
 	return ""
+}
+
+// refreshInterval returns the refresh interval set on index, if one is.
+func refreshInterval(t *testing.T, w *world, index string) (string, bool) {
+	t.Helper()
+	res, err := esapi.IndicesGetSettingsRequest{Index: []string{index}, Name: []string{"index.refresh_interval"}, FlatSettings: esapi.BoolPtr(true)}.Do(context.Background(), w.svc.Elastic)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.False(t, res.IsError(), res.String())
+	var body map[string]struct {
+		Settings map[string]string `json:"settings"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+	interval, set := body[index].Settings["index.refresh_interval"]
+	return interval, set
 }
 
 // A rebuild that dies half way resumes from its recorded position into

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# snapshot of ES node index stats: ops counts and time
+curl -s 'localhost:9200/_nodes/stats/indices,thread_pool?filter_path=nodes.*.indices.indexing.index_total,nodes.*.indices.indexing.index_time_in_millis,nodes.*.indices.get,nodes.*.indices.search.query_total,nodes.*.indices.search.query_time_in_millis,nodes.*.indices.refresh,nodes.*.indices.merges.total,nodes.*.indices.merges.total_time_in_millis,nodes.*.indices.flush,nodes.*.indices.segments.count,nodes.*.indices.translog,nodes.*.thread_pool.write.completed,nodes.*.thread_pool.get.completed,nodes.*.thread_pool.search.completed'
