@@ -114,9 +114,10 @@ type RebuildResult struct {
 //     in memory, others are read back) and bulk write them with external
 //     versions, recording the position after every batch;
 //  3. once the head as it was when the pass began is reached (or a read
-//     comes back empty), restore the refresh interval, refresh, catch up
-//     again to the head and swap the alias in one atomic _aliases
-//     request, removing the rebuild alias with it;
+//     comes back empty), give the index its refresh interval back (the
+//     mapping file's, or Elasticsearch's default: mappingRefreshInterval),
+//     refresh, catch up again to the head and swap the alias in one
+//     atomic _aliases request, removing the rebuild alias with it;
 //  4. catch up once more: events committed between the last read and the
 //     swap are written again, which external versioning makes harmless.
 //
