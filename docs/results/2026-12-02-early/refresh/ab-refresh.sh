@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A/B of the read models' refresh interval on the running make run, at RATE for SECS
 out=$1; rate=$2; secs=$3; shift 3
-cd /tmp/fc
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../../../.." # the checkout whose make run is serving (it ran from the fresh clone /tmp/fc)
 for ri in "$@"; do
   for ix in orders products customers; do curl -s -XPUT "localhost:9200/$ix/_settings" -H 'content-type: application/json' -d "$( [[ $ri == default ]] && echo "{\"index\":{\"refresh_interval\":null}}" || echo "{\"index\":{\"refresh_interval\":\"$ri\"}}")" >/dev/null; done
   n=$(ls -d $out/$ri-* 2>/dev/null | wc -l); d=$out/$ri-$((n+1))
-  /tmp/esstats.sh > /tmp/esb.json
+  "$here/esstats.sh" > /tmp/esb.json
   PGBENCH_SECONDS=0 docs/bench-floor.sh $d $rate $secs > /dev/null 2>&1
-  /tmp/esstats.sh > /tmp/esa.json
+  "$here/esstats.sh" > /tmp/esa.json
   python3 - $d $rate $secs <<'PY' | tee -a $out/summary.txt
 import json,sys,re
 d,rate,secs=sys.argv[1],float(sys.argv[2]),float(sys.argv[3])
